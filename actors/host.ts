@@ -1,0 +1,185 @@
+/**
+ * Hosts the actors of one type for the partitions this node holds: restores them from the
+ * changelog when a partition is assigned, runs each message through the behavior's transition
+ * in the actor's mailbox, carries out the effects, persists the snapshot, and re-arms durable
+ * timers. Get-or-activate is synchronous, so two messages can never create two cells.
+ */
+import type { Bus, BusRecord, OutRecord, TopicPartition } from "../shared/bus/types.ts";
+import { partitionFor } from "../shared/bus/partition.ts";
+import type { AnyBehavior } from "./behavior.ts";
+import { Cell } from "./cell.ts";
+import type { Clock } from "./clock.ts";
+import { decodeJson, encodeJson, type InboxEnvelope, isSnapshot, type Snapshot } from "./envelope.ts";
+import { type Effects, runTransition } from "./transition.ts";
+import { parseActorKey } from "./keys.ts";
+import { stateTopic } from "./topics.ts";
+
+export interface HostDeps {
+  bus: Bus;
+  clock: Clock;
+  partitions: number;
+  /** Publishes sends, emits and replies produced by a transition (the system routes them). */
+  dispatch(effects: Effects, from: string): Promise<void>;
+  onError(error: unknown, key: string): void;
+}
+
+export class ActorHost {
+  private readonly cells = new Map<string, Cell>();
+  /** Snapshots restored for owned partitions, not yet activated. */
+  private readonly dormant = new Map<string, Snapshot>();
+  private readonly owned = new Set<number>();
+  private readonly stateTopic: string;
+
+  constructor(
+    readonly behavior: AnyBehavior,
+    private readonly deps: HostDeps,
+  ) {
+    this.stateTopic = stateTopic(behavior.type);
+  }
+
+  owns(key: string): boolean {
+    return this.owned.has(partitionFor(key, this.deps.partitions));
+  }
+
+  isLive(key: string): boolean {
+    return this.cells.has(key);
+  }
+
+  liveKeys(): string[] {
+    return [...this.cells.keys()];
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  /** Partition assigned: read its changelog, then wake every actor that has timers pending. */
+  async assign(tps: TopicPartition[]): Promise<void> {
+    const parts = tps.map((tp) => tp.partition).filter((p) => !this.owned.has(p));
+    if (parts.length === 0) return;
+    const latest = new Map<string, Snapshot | null>();
+    await this.deps.bus.replay(this.stateTopic, parts, (r: BusRecord) => {
+      latest.set(r.key, r.value.length === 0 ? null : this.readSnapshot(r));
+    });
+    for (const p of parts) this.owned.add(p);
+    for (const [key, snap] of latest) {
+      if (!snap) continue;
+      this.dormant.set(key, snap);
+      if (snap.timers.length > 0) this.activate(key);
+    }
+  }
+
+  /** Partition revoked: stop its timers, let running transitions finish, forget its actors. */
+  async revoke(tps: TopicPartition[]): Promise<void> {
+    const parts = new Set(tps.map((tp) => tp.partition));
+    const leaving = [...this.cells.values()].filter((c) => parts.has(c.partition));
+    for (const cell of leaving) {
+      cell.retired = true;
+      for (const t of cell.timers.values()) if (t.handle) this.deps.clock.cancel(t.handle);
+    }
+    await Promise.all(leaving.map((c) => c.mailbox.drain()));
+    for (const cell of leaving) this.cells.delete(cell.key);
+    for (const key of [...this.dormant.keys()]) {
+      if (parts.has(partitionFor(key, this.deps.partitions))) this.dormant.delete(key);
+    }
+    for (const p of parts) this.owned.delete(p);
+  }
+
+  /** An inbox record: runs it in the actor's mailbox; resolves once its effects are durable. */
+  handleRecord(record: BusRecord): Promise<void> {
+    const env = decodeJson<InboxEnvelope>(record.value);
+    const cell = this.activate(record.key);
+    return cell.mailbox.enqueue(() => this.process(cell, env.m, record.offset, env.ask));
+  }
+
+  /** A message that did not travel on the bus (a local ask on a single node). */
+  deliverLocal(key: string, msg: unknown, ask: InboxEnvelope["ask"]): Promise<void> {
+    const cell = this.activate(key);
+    return cell.mailbox.enqueue(() => this.process(cell, msg, undefined, ask));
+  }
+
+  /** Waits for every queued transition; used by graceful shutdown. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.cells.values()].map((c) => c.mailbox.drain()));
+  }
+
+  stop(): void {
+    for (const cell of this.cells.values()) {
+      cell.retired = true;
+      for (const t of cell.timers.values()) if (t.handle) this.deps.clock.cancel(t.handle);
+    }
+  }
+
+  private activate(key: string): Cell {
+    const existing = this.cells.get(key);
+    if (existing) return existing;
+    const { id } = parseActorKey(key);
+    const snap = this.dormant.get(key);
+    this.dormant.delete(key);
+    const b = this.behavior;
+    const state = snap ? (b.decode ? b.decode(snap.state) : snap.state) : b.initial(id);
+    const cell = new Cell(key, id, partitionFor(key, this.deps.partitions), state, snap?.offset ?? -1);
+    this.cells.set(key, cell);
+    for (const t of snap?.timers ?? []) this.arm(cell, t.name, t.at, t.msg);
+    return cell;
+  }
+
+  private arm(cell: Cell, name: string, at: number, msg: unknown): void {
+    const old = cell.timers.get(name);
+    if (old?.handle) this.deps.clock.cancel(old.handle);
+    const timer = { at, msg, handle: undefined as ReturnType<Clock["schedule"]> | undefined };
+    cell.timers.set(name, timer);
+    timer.handle = this.deps.clock.schedule(at, () => {
+      if (cell.retired || cell.timers.get(name) !== timer) return;
+      cell.mailbox
+        .enqueue(async () => {
+          if (cell.timers.get(name) !== timer) return; // cancelled or replaced meanwhile
+          cell.timers.delete(name);
+          await this.process(cell, msg, undefined, undefined);
+        })
+        .catch((e) => this.deps.onError(e, cell.key));
+    });
+  }
+
+  private async process(cell: Cell, msg: unknown, offset: number | undefined, ask: InboxEnvelope["ask"]) {
+    if (cell.retired) return;
+    if (offset !== undefined && offset <= cell.offset) return; // already in the restored state
+    const timersBefore = new Map([...cell.timers].map(([n, t]) => [n, t.at]));
+    const result = runTransition(this.behavior, cell, msg, this.deps.clock.now(), timersBefore);
+    if (offset !== undefined) cell.offset = offset;
+    cell.state = result.state;
+    for (const name of result.cancelled) {
+      const t = cell.timers.get(name);
+      if (t?.handle) this.deps.clock.cancel(t.handle);
+      cell.timers.delete(name);
+    }
+    for (const [name, t] of result.timers) this.arm(cell, name, t.at, t.msg);
+    // Outputs first, then the snapshot that includes their cause, then the answer: a crash in
+    // between repeats outputs (at-least-once) but never loses one.
+    await this.deps.dispatch({ ...result.effects, reply: undefined }, cell.key);
+    await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
+    if (ask) await this.deps.dispatch({ sends: [], emits: [], reply: { to: ask, ...result.reply } }, cell.key);
+  }
+
+  private snapshotRecord(cell: Cell): OutRecord {
+    const b = this.behavior;
+    const snap: Snapshot = {
+      v: 1,
+      state: b.encode ? b.encode(cell.state) : cell.state,
+      timers: [...cell.timers].map(([name, t]) => ({ name, at: t.at, msg: t.msg })),
+      offset: cell.offset,
+    };
+    return { key: cell.key, value: encodeJson(snap) };
+  }
+
+  private readSnapshot(r: BusRecord): Snapshot | null {
+    try {
+      const s = decodeJson<unknown>(r.value);
+      if (isSnapshot(s)) return s;
+    } catch {
+      // fall through
+    }
+    this.deps.onError(new Error(`unreadable snapshot at ${r.topic}/${r.partition}@${r.offset}`), r.key);
+    return null;
+  }
+}

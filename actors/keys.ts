@@ -1,0 +1,33 @@
+/**
+ * Actor keys are explicit and deterministic, built by one function each (KumoMTA queue names):
+ * `account:<accountId>`, `domain:<recipient-domain>`. The part before the first colon is the
+ * actor type and picks its behavior; the whole key picks the partition.
+ */
+export type ActorType = string;
+
+export function actorKey(type: ActorType, id: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new Error(`invalid actor type ${JSON.stringify(type)}`);
+  if (id.length === 0) throw new Error(`empty ${type} actor id`);
+  return `${type}:${id}`;
+}
+
+export function accountKey(accountId: string): string {
+  return actorKey("account", accountId);
+}
+
+/** Recipient domains are case-insensitive: one actor per lower-cased domain. */
+export function domainKey(recipientDomain: string): string {
+  return actorKey("domain", recipientDomain.toLowerCase());
+}
+
+export function parseActorKey(key: string): { type: ActorType; id: string } {
+  const i = key.indexOf(":");
+  if (i <= 0 || i === key.length - 1) throw new Error(`not an actor key: ${JSON.stringify(key)}`);
+  return { type: key.slice(0, i), id: key.slice(i + 1) };
+}
+
+/** Per-recipient record ids: `<messageId>.<seq>`, seq from 0 in RCPT order. */
+export function recipientId(messageId: string, seq: number): string {
+  if (!Number.isInteger(seq) || seq < 0) throw new Error(`invalid recipient seq ${seq}`);
+  return `${messageId}.${seq}`;
+}

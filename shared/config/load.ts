@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { type Config, type ConfigKey, configKeys } from "./schema.ts";
+
+/** A configuration problem; `key` names the offending key (env name and file name). */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`config ${key}: ${message}`);
+  }
+}
+
+const FILE_VAR = "PETREL_CONFIG";
+const knownEnv = new Set<string>([FILE_VAR, ...Object.values(configKeys).map((k) => k.env)]);
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(FILE_VAR, `cannot read ${path}: ${(e as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(FILE_VAR, `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new ConfigError(FILE_VAR, `${path} must hold a JSON object`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/**
+ * defaults ← file ← environment. The file uses the camelCase names (`submissionPort`), the
+ * environment the PETREL_ names; both are checked against the same schema.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const file = env[FILE_VAR] ? readFile(env[FILE_VAR]) : {};
+  for (const name of Object.keys(file)) {
+    if (!(name in configKeys)) throw new ConfigError(name, `unknown key in ${env[FILE_VAR]}`);
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("PETREL_") && !knownEnv.has(name)) throw new ConfigError(name, "unknown setting");
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {
+    const fromEnv = env[spec.env];
+    const raw = fromEnv !== undefined && fromEnv !== "" ? fromEnv : file[name];
+    const where = fromEnv !== undefined && fromEnv !== "" ? spec.env : `${name} (${env[FILE_VAR] ?? "defaults"})`;
+    const parsed = (spec.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(where, parsed.error.issues.map((i) => i.message).join("; "));
+    }
+    out[name] = parsed.data;
+  }
+  return out as Config;
+}
+
+/** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, k === "adminToken" && v ? "***" : v]),
+  );
+}
+
+export { z };
