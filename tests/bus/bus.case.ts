@@ -10,7 +10,6 @@ import { sleep, waitFor } from "../helpers/wait.ts";
 
 export interface BusFixture {
   bus: Bus;
-  /** A second handle on the same storage/cluster (another node), if the adapter has one. */
   cleanup(): Promise<void>;
 }
 
@@ -64,7 +63,10 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
     it("publishes to partitionFor(key) and returns one increasing offset per record", async () => {
       const t = topic("pub");
       await bus.ensureTopics([{ name: t, partitions: 4 }]);
-      const records = Array.from({ length: 20 }, (_, i) => ({ key: `k${i % 7}`, value: enc.encode(`v${i}`) }));
+      const records = Array.from({ length: 20 }, (_, i) => ({
+        key: `k${i % 7}`,
+        value: enc.encode(`v${i}`),
+      }));
       const res = await bus.publish(t, records);
       expect(res).toHaveLength(20);
       const lastByPartition = new Map<number, number>();
@@ -131,12 +133,18 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       const t = topic("commit");
       const g = `g-${randomUUID()}`;
       await bus.ensureTopics([{ name: t, partitions: 2 }]);
-      await bus.publish(t, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`first-${i}`) })));
+      await bus.publish(
+        t,
+        Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`first-${i}`) })),
+      );
       const first: BusRecord[] = [];
       const s1 = await collect(g, [t], first);
       await waitFor(() => first.length >= 10, { what: "first 10" });
       await s1.close();
-      await bus.publish(t, Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`second-${i}`) })));
+      await bus.publish(
+        t,
+        Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`second-${i}`) })),
+      );
       const second: BusRecord[] = [];
       await collect(g, [t], second);
       await waitFor(() => second.length >= 5, { what: "second 5" });
@@ -162,7 +170,10 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       const t = topic("redeliver");
       const g = `g-${randomUUID()}`;
       await bus.ensureTopics([{ name: t, partitions: 1 }]);
-      await bus.publish(t, Array.from({ length: 10 }, (_, i) => ({ key: "same", value: enc.encode(`${i}`) })));
+      await bus.publish(
+        t,
+        Array.from({ length: 10 }, (_, i) => ({ key: "same", value: enc.encode(`${i}`) })),
+      );
       const first: BusRecord[] = [];
       let sub!: Subscription;
       sub = await bus.subscribe({
@@ -189,7 +200,10 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       const t = topic("fail");
       const g = `g-${randomUUID()}`;
       await bus.ensureTopics([{ name: t, partitions: 1 }]);
-      await bus.publish(t, Array.from({ length: 6 }, (_, i) => ({ key: "k", value: enc.encode(`${i}`) })));
+      await bus.publish(
+        t,
+        Array.from({ length: 6 }, (_, i) => ({ key: "k", value: enc.encode(`${i}`) })),
+      );
       const seen: string[] = [];
       const errors: unknown[] = [];
       const sub = await bus.subscribe({
@@ -235,7 +249,10 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       });
       let seq = 0;
       const publishSome = (n: number) =>
-        bus.publish(t, Array.from({ length: n }, () => ({ key: `k${seq % 16}`, value: enc.encode(`${seq++}`) })));
+        bus.publish(
+          t,
+          Array.from({ length: n }, () => ({ key: `k${seq % 16}`, value: enc.encode(`${seq++}`) })),
+        );
 
       const a = await bus.subscribe(member("A"));
       subs.push(a);
@@ -264,14 +281,21 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
         if (x.member !== owner) {
           // A record read by the old owner just before the hand-over is allowed (at-least-once),
           // but then the new owner must have read it too.
-          expect(late.some((y) => y.member === owner && y.r.offset === x.r.offset && y.r.partition === x.r.partition)).toBe(true);
+          expect(
+            late.some(
+              (y) => y.member === owner && y.r.offset === x.r.offset && y.r.partition === x.r.partition,
+            ),
+          ).toBe(true);
         }
       }
       expect(events.some((e) => e.startsWith("B+"))).toBe(true);
       expect(events.some((e) => e.startsWith("A-"))).toBe(true);
 
       await b.close();
-      await waitFor(() => a.assignment().length === partitions, { what: "A owns all again", timeoutMs: 40_000 });
+      await waitFor(() => a.assignment().length === partitions, {
+        what: "A owns all again",
+        timeoutMs: 40_000,
+      });
       await publishSome(40);
       await waitFor(() => new Set(got.map((x) => text(x.r))).size >= 120, { what: "120 distinct" });
       const distinct = new Set(got.map((x) => text(x.r)));
@@ -284,7 +308,10 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       const t = topic("changelog");
       await bus.ensureTopics([{ name: t, partitions: 2, compacted: true }]);
       for (let v = 0; v < 3; v++) {
-        await bus.publish(t, ["x", "y", "z"].map((key) => ({ key, value: enc.encode(`${key}${v}`) })));
+        await bus.publish(
+          t,
+          ["x", "y", "z"].map((key) => ({ key, value: enc.encode(`${key}${v}`) })),
+        );
       }
       const latest = new Map<string, string>();
       await bus.replay(t, [0, 1], (r) => latest.set(r.key, text(r)));

@@ -1,0 +1,63 @@
+/**
+ * Node entry (O1): `npm start`. Loads the configuration, starts the relay, serves HTTP, and
+ * shuts down gracefully on SIGTERM/SIGINT. The Deno entry (main.deno.ts) is its twin.
+ */
+import { serve } from "@hono/node-server";
+import { createApp } from "./edge-api/app.ts";
+import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
+import { createLogger } from "./shared/log.ts";
+import { startRelay, VERSION } from "./shared/runtime/relay.ts";
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`petrel: ${e.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  log.info({ config: describeConfig(config) }, "starting petrel");
+  const relay = await startRelay(config, log);
+  const app = createApp({
+    version: VERSION,
+    readiness: () => relay.readiness(),
+    metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
+  });
+  const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) =>
+    log.info({ port: info.port, host: config.host }, "http listening"),
+  );
+  return new Promise((resolveExit) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      // A supervisor and a wrapper (npm, tsx) may both deliver the signal: act on the first.
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      const force = setTimeout(() => {
+        log.error({ graceMs: config.shutdownGraceMs }, "shutdown grace period over, exiting");
+        resolveExit(1);
+      }, config.shutdownGraceMs);
+      force.unref();
+      server.close();
+      relay.stop().then(() => {
+        clearTimeout(force);
+        log.info("stopped");
+        resolveExit(0);
+      });
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`petrel: failed to start: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);

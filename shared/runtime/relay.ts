@@ -1,0 +1,102 @@
+/**
+ * The relay as one object: opens the bus, the analytics store and the actor system in order,
+ * reports readiness, and closes them in reverse. Runtime-neutral: the Node and Deno entries
+ * (main.ts, main.deno.ts) only add the HTTP listener and signal handling.
+ */
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { SystemClock } from "../../actors/clock.ts";
+import { ActorSystem } from "../../actors/system.ts";
+import { KafkaBus } from "../bus/kafka/kafka-bus.ts";
+import { LogBus } from "../bus/log/log-bus.ts";
+import type { Bus } from "../bus/types.ts";
+import { type ClickHouseHandle, openClickHouse } from "../clickhouse/client.ts";
+import { migrate } from "../clickhouse/migrations.ts";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { createMetrics, type Registry } from "../metrics.ts";
+
+export const VERSION = "0.1.0";
+
+export interface Relay {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly bus: Bus;
+  readonly clickhouse: ClickHouseHandle;
+  readonly actors: ActorSystem;
+  readonly metrics: Registry;
+  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  stop(): Promise<void>;
+}
+
+export async function startRelay(config: Config, log: Logger): Promise<Relay> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const embedded = config.kafkaBrokers.length === 0;
+  // Embedded: one node, a stable id so its reply topic is reused across restarts.
+  const nodeId = config.nodeId ?? (embedded ? "local" : `${hostname()}-${process.pid}`);
+  const checks = { bus: false, clickhouse: false, actors: false, stopping: false };
+  const closers: (() => Promise<void>)[] = [];
+
+  try {
+    const bus: Bus = embedded
+      ? await LogBus.open({ dir: join(dataDir, "bus") })
+      : new KafkaBus({ brokers: config.kafkaBrokers, clientId: `petrel-${nodeId}` });
+    closers.push(() => bus.close());
+    checks.bus = true;
+    log.info({ bus: bus.kind, nodeId }, "bus open");
+
+    const clickhouse = await openClickHouse({ url: config.clickhouseUrl, dataDir });
+    closers.push(() => clickhouse.close());
+    const migrated = await migrate(clickhouse.client);
+    checks.clickhouse = true;
+    log.info(
+      { clickhouse: clickhouse.backend, schemaVersion: migrated.version, applied: migrated.applied.map((m) => m.name) },
+      "analytics store ready",
+    );
+
+    const actors = new ActorSystem({
+      bus,
+      nodeId,
+      clock: new SystemClock(),
+      partitions: config.partitions,
+      localAsk: embedded,
+      onError: (e, context) => log.error({ err: e, context }, "actor runtime error"),
+    });
+    await actors.start();
+    closers.push(() => actors.stop());
+    checks.actors = true;
+    log.info({ partitions: config.partitions }, "actor system started");
+
+    const metrics = createMetrics();
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      nodeId,
+      bus,
+      clickhouse,
+      actors,
+      metrics,
+      readiness: () => ({ ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping, checks }),
+      stop: () => {
+        checks.stopping = true;
+        stopping ??= closeAll(closers, log);
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await closeAll(closers, log);
+    throw e;
+  }
+}
+
+async function closeAll(closers: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (e) {
+      log.error({ err: e }, "error during shutdown");
+    }
+  }
+}
