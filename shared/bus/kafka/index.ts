@@ -1,0 +1,1 @@
+export { KafkaBus, type KafkaBusLogLevel, type KafkaBusOptions } from "./kafka-bus.ts";
