@@ -35,7 +35,11 @@ const app = createApp({
   metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
 });
 const server = Deno.serve(
-  { port: config.httpPort, hostname: config.host, onListen: (a) => log.info({ port: a.port }, "http listening") },
+  {
+    port: config.httpPort,
+    hostname: config.host,
+    onListen: (a) => log.info({ port: a.port }, "http listening"),
+  },
   app.fetch,
 );
 let stopping = false;

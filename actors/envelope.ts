@@ -47,5 +47,11 @@ export function decodeJson<T>(bytes: Uint8Array): T {
 
 export function isSnapshot(value: unknown): value is Snapshot {
   const s = value as Snapshot;
-  return typeof s === "object" && s !== null && s.v === 1 && Array.isArray(s.timers) && typeof s.offset === "number";
+  return (
+    typeof s === "object" &&
+    s !== null &&
+    s.v === 1 &&
+    Array.isArray(s.timers) &&
+    typeof s.offset === "number"
+  );
 }

@@ -4,15 +4,16 @@
  * in the actor's mailbox, carries out the effects, persists the snapshot, and re-arms durable
  * timers. Get-or-activate is synchronous, so two messages can never create two cells.
  */
-import type { Bus, BusRecord, OutRecord, TopicPartition } from "../shared/bus/types.ts";
+
 import { partitionFor } from "../shared/bus/partition.ts";
+import type { Bus, BusRecord, OutRecord, TopicPartition } from "../shared/bus/types.ts";
 import type { AnyBehavior } from "./behavior.ts";
 import { Cell } from "./cell.ts";
 import type { Clock } from "./clock.ts";
 import { decodeJson, encodeJson, type InboxEnvelope, isSnapshot, type Snapshot } from "./envelope.ts";
-import { type Effects, runTransition } from "./transition.ts";
 import { parseActorKey } from "./keys.ts";
 import { stateTopic } from "./topics.ts";
+import { type Effects, runTransition } from "./transition.ts";
 
 export interface HostDeps {
   bus: Bus;
@@ -158,7 +159,8 @@ export class ActorHost {
     // between repeats outputs (at-least-once) but never loses one.
     await this.deps.dispatch({ ...result.effects, reply: undefined }, cell.key);
     await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
-    if (ask) await this.deps.dispatch({ sends: [], emits: [], reply: { to: ask, ...result.reply } }, cell.key);
+    if (ask)
+      await this.deps.dispatch({ sends: [], emits: [], reply: { to: ask, ...result.reply } }, cell.key);
   }
 
   private snapshotRecord(cell: Cell): OutRecord {

@@ -102,7 +102,9 @@ export class ActorSystem {
     this.assertRunning();
     const type = parseActorKey(key).type;
     await this.ensureType(type);
-    await this.o.bus.publish(inboxTopic(type), [{ key, value: encodeJson({ m: msg } satisfies InboxEnvelope) }]);
+    await this.o.bus.publish(inboxTopic(type), [
+      { key, value: encodeJson({ m: msg } satisfies InboxEnvelope) },
+    ]);
   }
 
   /** Request/reply: resolves with the actor's `ctx.reply(...)`, rejects on timeout or failure. */
@@ -175,11 +177,17 @@ export class ActorSystem {
       await this.ensureType(type);
       add(inboxTopic(type), { key: s.key, value: encodeJson({ m: s.msg } satisfies InboxEnvelope) });
     }
-    for (const e of effects.emits) add(e.topic, { key: e.key, value: e.value, ...(e.headers ? { headers: e.headers } : {}) });
+    for (const e of effects.emits)
+      add(e.topic, { key: e.key, value: e.value, ...(e.headers ? { headers: e.headers } : {}) });
     await Promise.all([...byTopic].map(([topic, recs]) => this.o.bus.publish(topic, recs)));
     const reply = effects.reply;
     if (!reply) return;
-    const env: ReplyEnvelope = { id: reply.to.id, ok: reply.ok, value: reply.value, ...(reply.error ? { error: reply.error } : {}) };
+    const env: ReplyEnvelope = {
+      id: reply.to.id,
+      ok: reply.ok,
+      value: reply.value,
+      ...(reply.error ? { error: reply.error } : {}),
+    };
     if (reply.to.node === this.o.nodeId) this.onReply(env, from);
     else await this.o.bus.publish(repliesTopic(reply.to.node), [{ key: from, value: encodeJson(env) }]);
   }

@@ -26,12 +26,15 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ status: r.ready ? "ready" : "starting", checks: r.checks }, r.ready ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
-    if (!deps.metrics) return c.json({ code: "not_available", message: "metrics are not served by this runtime" }, 404);
+    if (!deps.metrics)
+      return c.json({ code: "not_available", message: "metrics are not served by this runtime" }, 404);
     const m = await deps.metrics();
     return c.body(m.body, 200, { "content-type": m.contentType });
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument(deps.version)));
-  app.notFound((c) => c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) =>
+    c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+  );
   app.onError((err, c) => c.json({ code: "internal", message: `internal error: ${err.message}` }, 500));
   return app;
 }

@@ -23,7 +23,10 @@ export function openApiDocument(version: string) {
         },
       },
       "/metrics": {
-        get: { summary: "Prometheus metrics", responses: { "200": { description: "Text exposition format." } } },
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Text exposition format." } },
+        },
       },
       "/openapi.json": {
         get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1 document." } } },

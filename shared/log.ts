@@ -1,5 +1,5 @@
 /** Structured logs (X4): pino, JSON lines on stdout, one root logger passed down, children per component. */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 

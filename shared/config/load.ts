@@ -51,7 +51,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {
     const fromEnv = env[spec.env];
     const raw = fromEnv !== undefined && fromEnv !== "" ? fromEnv : file[name];
-    const where = fromEnv !== undefined && fromEnv !== "" ? spec.env : `${name} (${env[FILE_VAR] ?? "defaults"})`;
+    const where =
+      fromEnv !== undefined && fromEnv !== "" ? spec.env : `${name} (${env[FILE_VAR] ?? "defaults"})`;
     const parsed = (spec.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       throw new ConfigError(where, parsed.error.issues.map((i) => i.message).join("; "));
@@ -63,9 +64,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, k === "adminToken" && v ? "***" : v]),
-  );
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, k === "adminToken" && v ? "***" : v]));
 }
 
 export { z };

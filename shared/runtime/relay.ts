@@ -52,7 +52,11 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
     const migrated = await migrate(clickhouse.client);
     checks.clickhouse = true;
     log.info(
-      { clickhouse: clickhouse.backend, schemaVersion: migrated.version, applied: migrated.applied.map((m) => m.name) },
+      {
+        clickhouse: clickhouse.backend,
+        schemaVersion: migrated.version,
+        applied: migrated.applied.map((m) => m.name),
+      },
       "analytics store ready",
     );
 
@@ -78,7 +82,10 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
       clickhouse,
       actors,
       metrics,
-      readiness: () => ({ ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping, checks }),
+      readiness: () => ({
+        ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping,
+        checks,
+      }),
       stop: () => {
         checks.stopping = true;
         stopping ??= closeAll(closers, log);

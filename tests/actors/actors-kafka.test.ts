@@ -58,7 +58,12 @@ describe.skipIf(!brokers)("actor placement on real Kafka (two nodes)", () => {
   beforeAll(async () => {
     bus = new KafkaBus({ brokers: brokers!, clientId: "actors-test-client" });
     // A node that hosts nothing: it only asks.
-    client = new ActorSystem({ bus, nodeId: `client-${randomUUID().slice(0, 8)}`, clock: new SystemClock(), partitions: PARTITIONS });
+    client = new ActorSystem({
+      bus,
+      nodeId: `client-${randomUUID().slice(0, 8)}`,
+      clock: new SystemClock(),
+      partitions: PARTITIONS,
+    });
     await client.start();
   });
 
@@ -71,13 +76,19 @@ describe.skipIf(!brokers)("actor placement on real Kafka (two nodes)", () => {
   it("runs each key on exactly one node and moves it with state and timers when that node dies", async () => {
     const a = startNode("A");
     children.push(a);
-    await waitFor(() => a.owned.length === PARTITIONS, { timeoutMs: 60_000, what: `A owns all (${a.out.slice(-5).join(" | ")})` });
+    await waitFor(() => a.owned.length === PARTITIONS, {
+      timeoutMs: 60_000,
+      what: `A owns all (${a.out.slice(-5).join(" | ")})`,
+    });
     const b = startNode("B");
     children.push(b);
-    await waitFor(() => a.owned.length > 0 && b.owned.length > 0 && a.owned.length + b.owned.length === PARTITIONS, {
-      timeoutMs: 60_000,
-      what: "A and B share the partitions",
-    });
+    await waitFor(
+      () => a.owned.length > 0 && b.owned.length > 0 && a.owned.length + b.owned.length === PARTITIONS,
+      {
+        timeoutMs: 60_000,
+        what: "A and B share the partitions",
+      },
+    );
 
     const keys = Array.from({ length: 24 }, (_, i) => actorKey("counter", `k${i}`));
     for (const key of keys) {
@@ -101,7 +112,10 @@ describe.skipIf(!brokers)("actor placement on real Kafka (two nodes)", () => {
     const onA = keys.find((k) => ownerOf(k) === a)!;
     expect(await client.ask(onA, { t: "arm", name: "after-failover", inMs: 4000 }, 30_000)).toBe("armed");
     a.proc.kill("SIGKILL");
-    await waitFor(() => b.owned.length === PARTITIONS, { timeoutMs: 60_000, what: "B takes over every partition" });
+    await waitFor(() => b.owned.length === PARTITIONS, {
+      timeoutMs: 60_000,
+      what: "B takes over every partition",
+    });
 
     const fired = await waitFor(
       async () => {

@@ -22,10 +22,20 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function node(dir: string, clock: ManualClock, opts: { localAsk?: boolean; wrap?: (b: Bus) => Bus } = {}) {
+async function node(
+  dir: string,
+  clock: ManualClock,
+  opts: { localAsk?: boolean; wrap?: (b: Bus) => Bus } = {},
+) {
   const raw = await LogBus.open({ dir });
   const bus = opts.wrap ? opts.wrap(raw) : raw;
-  const system = new ActorSystem({ bus, nodeId: "local", clock, partitions: PARTITIONS, localAsk: opts.localAsk ?? true });
+  const system = new ActorSystem({
+    bus,
+    nodeId: "local",
+    clock,
+    partitions: PARTITIONS,
+    localAsk: opts.localAsk ?? true,
+  });
   system.register(counterBehavior());
   await system.start();
   await waitFor(() => system.ownedPartitions("counter").length === PARTITIONS, { what: "all partitions" });
@@ -47,7 +57,11 @@ describe.each([true, false])("actor runtime on the embedded log (localAsk=%s)", 
   it("handles one message at a time per key, in order", async () => {
     const { system } = await node(tempDir(), new ManualClock(), { localAsk });
     const key = actorKey("counter", "ordered");
-    await Promise.all(Array.from({ length: 60 }, (_, n) => (n % 2 ? system.tell(key, { t: "add", n }) : system.ask(key, { t: "add", n }))));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, n) =>
+        n % 2 ? system.tell(key, { t: "add", n }) : system.ask(key, { t: "add", n }),
+      ),
+    );
     const s = await waitFor(async () => {
       const st = await system.ask<CounterState>(key, { t: "get" });
       return st.count === 60 ? st : undefined;
@@ -74,7 +88,9 @@ describe.each([true, false])("actor runtime on the embedded log (localAsk=%s)", 
     const a = actorKey("counter", "from");
     const b = actorKey("counter", "to");
     await system.tell(a, { t: "forward", to: b, n: 7 });
-    await waitFor(async () => (await system.ask<CounterState>(b, { t: "get" })).count === 1, { what: "forwarded" });
+    await waitFor(async () => (await system.ask<CounterState>(b, { t: "get" })).count === 1, {
+      what: "forwarded",
+    });
     expect((await system.ask<CounterState>(b, { t: "get" })).seen).toEqual([7]);
   });
 });
@@ -101,11 +117,14 @@ describe("actor runtime: durability and time", () => {
 
     clock2.advance(60_000);
     const fired: BusRecord[] = [];
-    await waitFor(async () => {
-      fired.length = 0;
-      await second.bus.replay(FIRED_TOPIC, [0], (r) => fired.push(r));
-      return fired.length === 1;
-    }, { what: "retry-1 fired" });
+    await waitFor(
+      async () => {
+        fired.length = 0;
+        await second.bus.replay(FIRED_TOPIC, [0], (r) => fired.push(r));
+        return fired.length === 1;
+      },
+      { what: "retry-1 fired" },
+    );
     expect(JSON.parse(new TextDecoder().decode(fired[0]!.value)).name).toBe("retry-1");
     await waitFor(async () => (await second.system.ask<CounterState>(key, { t: "get" })).fired.length === 1);
     await second.stop();
@@ -114,7 +133,9 @@ describe("actor runtime: durability and time", () => {
     const clock3 = new ManualClock(clock2.now() + 4_000_000);
     const third = await node(dir, clock3);
     clock3.advance(0);
-    await waitFor(async () => (await third.system.ask<CounterState>(key, { t: "get" })).fired.length === 2, { what: "retry-2 fired" });
+    await waitFor(async () => (await third.system.ask<CounterState>(key, { t: "get" })).fired.length === 2, {
+      what: "retry-2 fired",
+    });
     const st3 = await third.system.ask<CounterState & { timers: Record<string, number> }>(key, { t: "get" });
     expect(st3.fired).toEqual(["retry-1", "retry-2"]);
     expect(st3.timers).toEqual({});

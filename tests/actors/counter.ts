@@ -37,7 +37,11 @@ export function counterBehavior(node = "local"): Behavior<CounterState, CounterM
           ctx.reply("armed");
           return state;
         case "fire":
-          ctx.emit(FIRED_TOPIC, ctx.key, new TextEncoder().encode(JSON.stringify({ name: msg.name, node, at: ctx.now })));
+          ctx.emit(
+            FIRED_TOPIC,
+            ctx.key,
+            new TextEncoder().encode(JSON.stringify({ name: msg.name, node, at: ctx.now })),
+          );
           return { ...state, fired: [...state.fired, msg.name] };
         case "boom":
           throw new Error("refused on purpose");

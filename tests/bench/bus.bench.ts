@@ -33,7 +33,8 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 };
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function run(bus: Bus, topic: string, publishers: number): Promise<RunResult> {
   const latencies: number[] = [];
@@ -66,7 +67,11 @@ async function bench(name: string, bus: Bus): Promise<Map<number, RunResult>> {
       await run(bus, topic, c); // warm-up run is discarded: first runs pay for connections and files
       runs.push(await run(bus, topic, c));
     }
-    const m = { rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)) };
+    const m = {
+      rps: median(runs.map((x) => x.rps)),
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+    };
     out.set(c, m);
     console.log(
       `${name.padEnd(6)} publishers=${String(c).padStart(3)}  ${m.rps.toFixed(0).padStart(7)} rec/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  (median of ${RUNS}: ${runs.map((x) => x.rps.toFixed(0)).join(", ")})`,
@@ -76,15 +81,17 @@ async function bench(name: string, bus: Bus): Promise<Map<number, RunResult>> {
 }
 
 async function main() {
-  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model}; node ${process.version}; ${RUNS} runs x ${SECONDS} s, 1 KiB records, ${PARTITIONS} partitions`);
+  console.log(
+    `machine: ${cpus().length} cores, ${cpus()[0]?.model}; node ${process.version}; ${RUNS} runs x ${SECONDS} s, 1 KiB records, ${PARTITIONS} partitions`,
+  );
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
   const log = await LogBus.open({ dir });
   const logResults = await bench("log", log);
   await log.close();
   rmSync(dir, { recursive: true, force: true });
 
-  let broker: Awaited<ReturnType<typeof startKafkaBroker>> | undefined;
-  const brokers = process.env.PETREL_KAFKA_BROKERS ?? (broker = await startKafkaBroker()).brokers;
+  const broker = process.env.PETREL_KAFKA_BROKERS ? undefined : await startKafkaBroker();
+  const brokers = process.env.PETREL_KAFKA_BROKERS ?? broker!.brokers;
   const kafka = new KafkaBus({ brokers: brokers.split(","), clientId: "petrel-bench" });
   const kafkaResults = await bench("kafka", kafka);
   await kafka.close();
@@ -95,7 +102,9 @@ async function main() {
   for (const c of CONCURRENCY) {
     const l = logResults.get(c)!;
     const k = kafkaResults.get(c)!;
-    console.log(`| ${c} | ${l.rps.toFixed(0)} | ${l.p99.toFixed(2)} | ${k.rps.toFixed(0)} | ${k.p99.toFixed(2)} | ${(l.rps / k.rps).toFixed(2)} |`);
+    console.log(
+      `| ${c} | ${l.rps.toFixed(0)} | ${l.p99.toFixed(2)} | ${k.rps.toFixed(0)} | ${k.p99.toFixed(2)} | ${(l.rps / k.rps).toFixed(2)} |`,
+    );
   }
 }
 

@@ -40,7 +40,9 @@ describe("configuration (O2)", () => {
   });
 
   it("overlays defaults with the file and the file with the environment", () => {
-    const path = file(JSON.stringify({ httpPort: 9000, submissionPort: 2587, dnsServers: ["127.0.0.1:5353"] }));
+    const path = file(
+      JSON.stringify({ httpPort: 9000, submissionPort: 2587, dnsServers: ["127.0.0.1:5353"] }),
+    );
     const c = loadConfig({ PETREL_CONFIG: path, PETREL_HTTP_PORT: "9100" });
     expect(c.httpPort).toBe(9100);
     expect(c.submissionPort).toBe(2587);
@@ -48,7 +50,10 @@ describe("configuration (O2)", () => {
   });
 
   it("parses comma lists with host:port", () => {
-    const c = loadConfig({ PETREL_KAFKA_BROKERS: "127.0.0.1:9092, kafka-2:9093", PETREL_DNS_SERVERS: "[::1]:53,10.0.0.2" });
+    const c = loadConfig({
+      PETREL_KAFKA_BROKERS: "127.0.0.1:9092, kafka-2:9093",
+      PETREL_DNS_SERVERS: "[::1]:53,10.0.0.2",
+    });
     expect(c.kafkaBrokers).toEqual(["127.0.0.1:9092", "kafka-2:9093"]);
     expect(c.dnsServers).toEqual(["[::1]:53", "10.0.0.2"]);
   });

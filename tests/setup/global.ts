@@ -38,7 +38,9 @@ export default async function setup(project: TestProject) {
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     if (process.env.CI) throw new Error(`CI needs the Kafka broker and it could not start: ${why}`);
-    console.warn(`\n${"!".repeat(78)}\n[petrel tests] SKIPPING KAFKA SUITES: no broker (${why.split("\n")[0]})\n${"!".repeat(78)}\n`);
+    console.warn(
+      `\n${"!".repeat(78)}\n[petrel tests] SKIPPING KAFKA SUITES: no broker (${why.split("\n")[0]})\n${"!".repeat(78)}\n`,
+    );
     project.provide("kafkaBrokers", "");
     project.provide("kafkaUnavailable", why.split("\n")[0] ?? why);
   }

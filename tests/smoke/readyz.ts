@@ -28,7 +28,11 @@ export interface SmokeResult {
   output: string;
 }
 
-export async function smokeStart(command: string[], timeoutMs = 120_000, extraEnv: Record<string, string> = {}): Promise<SmokeResult> {
+export async function smokeStart(
+  command: string[],
+  timeoutMs = 120_000,
+  extraEnv: Record<string, string> = {},
+): Promise<SmokeResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "petrel-smoke-"));
   const httpPort = await freePort();
   const env: Record<string, string> = {
@@ -42,9 +46,14 @@ export async function smokeStart(command: string[], timeoutMs = 120_000, extraEn
     PETREL_LOG_LEVEL: "info",
     ...extraEnv,
   };
-  for (const k of Object.keys(env)) if (k === "PETREL_KAFKA_BROKERS" || k === "PETREL_CLICKHOUSE_URL") delete env[k];
+  for (const k of Object.keys(env))
+    if (k === "PETREL_KAFKA_BROKERS" || k === "PETREL_CLICKHOUSE_URL") delete env[k];
   const started = Date.now();
-  const child = spawn(command[0]!, command.slice(1), { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(command[0]!, command.slice(1), {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
