@@ -1,0 +1,280 @@
+/**
+ * `LogBus`: the embedded durable log, the bus of a single-process Petrel.
+ *
+ * Layout under `dir`:
+ *   LOCK                                    pid of the process that has the log open
+ *   offsets.json                            committed offsets of every group (offsets.ts)
+ *   topics/<topic>/meta.json                { name, partitions, compacted }, written atomically
+ *   topics/<topic>/<partition>/<base>.log   segment files (format.ts, segment.ts)
+ *
+ * A publish resolves after the fsync covering its records (group commit, partition-log.ts);
+ * consumer groups are coordinated in process (group.ts). Maintenance runs periodically and after
+ * commits: retention deletes closed segments every group that committed on the topic has
+ * consumed (never on compacted topics, whose history is replayed), compaction rewrites closed
+ * segments of compacted topics.
+ */
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { partitionFor } from "../partition.ts";
+import type {
+  Bus,
+  BusRecord,
+  OutRecord,
+  PublishResult,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from "../types.ts";
+import type { CompactionResult } from "./compaction.ts";
+import { atomicWriteFile, fsyncDir, isNotFound, unlinkIfExists } from "./fsutil.ts";
+import { GroupCoordinator } from "./group.ts";
+import { lockDir } from "./lock.ts";
+import { type LogBusLogger, stderrLogger } from "./logger.ts";
+import { type MaintainedTopic, Maintenance } from "./maintenance.ts";
+import { OffsetStore } from "./offsets.ts";
+import { PartitionLog, type RecoveryNote } from "./partition-log.ts";
+
+export interface LogBusOptions {
+  dir: string;
+  /** A segment is closed and a new one started once it would grow past this. Default 64 MiB. */
+  segmentBytes?: number;
+  /** Record timestamps. Default Date.now. */
+  clock?: () => number;
+  /** fsync appends, offsets and metadata. Default true; false only for throwaway data. */
+  fsync?: boolean;
+  logger?: LogBusLogger;
+  /** Period of the retention/compaction sweep; 0 disables the timer. Default 60 s. */
+  maintenanceIntervalMs?: number;
+}
+
+interface TopicState extends MaintainedTopic {
+  spec: Required<TopicSpec>;
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const READ_BYTES = 1 << 20;
+
+export class LogBus implements Bus {
+  readonly kind = "log" as const;
+  /** What recovery cut off when the log was opened (empty after a clean shutdown). */
+  readonly recovery: RecoveryNote[] = [];
+  private readonly opts: Required<Omit<LogBusOptions, "logger">> & { logger: LogBusLogger };
+  private readonly topics = new Map<string, TopicState>();
+  private readonly groups = new Map<string, GroupCoordinator>();
+  private offsets!: OffsetStore;
+  private unlock: (() => Promise<void>) | undefined;
+  private state: "new" | "open" | "closing" | "closed" = "new";
+  private topicChain: Promise<unknown> = Promise.resolve();
+  private maintenance!: Maintenance;
+
+  constructor(options: LogBusOptions) {
+    this.opts = {
+      dir: options.dir,
+      segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+      clock: options.clock ?? Date.now,
+      fsync: options.fsync ?? true,
+      logger: options.logger ?? stderrLogger,
+      maintenanceIntervalMs: options.maintenanceIntervalMs ?? 60_000,
+    };
+  }
+
+  static async open(options: LogBusOptions): Promise<LogBus> {
+    const bus = new LogBus(options);
+    await bus.open();
+    return bus;
+  }
+
+  private get topicsDir(): string {
+    return join(this.opts.dir, "topics");
+  }
+
+  /** Takes the directory lock and recovers every topic found on disk. */
+  async open(): Promise<void> {
+    if (this.state !== "new") throw new Error("LogBus.open() called twice");
+    await mkdir(this.topicsDir, { recursive: true });
+    if (this.opts.fsync) await fsyncDir(this.opts.dir);
+    this.unlock = await lockDir(this.opts.dir);
+    try {
+      this.offsets = await OffsetStore.open(this.opts.dir, this.opts.fsync);
+      this.maintenance = new Maintenance(this.topics, this.offsets, this.opts.logger);
+      this.offsets.onDurable = (topics) => this.maintenance.committed(topics);
+      for (const entry of await readdir(this.topicsDir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await this.loadTopic(entry.name);
+      }
+    } catch (e) {
+      for (const t of this.topics.values()) for (const l of t.logs) await l.close().catch(() => {});
+      await this.unlock();
+      throw e;
+    }
+    this.state = "open";
+    this.maintenance.start(this.opts.maintenanceIntervalMs);
+  }
+
+  private async loadTopic(name: string): Promise<void> {
+    const dir = join(this.topicsDir, name);
+    await unlinkIfExists(join(dir, "meta.json.tmp"));
+    let spec: Required<TopicSpec>;
+    try {
+      spec = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as Required<TopicSpec>;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      // Creation never reached its commit point (meta.json). Left alone: ensureTopics of the same
+      // name later adopts whatever partition directories are there.
+      this.opts.logger.warn({ topic: name }, "ignoring topic directory without meta.json");
+      return;
+    }
+    if (spec.name !== name || !Number.isInteger(spec.partitions) || spec.partitions < 1) {
+      throw new Error(`bad topic metadata in ${join(dir, "meta.json")}`);
+    }
+    const logs = await Promise.all(
+      Array.from({ length: spec.partitions }, (_, p) => this.openPartition(spec.name, p, this.recovery)),
+    );
+    this.topics.set(spec.name, { spec, compacted: spec.compacted, logs });
+  }
+
+  private openPartition(topic: string, partition: number, notes: RecoveryNote[] = []): Promise<PartitionLog> {
+    const { segmentBytes, fsync, clock, logger } = this.opts;
+    const dir = join(this.topicsDir, topic, String(partition));
+    return PartitionLog.open({ dir, topic, partition, segmentBytes, fsync, clock, logger }, notes);
+  }
+
+  /** Publishing and reading stay possible while close() waits for in-flight handlers. */
+  private assertOpen(allowClosing = false): void {
+    if (this.state === "open" || (allowClosing && this.state === "closing")) return;
+    throw new Error(this.state === "new" ? "LogBus is not open" : "LogBus is closed");
+  }
+
+  private topic(name: string): TopicState {
+    this.assertOpen(true);
+    const t = this.topics.get(name);
+    if (!t) throw new Error(`unknown topic ${name}`);
+    return t;
+  }
+
+  ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const run = this.topicChain.then(async () => {
+      this.assertOpen();
+      for (const s of specs) {
+        if (this.topics.has(s.name)) continue;
+        if (!TOPIC_NAME.test(s.name) || s.name === "." || s.name === "..")
+          throw new Error(`bad topic name ${s.name}`);
+        if (!Number.isInteger(s.partitions) || s.partitions < 1)
+          throw new Error(`bad partition count ${s.partitions}`);
+        const spec = { name: s.name, partitions: s.partitions, compacted: s.compacted ?? false };
+        const dir = join(this.topicsDir, s.name);
+        await mkdir(dir, { recursive: true });
+        const logs = await Promise.all(
+          Array.from({ length: spec.partitions }, (_, p) => this.openPartition(s.name, p)),
+        );
+        if (this.opts.fsync) {
+          await fsyncDir(dir);
+          await fsyncDir(this.topicsDir);
+        }
+        await atomicWriteFile(join(dir, "meta.json"), JSON.stringify(spec), this.opts.fsync);
+        this.topics.set(s.name, { spec, compacted: spec.compacted, logs });
+      }
+    });
+    this.topicChain = run.catch(() => {});
+    return run;
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    return this.topic(topic).logs.length;
+  }
+
+  async publish(topic: string, records: OutRecord[]): Promise<PublishResult[]> {
+    const t = this.topic(topic);
+    const n = t.logs.length;
+    const byPartition = new Map<number, { index: number[]; records: OutRecord[] }>();
+    records.forEach((r, i) => {
+      if (typeof r.key !== "string" || !(r.value instanceof Uint8Array))
+        throw new TypeError("record needs a string key and a Uint8Array value");
+      const p = partitionFor(r.key, n);
+      let g = byPartition.get(p);
+      if (!g) {
+        g = { index: [], records: [] };
+        byPartition.set(p, g);
+      }
+      g.index.push(i);
+      g.records.push(r);
+    });
+    const results = new Array<PublishResult>(records.length);
+    // Offsets are assigned synchronously in each append, so a call's records keep their order.
+    const appends = [...byPartition].map(async ([p, g]) => {
+      const offsets = await t.logs[p]!.append(g.records);
+      offsets.forEach((offset, j) => {
+        results[g.index[j]!] = { topic, partition: p, offset };
+      });
+    });
+    await Promise.all(appends);
+    return results;
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    if (options.topics.length === 0) throw new Error("subscribe needs at least one topic");
+    for (const t of options.topics) this.topic(t);
+    let g = this.groups.get(options.group);
+    if (!g) {
+      g = new GroupCoordinator(options.group, {
+        log: (topic, partition) => this.topic(topic).logs[partition]!,
+        partitionCount: (topic) => this.topic(topic).logs.length,
+        offsets: this.offsets,
+      });
+      this.groups.set(options.group, g);
+    }
+    return g.join(options);
+  }
+
+  async replay(topic: string, partitions: number[], onRecord: (record: BusRecord) => void): Promise<void> {
+    const t = this.topic(topic);
+    const logs = partitions.map((p) => {
+      const log = t.logs[p];
+      if (!log) throw new RangeError(`topic ${topic} has no partition ${p}`);
+      return log;
+    });
+    const ends = logs.map((l) => l.durableNext);
+    for (let i = 0; i < logs.length; i++) {
+      const log = logs[i]!;
+      const end = ends[i]!;
+      let pos = 0;
+      while (pos < end) {
+        const { records, next } = await log.read(pos, READ_BYTES, end);
+        for (const r of records) onRecord(r);
+        pos = next;
+      }
+    }
+  }
+
+  /** Deletes consumed closed segments of `topics` (default: all); returns how many. */
+  runRetention(topics?: Iterable<string>): Promise<number> {
+    this.assertOpen();
+    return this.maintenance.retention(topics);
+  }
+
+  /** Compacts the closed segments of a compacted topic (no-op for other topics). */
+  compact(topic: string): Promise<CompactionResult> {
+    this.topic(topic);
+    return this.maintenance.compact(topic);
+  }
+
+  /** One maintenance pass now (retention and compaction), as the periodic timer does. */
+  maintain(): Promise<void> {
+    this.assertOpen();
+    return this.maintenance.sweep();
+  }
+
+  /** Stops every consumer (waiting for in-flight handlers, committing), syncs and closes the files. */
+  async close(): Promise<void> {
+    if (this.state !== "open") return;
+    this.state = "closing";
+    await this.maintenance.stop();
+    await Promise.all([...this.groups.values()].map((g) => g.shutdown()));
+    this.state = "closed";
+    await this.offsets
+      .flush()
+      .catch((e) => this.opts.logger.error({ err: String(e) }, "offsets flush failed"));
+    for (const t of this.topics.values()) await Promise.all(t.logs.map((l) => l.close()));
+    await this.unlock?.();
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * One partition of a topic: a directory of segment files, the last one active (appended to).
+ *
+ * Appends use group commit: `append()` assigns offsets and encodes frames synchronously, then
+ * queues them. A single flush loop per partition takes everything queued, writes it with one
+ * positional write, calls fdatasync once, and only then resolves every append of the batch and
+ * advances the durable end that readers stop at. Appends made while an fsync is running form the
+ * next batch, so N concurrent publishers cost about one fsync per round, not N.
+ */
+import { type FileHandle, open } from "node:fs/promises";
+import { join } from "node:path";
+import type { BusRecord, OutRecord } from "../types.ts";
+import { encodeFrame, segmentFileName } from "./format.ts";
+import { fsyncDir } from "./fsutil.ts";
+import type { LogBusLogger } from "./logger.ts";
+import { Notifier } from "./notifier.ts";
+import { type RecoveryNote, recoverSegments } from "./recovery.ts";
+import { Segment } from "./segment.ts";
+
+export type { RecoveryNote };
+
+export interface PartitionLogOptions {
+  dir: string;
+  topic: string;
+  partition: number;
+  segmentBytes: number;
+  fsync: boolean;
+  clock: () => number;
+  logger: LogBusLogger;
+}
+
+interface Pending {
+  frames: Buffer[];
+  offsets: number[];
+  resolve(offsets: number[]): void;
+  reject(error: unknown): void;
+}
+
+export class PartitionLog {
+  /** Ordered by base offset; the last one is active. Replaced, never mutated (readers hold copies). */
+  segments: Segment[] = [];
+  /** Next offset to assign. */
+  nextOffset = 0;
+  /** Every offset below this is durable and readable. */
+  durableNext = 0;
+  /** Segments closed since the last compaction. */
+  rolledSinceCompaction = 0;
+  private writeHandle!: FileHandle;
+  private writePos = 0;
+  private writtenNext = 0;
+  private unsyncedIndex: [number, number][] = [];
+  private queue: Pending[] = [];
+  private flushing = false;
+  private drained: Promise<void> = Promise.resolve();
+  private failed: Error | undefined;
+  private closed = false;
+  private readonly notifier = new Notifier();
+  private mutex: Promise<unknown> = Promise.resolve();
+
+  /** Counters for tests and metrics: `fsyncs` well below `appends` is group commit at work. */
+  readonly stats = { appends: 0, records: 0, batches: 0, fsyncs: 0 };
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+
+  private constructor(readonly options: PartitionLogOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.dir = options.dir;
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** Opens (creating if needed) the partition directory and recovers its active segment. */
+  static async open(options: PartitionLogOptions, notes: RecoveryNote[] = []): Promise<PartitionLog> {
+    const log = new PartitionLog(options);
+    log.segments = await recoverSegments(options, notes);
+    const active = log.active;
+    log.writeHandle = await active.file();
+    log.writePos = active.size;
+    log.nextOffset = Math.max(active.baseOffset, (active.lastOffset ?? -1) + 1);
+    log.writtenNext = log.nextOffset;
+    log.durableNext = log.nextOffset;
+    return log;
+  }
+
+  /** Appends records in order; resolves with their offsets once they are durable. */
+  append(records: OutRecord[]): Promise<number[]> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error(`partition ${this.topic}/${this.partition} is closed`));
+    if (records.length === 0) return Promise.resolve([]);
+    const timestamp = this.options.clock();
+    const base = this.nextOffset;
+    const frames = records.map((r, i) => encodeFrame(base + i, timestamp, r.key, r.headers, r.value));
+    const offsets = records.map((_, i) => base + i);
+    this.nextOffset += records.length;
+    this.stats.appends++;
+    this.stats.records += records.length;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ frames, offsets, resolve, reject });
+      if (!this.flushing) this.drained = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        // Let appends made in this same turn of the event loop (typically every publisher that
+        // the previous fsync just released) join the batch before it is taken.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          this.stats.batches++;
+          await this.writeBatch(batch);
+        } catch (e) {
+          this.fail(e, batch);
+          return;
+        }
+        for (const p of batch) p.resolve(p.offsets);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const { segmentBytes } = this.options;
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    let chunkNext = this.writtenNext;
+    for (const p of batch) {
+      for (let i = 0; i < p.frames.length; i++) {
+        const frame = p.frames[i]!;
+        const offset = p.offsets[i]!;
+        const used = this.writePos + chunkBytes;
+        if (used > 0 && used + frame.length > segmentBytes) {
+          await this.writeChunk(chunk, chunkNext);
+          chunk = [];
+          chunkBytes = 0;
+          await this.roll(offset);
+        }
+        this.unsyncedIndex.push([offset, this.writePos + chunkBytes]);
+        chunk.push(frame);
+        chunkBytes += frame.length;
+        chunkNext = offset + 1;
+      }
+    }
+    await this.writeChunk(chunk, chunkNext);
+    await this.syncAndPublish();
+  }
+
+  private async writeChunk(chunk: Buffer[], next: number): Promise<void> {
+    if (chunk.length === 0) return;
+    const buf = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk);
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await this.writeHandle.write(buf, done, buf.length - done, this.writePos);
+      done += bytesWritten;
+      this.writePos += bytesWritten;
+    }
+    this.writtenNext = next;
+  }
+
+  /** fdatasyncs the active file, then makes what was written visible to readers and wakes them. */
+  private async syncAndPublish(): Promise<void> {
+    if (this.options.fsync && this.writePos > this.active.size) {
+      await this.writeHandle.datasync();
+      this.stats.fsyncs++;
+    }
+    const seg = this.active;
+    for (const [offset, position] of this.unsyncedIndex) seg.noteAppended(offset, position);
+    this.unsyncedIndex = [];
+    seg.size = this.writePos;
+    this.durableNext = this.writtenNext;
+    this.notifier.wake();
+  }
+
+  /** Closes the active segment (after making it durable) and starts a new one at `baseOffset`. */
+  private async roll(baseOffset: number): Promise<void> {
+    await this.syncAndPublish();
+    const path = join(this.options.dir, segmentFileName(baseOffset));
+    const fh = await open(path, "wx+");
+    if (this.options.fsync) await fsyncDir(this.options.dir);
+    this.segments = [...this.segments, new Segment(baseOffset, path, 0, fh)];
+    this.writeHandle = fh;
+    this.writePos = 0;
+    this.rolledSinceCompaction++;
+  }
+
+  private fail(error: unknown, batch: Pending[]): void {
+    this.failed = new Error(
+      `partition ${this.topic}/${this.partition} failed writing; reopen the log to recover`,
+      { cause: error },
+    );
+    this.options.logger.error(
+      { topic: this.topic, partition: this.partition, err: String(error) },
+      "log write failed",
+    );
+    for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+  }
+
+  /** Resolves once an offset >= `offset` is durable, or on abort or close. No polling. */
+  waitFor(offset: number, signal?: AbortSignal): Promise<void> {
+    return this.notifier.wait(() => this.durableNext > offset || this.closed, signal);
+  }
+
+  /** The oldest offset still stored (records may be sparse after it). */
+  startOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /**
+   * Reads durable records with `from <= offset < until`, about `maxBytes` of them, from the first
+   * segment that has any. `next` is where to continue: after the last record returned, or the
+   * durable end (bounded by `until`) if nothing was there.
+   */
+  async read(
+    from: number,
+    maxBytes = 1 << 20,
+    until = Number.POSITIVE_INFINITY,
+  ): Promise<{ records: BusRecord[]; next: number }> {
+    const limit = Math.min(until, this.durableNext);
+    const segs = this.segments;
+    let i = segs.length - 1;
+    while (i > 0 && segs[i]!.baseOffset > from) i--;
+    const held = segs.slice(i);
+    for (const s of held) s.acquire();
+    try {
+      for (let j = 0; j < held.length && from < limit; j++) {
+        const seg = held[j]!;
+        const { records } = await seg.read(from, limit, maxBytes);
+        if (records.length > 0) {
+          const { topic, partition } = this;
+          const out = records.map((r) => ({ topic, partition, ...r }));
+          return { records: out, next: records[records.length - 1]!.offset + 1 };
+        }
+        const nextSeg = held[j + 1];
+        if (nextSeg) from = Math.max(from, nextSeg.baseOffset);
+      }
+      return { records: [], next: Math.max(from, limit) };
+    } finally {
+      for (const s of held) s.release();
+    }
+  }
+
+  /** Runs maintenance (retention, compaction) one at a time per partition. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.mutex.then(fn, fn);
+    this.mutex = run.catch(() => {});
+    return run;
+  }
+
+  /** Removes the `n` oldest segments from the list (retention deletes their files). */
+  dropOldest(n: number): void {
+    this.segments = this.segments.slice(n);
+  }
+
+  /** Swaps `old` for `replacement` (or drops it) in the segment list; for compaction. */
+  replaceSegment(old: Segment, replacement: Segment | undefined): void {
+    this.segments = this.segments.flatMap((s) => (s === old ? (replacement ? [replacement] : []) : [s]));
+    old.retire();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Waits for queued appends, syncs, wakes waiters and closes the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.drained;
+    await this.exclusive(async () => {});
+    if (this.options.fsync && !this.failed) await this.writeHandle.datasync().catch(() => {});
+    this.notifier.wake();
+    for (const s of this.segments) await s.close();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Closed sets carried on every status event (STYLE: closed sets for statuses and reasons).
+ * The words are the ones customers see in Activity (seed 002/003).
+ */
+import { z } from "zod";
+
+export const RECIPIENT_STATUSES = [
+  "Accepted",
+  "Rejected",
+  "Pending",
+  "Delivered",
+  "Deferred",
+  "SoftBounce",
+  "HardBounce",
+] as const;
+export const RecipientStatus = z.enum(RECIPIENT_STATUSES);
+export type RecipientStatus = z.infer<typeof RecipientStatus>;
+
+/** Final statuses never change again, except Delivered → bounce by a delayed report (A6, D7). */
+export const FINAL_STATUSES: ReadonlySet<RecipientStatus> = new Set([
+  "Rejected",
+  "Delivered",
+  "SoftBounce",
+  "HardBounce",
+]);
+
+/** Why a recipient was refused, deferred or bounced; `none` for Accepted/Pending/Delivered. */
+export const STATUS_REASONS = [
+  "none",
+  // refused at submission (Rejected)
+  "invalid_address",
+  "too_many_recipients",
+  "quota_reached",
+  "sender_domain_not_authenticated",
+  "suppressed",
+  "attachment_not_allowed",
+  "message_too_large",
+  "plan_inactive",
+  // delivery (Deferred / SoftBounce / HardBounce)
+  "remote_temporary",
+  "connection_failed",
+  "dns_temporary",
+  "retry_period_expired",
+  "mailbox_full",
+  "message_rejected",
+  "policy_block",
+  "unknown_user",
+  "unknown_domain",
+  "null_mx",
+  "delayed_bounce",
+] as const;
+export const StatusReason = z.enum(STATUS_REASONS);
+export type StatusReason = z.infer<typeof StatusReason>;
