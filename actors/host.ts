@@ -30,6 +30,9 @@ export class ActorHost {
   private readonly dormant = new Map<string, Snapshot>();
   private readonly owned = new Set<number>();
   private readonly stateTopic: string;
+  /** During a rebalance timers hold still: their partition may be moving to another node. */
+  private fenced = false;
+  private readonly heldTimers: (() => void)[] = [];
 
   constructor(
     readonly behavior: AnyBehavior,
@@ -52,6 +55,17 @@ export class ActorHost {
 
   ownedPartitions(): number[] {
     return [...this.owned].sort((a, b) => a - b);
+  }
+
+  /** The group starts moving partitions: timers that come due wait until it is over. */
+  fence(): void {
+    this.fenced = true;
+  }
+
+  /** The rebalance is over: timers that came due meanwhile run if their actor stayed here. */
+  unfence(): void {
+    this.fenced = false;
+    for (const fire of this.heldTimers.splice(0)) fire();
   }
 
   /** Partition assigned: read its changelog, then wake every actor that has timers pending. */
@@ -130,8 +144,12 @@ export class ActorHost {
     if (old?.handle) this.deps.clock.cancel(old.handle);
     const timer = { at, msg, handle: undefined as ReturnType<Clock["schedule"]> | undefined };
     cell.timers.set(name, timer);
-    timer.handle = this.deps.clock.schedule(at, () => {
+    const fire = () => {
       if (cell.retired || cell.timers.get(name) !== timer) return;
+      if (this.fenced) {
+        this.heldTimers.push(fire);
+        return;
+      }
       cell.mailbox
         .enqueue(async () => {
           if (cell.timers.get(name) !== timer) return; // cancelled or replaced meanwhile
@@ -139,7 +157,8 @@ export class ActorHost {
           await this.process(cell, msg, undefined, undefined);
         })
         .catch((e) => this.deps.onError(e, cell.key));
-    });
+    };
+    timer.handle = this.deps.clock.schedule(at, fire);
   }
 
   private async process(cell: Cell, msg: unknown, offset: number | undefined, ask: InboxEnvelope["ask"]) {

@@ -91,6 +91,8 @@ export class ActorSystem {
         handler: (r: BusRecord) => host.handleRecord(r),
         onAssign: (tps) => host.assign(tps),
         onRevoke: (tps) => host.revoke(tps),
+        onRebalanceStart: () => host.fence(),
+        onRebalanceEnd: () => host.unfence(),
         onError: (e, r) => this.report(e, r ? `${r.topic}/${r.partition}@${r.offset}` : inboxTopic(type)),
       });
       this.subs.push(sub);

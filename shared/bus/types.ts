@@ -68,6 +68,15 @@ export interface SubscribeOptions {
   onAssign?(partitions: TopicPartition[]): Promise<void> | void;
   /** Called once in-flight handlers of the revoked partitions have finished. */
   onRevoke?(partitions: TopicPartition[]): Promise<void> | void;
+  /**
+   * Called synchronously when the group starts to move partitions, before this member gives any
+   * up. Work on held partitions that does not come through `handler` (timers) must hold still
+   * until `onRebalanceEnd`: with Kafka's eager protocol the new owner may start reading a
+   * partition before this member's `onRevoke` has run.
+   */
+  onRebalanceStart?(): void;
+  /** Called after the rebalance's onRevoke/onAssign calls for this member have run. */
+  onRebalanceEnd?(): void;
   onError?(error: unknown, record: BusRecord | undefined): void;
 }
 

@@ -246,6 +246,12 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
         onRevoke: (tps: TopicPartition[]) => {
           events.push(`${m}-${tps.map(tpKey).sort().join(",")}`);
         },
+        onRebalanceStart: () => {
+          events.push(`${m}:start`);
+        },
+        onRebalanceEnd: () => {
+          events.push(`${m}:end`);
+        },
       });
       let seq = 0;
       const publishSome = (n: number) =>
@@ -290,6 +296,12 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       }
       expect(events.some((e) => e.startsWith("B+"))).toBe(true);
       expect(events.some((e) => e.startsWith("A-"))).toBe(true);
+      // A gave partitions up inside a fenced rebalance: start before its revoke, end after it.
+      const aRevoke = events.findIndex((e) => e.startsWith("A-"));
+      expect(events.slice(0, aRevoke).lastIndexOf("A:start")).toBeGreaterThanOrEqual(0);
+      const startBefore = events.slice(0, aRevoke).lastIndexOf("A:start");
+      expect(events.slice(startBefore + 1, aRevoke)).not.toContain("A:end");
+      expect(events.slice(aRevoke).includes("A:end")).toBe(true);
 
       await b.close();
       await waitFor(() => a.assignment().length === partitions, {

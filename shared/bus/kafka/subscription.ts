@@ -82,6 +82,8 @@ export class KafkaSubscription implements Subscription {
     const c = this.consumer;
     this.unlisten.push(
       c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment)),
+      // Emitted synchronously just before kafkajs rejoins: the fence for work outside the handler.
+      c.on(c.events.REBALANCING, () => this.options.onRebalanceStart?.()),
       c.on(c.events.CRASH, (e) => this.onCrash(e.payload.error)),
     );
     try {
@@ -124,6 +126,12 @@ export class KafkaSubscription implements Subscription {
   // ------------------------------------------------------------ group membership
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
+    this.applyAssignment(memberAssignment);
+    const end = this.options.onRebalanceEnd;
+    if (end) void this.enqueue(async () => end());
+  }
+
+  private applyAssignment(memberAssignment: Record<string, number[]>): void {
     const next = new Map<string, TopicPartition>();
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
       for (const partition of partitions) next.set(tpKey(topic, partition), { topic, partition });

@@ -81,6 +81,15 @@ export class GroupCoordinator {
   }
 
   private async rebalance(leaving: Member[]): Promise<void> {
+    for (const m of this.members) m.options.onRebalanceStart?.();
+    try {
+      await this.moveAll(leaving);
+    } finally {
+      for (const m of this.members) m.options.onRebalanceEnd?.();
+    }
+  }
+
+  private async moveAll(leaving: Member[]): Promise<void> {
     const target = rangeAssign(
       this.members.map((m) => ({ id: m.id, topics: m.options.topics })),
       (t) => this.host.partitionCount(t),
