@@ -48,6 +48,16 @@ export const STATUS_REASONS = [
   "unknown_domain",
   "null_mx",
   "delayed_bounce",
+  // delivery, finer causes from the bounce classification (shared/bounce/rules.ts, D6)
+  "mailbox_disabled",
+  "relay_denied",
+  "blocklisted",
+  "reputation",
+  "sender_authentication",
+  "rate_limited",
+  "greylisted",
+  "tls_required",
+  "remote_permanent",
 ] as const;
 export const StatusReason = z.enum(STATUS_REASONS);
 export type StatusReason = z.infer<typeof StatusReason>;
