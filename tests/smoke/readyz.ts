@@ -59,7 +59,8 @@ export async function smokeStart(
   child.stderr.on("data", (d) => (output += d));
   let signal: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((r) =>
-    child.once("exit", (code, sig) => {
+    // "close", not "exit": a wrapper (npx, deno task) can exit before the relay has written its last lines.
+    child.once("close", (code, sig) => {
       signal = sig;
       r(code);
     }),
