@@ -109,9 +109,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   smokeStart(cmd).then(
     (r) => {
       // The relay must log its graceful stop; the command itself must exit 0, or, for a wrapper
-      // such as npx that dies of the forwarded signal, by that SIGTERM.
+      // (npm, npx) that the same group signal ended, by that SIGTERM.
       const stopped = /"msg":"stopped"/.test(r.output);
-      const clean = r.exitCode === 0 || r.signal === "SIGTERM";
+      // 143 = 128 + SIGTERM: how npm reports a script that the signal ended.
+      const clean = r.exitCode === 0 || r.exitCode === 143 || r.signal === "SIGTERM";
       console.log(
         `${cmd.join(" ")}: /readyz 200 after ${r.readyAfterMs} ms; after SIGTERM: exit ${r.exitCode ?? r.signal}, graceful stop logged: ${stopped}`,
       );
