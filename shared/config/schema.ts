@@ -22,6 +22,34 @@ const hostPort = list.pipe(
   z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:,]+)(:\d{1,5})?$/, "expected host or host:port")),
 );
 
+/** A plan of the catalog (C6): JSON in the env var, an array in the config file. */
+const planSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "plan names are lower-case words"),
+  monthlyRecipients: z.number().int().min(0),
+  priceCents: z.number().int().min(0),
+  currency: z.string().regex(/^[A-Z]{3}$/, "ISO 4217 code"),
+});
+const planCatalog = z.preprocess(
+  (v) => {
+    if (typeof v !== "string") return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v; // reported by the array schema as not an array
+    }
+  },
+  z
+    .array(planSchema)
+    .min(1)
+    .refine((plans) => new Set(plans.map((p) => p.name)).size === plans.length, "plan names must be unique"),
+);
+const DEFAULT_PLANS = [
+  { name: "free", monthlyRecipients: 1_000, priceCents: 0, currency: "USD" },
+  { name: "starter", monthlyRecipients: 20_000, priceCents: 1_500, currency: "USD" },
+  { name: "pro", monthlyRecipients: 100_000, priceCents: 5_000, currency: "USD" },
+  { name: "business", monthlyRecipients: 500_000, priceCents: 20_000, currency: "USD" },
+];
+
 interface KeySpec {
   env: string;
   doc: string;
@@ -84,10 +112,46 @@ export const configKeys = {
     z.string().min(1).default("petrel.localhost"),
     "Operator's zone that customers' CNAMEs point into.",
   ),
+  providerMxHost: key(
+    "PETREL_PROVIDER_MX_HOST",
+    z.string().min(1).optional(),
+    "MX host of every return-path target in the provider zone (D7 bounces); unset = mx.<providerDomain>.",
+  ),
+  providerSpf: key(
+    "PETREL_PROVIDER_SPF",
+    list
+      .pipe(z.array(z.string().regex(/^(ip4:|ip6:|include:|a:|mx:|a$|mx$)\S*$/, "expected an SPF mechanism")))
+      .default(["mx"]),
+    "Comma list of SPF mechanisms (ip4:, ip6:, include:, a, mx) of the return-path targets; ends in -all.",
+  ),
+  providerNameServers: key(
+    "PETREL_PROVIDER_NS",
+    list.default([]),
+    "Comma list of the provider zone's name servers in the exported zone; empty = ns1.<providerDomain>.",
+  ),
   adminToken: key(
     "PETREL_ADMIN_TOKEN",
     z.string().min(16).optional(),
     "Operator API token; unset = generated into the data dir.",
+  ),
+  plans: key(
+    "PETREL_PLANS",
+    planCatalog.default(DEFAULT_PLANS),
+    "Plan catalog (C6): JSON array of {name, monthlyRecipients, priceCents, currency}; default free/starter/pro/business.",
+  ),
+  accountRetentionDays: key(
+    "PETREL_ACCOUNT_RETENTION_DAYS",
+    z.coerce.number().int().min(0).max(3650).default(90),
+    "Days a cancelled account's data is kept after its last period ends, then erased (C6).",
+  ),
+  domainReverifyHours: key(
+    "PETREL_DOMAIN_REVERIFY_HOURS",
+    z.coerce
+      .number()
+      .min(0.01)
+      .max(24 * 30)
+      .default(24),
+    "Hours between periodic DNS re-verifications of an account's sending domains (C4).",
   ),
   nodeId: key(
     "PETREL_NODE_ID",

@@ -6,6 +6,8 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { createAccountBehavior } from "../../actors/account/behavior.ts";
+import { AccountService } from "../../actors/account/service.ts";
 import { SystemClock } from "../../actors/clock.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { KafkaBus } from "../bus/kafka/kafka-bus.ts";
@@ -14,8 +16,10 @@ import type { Bus } from "../bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "../clickhouse/client.ts";
 import { migrate } from "../clickhouse/migrations.ts";
 import type { Config } from "../config/schema.ts";
+import { DirectoryView } from "../directory/view.ts";
 import type { Logger } from "../log.ts";
 import { createMetrics, type Registry } from "../metrics.ts";
+import { loadServerSecrets, type ServerSecrets } from "../security/secrets.ts";
 
 export const VERSION = "0.1.0";
 
@@ -25,6 +29,12 @@ export interface Relay {
   readonly bus: Bus;
   readonly clickhouse: ClickHouseHandle;
   readonly actors: ActorSystem;
+  /** This node's view of the directory topic (SMTP users, accounts, API keys, domains). */
+  readonly directory: DirectoryView;
+  /** Accounts, plans, members, SMTP users, domains, API keys: what /v1 and the CLI call. */
+  readonly accounts: AccountService;
+  /** Admin token and HMAC key (generated into the data dir on first start). */
+  readonly secrets: ServerSecrets;
   readonly metrics: Registry;
   readiness(): { ready: boolean; checks: Record<string, boolean> };
   stop(): Promise<void>;
@@ -38,6 +48,8 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
   const nodeId = config.nodeId ?? (embedded ? "local" : `${hostname()}-${process.pid}`);
   const checks = { bus: false, clickhouse: false, actors: false, stopping: false };
   const closers: (() => Promise<void>)[] = [];
+  const secrets = loadServerSecrets(dataDir, config.adminToken);
+  if (secrets.generated) log.warn({ path: secrets.path }, "generated the admin token and HMAC key");
 
   try {
     const bus: Bus = embedded
@@ -60,16 +72,45 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
       "analytics store ready",
     );
 
+    const clock = new SystemClock();
     const actors = new ActorSystem({
       bus,
       nodeId,
-      clock: new SystemClock(),
+      clock,
       partitions: config.partitions,
       localAsk: embedded,
       onError: (e, context) => log.error({ err: e, context }, "actor runtime error"),
     });
+    actors.register(
+      createAccountBehavior({
+        partitions: config.partitions,
+        retentionDays: config.accountRetentionDays,
+        reverifyHours: config.domainReverifyHours,
+      }),
+    );
     await actors.start();
     closers.push(() => actors.stop());
+    const directory = new DirectoryView({
+      bus,
+      nodeId,
+      onError: (e) => log.error({ err: e }, "directory view error"),
+    });
+    closers.push(() => directory.close());
+    await directory.ready();
+    const accounts = new AccountService({
+      actors,
+      plans: config.plans,
+      hmacKey: secrets.hmacKey,
+      directory,
+      clock,
+      connection: {
+        server: config.hostname,
+        ports: [
+          { port: config.submissionPort, encryption: "STARTTLS" },
+          { port: config.smtpsPort, encryption: "TLS" },
+        ],
+      },
+    });
     checks.actors = true;
     log.info({ partitions: config.partitions }, "actor system started");
 
@@ -81,6 +122,9 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
       bus,
       clickhouse,
       actors,
+      directory,
+      accounts,
+      secrets,
       metrics,
       readiness: () => ({
         ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping,

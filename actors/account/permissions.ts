@@ -1,0 +1,31 @@
+/**
+ * Roles to permissions (C2) and API key scopes (C5), as data. Admin has every permission,
+ * regular every one but billing and members, custom exactly the ones it was given.
+ */
+import { PERMISSIONS, type Permission, type Role, SCOPES, type Scope } from "./protocol.ts";
+
+const REGULAR: readonly Permission[] = PERMISSIONS.filter((p) => p !== "billing" && p !== "members");
+
+/** The permissions a member actually holds. */
+export function effectivePermissions(role: Role, permissions: readonly Permission[]): Permission[] {
+  switch (role) {
+    case "admin":
+      return [...PERMISSIONS];
+    case "regular":
+      return [...REGULAR];
+    case "custom":
+      return PERMISSIONS.filter((p) => permissions.includes(p));
+  }
+}
+
+export function hasPermission(role: Role, permissions: readonly Permission[], wanted: Permission): boolean {
+  return effectivePermissions(role, permissions).includes(wanted);
+}
+
+export function isPermission(value: string): value is Permission {
+  return (PERMISSIONS as readonly string[]).includes(value);
+}
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
