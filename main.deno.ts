@@ -2,7 +2,10 @@
  * Deno entry (X3): `deno task start`. The same relay as main.ts; HTTP through Deno.serve.
  */
 import { createApp } from "./edge-api/app.ts";
+import { createControl } from "./edge-api/control.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
+import { createResolver } from "./shared/domains/verify.ts";
+import { zoneSettings } from "./shared/domains/zone.ts";
 import { createLogger } from "./shared/log.ts";
 import { startRelay, VERSION } from "./shared/runtime/relay.ts";
 
@@ -33,6 +36,16 @@ const app = createApp({
   version: VERSION,
   readiness: () => relay.readiness(),
   metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
+  control: createControl({
+    accounts: relay.accounts,
+    actors: relay.actors,
+    directory: relay.directory,
+    resolver: createResolver({ servers: config.dnsServers }),
+    clock: { now: () => Date.now() },
+    zone: zoneSettings(config),
+    adminToken: relay.secrets.adminToken,
+    log,
+  }),
 });
 const server = Deno.serve(
   {

@@ -4,7 +4,10 @@
  */
 import { serve } from "@hono/node-server";
 import { createApp } from "./edge-api/app.ts";
+import { createControl } from "./edge-api/control.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
+import { createResolver } from "./shared/domains/verify.ts";
+import { zoneSettings } from "./shared/domains/zone.ts";
 import { createLogger } from "./shared/log.ts";
 import { startRelay, VERSION } from "./shared/runtime/relay.ts";
 
@@ -26,6 +29,16 @@ async function main(): Promise<number> {
     version: VERSION,
     readiness: () => relay.readiness(),
     metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
+    control: createControl({
+      accounts: relay.accounts,
+      actors: relay.actors,
+      directory: relay.directory,
+      resolver: createResolver({ servers: config.dnsServers }),
+      clock: { now: () => Date.now() },
+      zone: zoneSettings(config),
+      adminToken: relay.secrets.adminToken,
+      log,
+    }),
   });
   const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) =>
     log.info({ port: info.port, host: config.host }, "http listening"),

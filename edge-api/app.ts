@@ -1,9 +1,14 @@
 /**
  * The HTTP surface (O3) as a runtime-neutral Hono app: it knows only Request and Response.
- * Node, Deno and edge entries serve `createApp(deps).fetch`.
+ * Node, Deno and edge entries serve `createApp(deps).fetch`. Every error leaves through the one
+ * `onError` below (errors.ts), as JSON `{ code, message }`.
  */
-import { Hono } from "hono";
-import { openApiDocument } from "./openapi.ts";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ControlDeps } from "./deps.ts";
+import { errorResponse, validationError } from "./errors.ts";
+import { openApiDocument, registerSecuritySchemes } from "./openapi.ts";
+import { createV1 } from "./v1/index.ts";
 
 export interface Readiness {
   ready: boolean;
@@ -16,25 +21,83 @@ export interface AppDeps {
   readiness(): Readiness;
   /** Prometheus exposition; absent on runtimes without a metrics registry (edge). */
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** The management API's dependencies; absent = /v1 answers 503 `unavailable`. */
+  control?: ControlDeps;
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
-  app.get("/readyz", (c) => {
-    const r = deps.readiness();
-    return c.json({ status: r.ready ? "ready" : "starting", checks: r.checks }, r.ready ? 200 : 503);
+const text = (description: string) => ({ description, content: { "text/plain": { schema: z.string() } } });
+const json = (description: string) => ({
+  description,
+  content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+});
+
+const health = {
+  healthz: createRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness",
+    tags: ["health"],
+    responses: { 200: json("The process is alive.") },
+  }),
+  readyz: createRoute({
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness to accept mail",
+    tags: ["health"],
+    responses: {
+      200: json("Ready: bus, actors and analytics store are up."),
+      503: json("Still starting or shutting down; `checks` says which part is not ready."),
+    },
+  }),
+  metrics: createRoute({
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    tags: ["health"],
+    responses: { 200: text("Text exposition format.") },
+  }),
+  openapi: createRoute({
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tags: ["health"],
+    responses: { 200: json("OpenAPI 3.1 document.") },
+  }),
+};
+
+export function createApp(deps: AppDeps): OpenAPIHono {
+  const app = new OpenAPIHono({
+    // Input validation failures become `invalid_request` naming the field, through onError.
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
   });
-  app.get("/metrics", async (c) => {
+  registerSecuritySchemes(app);
+  app.openapi(health.healthz, (c) => c.json({ status: "ok", version: deps.version }, 200));
+  app.openapi(health.readyz, (c) => {
+    const r = deps.readiness();
+    return r.ready
+      ? c.json({ status: "ready", checks: r.checks }, 200)
+      : c.json({ status: "starting", checks: r.checks }, 503);
+  });
+  app.openapi(health.metrics, (async (c: Context) => {
     if (!deps.metrics)
       return c.json({ code: "not_available", message: "metrics are not served by this runtime" }, 404);
     const m = await deps.metrics();
     return c.body(m.body, 200, { "content-type": m.contentType });
+  }) as never);
+  app.route("/v1", createV1(deps.control));
+  let doc: unknown;
+  app.openapi(health.openapi, (c) => {
+    doc ??= openApiDocument(app, deps.version);
+    return c.json(doc as Record<string, unknown>, 200);
   });
-  app.get("/openapi.json", (c) => c.json(openApiDocument(deps.version)));
   app.notFound((c) =>
     c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
-  app.onError((err, c) => c.json({ code: "internal", message: `internal error: ${err.message}` }, 500));
+  app.onError((err, c) => {
+    const { status, body } = errorResponse(err);
+    return c.json(body, status);
+  });
   return app;
 }

@@ -1,0 +1,188 @@
+/**
+ * The operator CLI's commands (O4), as data: the options each takes, the API request it makes
+ * (the operator routes under /v1/admin), and the JSON it prints. Adding a command is one entry.
+ */
+import type { ParseArgsConfig } from "node:util";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export interface ApiRequest {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  body?: unknown;
+}
+
+export interface Command {
+  /** Words of the command line: `account create`. */
+  name: string;
+  summary: string;
+  options: Options;
+  required: string[];
+  request(v: Values): ApiRequest;
+  /** The printed JSON, from the API's answer (undefined for a 204); default: the answer. */
+  output?(res: unknown, v: Values): unknown;
+  /** Prints the answer as text (zone files). */
+  text?: boolean;
+}
+
+const str = { type: "string" } as const;
+const many = { type: "string", multiple: true } as const;
+const flag = { type: "boolean" } as const;
+const enc = encodeURIComponent;
+const acct = (v: Values) => `/v1/admin/accounts/${enc(String(v.account))}`;
+const s = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+interface Rec {
+  kind?: string;
+  name: string;
+  type: string;
+  value: string;
+  status?: string;
+  detail?: string;
+}
+interface DomainAnswer {
+  domainId: string;
+  domain: string;
+  status: string;
+  trusted?: boolean;
+  records: Rec[];
+}
+
+export const COMMANDS: Command[] = [
+  {
+    name: "account create",
+    summary: "create an account → { accountId, ... }",
+    options: { name: str, plan: str, timezone: str, id: str },
+    required: ["name", "plan"],
+    request: (v) => ({
+      method: "POST",
+      path: "/v1/admin/accounts",
+      body: { name: v.name, plan: v.plan, timezone: s(v.timezone), accountId: s(v.id) },
+    }),
+  },
+  {
+    name: "account get",
+    summary: "show an account: plan, status, period, quota",
+    options: { account: str },
+    required: ["account"],
+    request: (v) => ({ method: "GET", path: acct(v) }),
+  },
+  {
+    name: "account cancel",
+    summary: "cancel an account: sending stops at the end of the period",
+    options: { account: str },
+    required: ["account"],
+    request: (v) => ({ method: "POST", path: `${acct(v)}/cancel` }),
+  },
+  {
+    name: "member add",
+    summary: "add a team member (a password is generated and shown once unless given)",
+    options: { account: str, email: str, role: str, permission: many, password: str },
+    required: ["account", "email", "role"],
+    request: (v) => ({
+      method: "POST",
+      path: `${acct(v)}/members`,
+      body: { email: v.email, role: v.role, permissions: v.permission, password: s(v.password) },
+    }),
+  },
+  {
+    name: "apikey create",
+    summary: "create an API key → { key, ... } (shown once)",
+    options: { account: str, scope: many, label: str },
+    required: ["account"],
+    request: (v) => ({
+      method: "POST",
+      path: `${acct(v)}/api-keys`,
+      body: { scopes: v.scope ?? [], label: s(v.label) },
+    }),
+  },
+  {
+    name: "domain add",
+    summary: "add a sending domain → { domainId, records: [{name,type,value}] }",
+    options: { account: str, domain: str },
+    required: ["account", "domain"],
+    request: (v) => ({ method: "POST", path: `${acct(v)}/domains`, body: { domain: v.domain } }),
+    output: (res) => {
+      const d = res as DomainAnswer;
+      return {
+        domainId: d.domainId,
+        domain: d.domain,
+        status: d.status,
+        records: d.records.map((r) => ({ name: r.name, type: r.type, value: r.value })),
+      };
+    },
+  },
+  {
+    name: "domain verify",
+    summary: "verify a domain's records by DNS (--trust: verified without DNS, logged) → { status, records }",
+    options: { account: str, domain: str, trust: flag },
+    required: ["account", "domain"],
+    request: (v) => ({
+      method: "POST",
+      path: `${acct(v)}/domains/${enc(String(v.domain))}/verify`,
+      body: v.trust ? { trust: true } : {},
+    }),
+    output: (res) => {
+      const d = res as DomainAnswer;
+      return {
+        domainId: d.domainId,
+        domain: d.domain,
+        status: d.status,
+        trusted: d.trusted,
+        records: d.records.map((r) => ({
+          kind: r.kind,
+          name: r.name,
+          type: r.type,
+          value: r.value,
+          status: r.status,
+          ...(r.detail !== undefined ? { detail: r.detail } : {}),
+        })),
+      };
+    },
+  },
+  {
+    name: "smtp-user create",
+    summary: "create an SMTP user → { username, password } (the password is shown once)",
+    options: { account: str, name: str },
+    required: ["account"],
+    request: (v) => ({ method: "POST", path: `${acct(v)}/smtp-users`, body: { name: s(v.name) } }),
+  },
+  {
+    name: "smtp-user reset",
+    summary: "reset an SMTP user's password → { password } (the old one stops working at once)",
+    options: { account: str, username: str },
+    required: ["account", "username"],
+    request: (v) => ({ method: "POST", path: `${acct(v)}/smtp-users/${enc(String(v.username))}/reset` }),
+  },
+  {
+    name: "smtp-user delete",
+    summary: "delete an SMTP user (its credentials stop working at once)",
+    options: { account: str, username: str },
+    required: ["account", "username"],
+    request: (v) => ({ method: "DELETE", path: `${acct(v)}/smtp-users/${enc(String(v.username))}` }),
+    output: (_res, v) => ({ deleted: true, username: v.username }),
+  },
+  {
+    name: "plan list",
+    summary: "the plan catalog",
+    options: {},
+    required: [],
+    request: () => ({ method: "GET", path: "/v1/admin/plans" }),
+  },
+  {
+    name: "plan change",
+    summary: "change an account's plan (upgrade at once, downgrade from the next period)",
+    options: { account: str, plan: str },
+    required: ["account", "plan"],
+    request: (v) => ({ method: "POST", path: `${acct(v)}/plan`, body: { plan: v.plan } }),
+  },
+  {
+    name: "zone export",
+    summary: "print the provider zone (RFC 1035 master format)",
+    options: {},
+    required: [],
+    request: () => ({ method: "GET", path: "/v1/admin/zone" }),
+    text: true,
+  },
+];
