@@ -109,6 +109,27 @@ export class ActorSystem {
     ]);
   }
 
+  /**
+   * Several tells in one durable publish per actor type: resolves once all are on the bus (ingress
+   * hands every recipient of a message to its domain actor this way before answering 250).
+   */
+  async tellAll(messages: { key: string; msg: unknown }[]): Promise<void> {
+    this.assertRunning();
+    const byType = new Map<string, OutRecord[]>();
+    for (const { key, msg } of messages) {
+      const type = parseActorKey(key).type;
+      const list = byType.get(type) ?? [];
+      list.push({ key, value: encodeJson({ m: msg } satisfies InboxEnvelope) });
+      byType.set(type, list);
+    }
+    await Promise.all(
+      [...byType].map(async ([type, records]) => {
+        await this.ensureType(type);
+        await this.o.bus.publish(inboxTopic(type), records);
+      }),
+    );
+  }
+
   /** Request/reply: resolves with the actor's `ctx.reply(...)`, rejects on timeout or failure. */
   ask<R = unknown>(key: string, msg: unknown, timeoutMs = this.o.defaultAskTimeoutMs ?? 10_000): Promise<R> {
     this.assertRunning();

@@ -83,6 +83,21 @@ describe.each([true, false])("actor runtime on the embedded log (localAsk=%s)", 
     expect((await system.ask<CounterState>(key, { t: "get" })).count).toBe(1);
   });
 
+  it("hands several tells to their actors in one publish", async () => {
+    const { system } = await node(tempDir(), new ManualClock(), { localAsk });
+    const keys = ["a", "b", "c"].map((id) => actorKey("counter", `many-${id}`));
+    await system.tellAll(
+      keys.flatMap((key, i) => [0, 1].map((n) => ({ key, msg: { t: "add", n: i * 10 + n } }))),
+    );
+    for (const [i, key] of keys.entries()) {
+      const st = await waitFor(async () => {
+        const s = await system.ask<CounterState>(key, { t: "get" });
+        return s.count === 2 ? s : undefined;
+      });
+      expect(st.seen).toEqual([i * 10, i * 10 + 1]);
+    }
+  });
+
   it("delivers messages between actors through the bus", async () => {
     const { system } = await node(tempDir(), new ManualClock(), { localAsk });
     const a = actorKey("counter", "from");
