@@ -1,0 +1,32 @@
+/**
+ * Message content store (X1: local files in the embedded mode; X2: S3-compatible object storage).
+ * Ingress writes each accepted message once, durably, before the per-recipient records that point
+ * to it are published; delivery reads it per attempt. Content is immutable once stored.
+ */
+import type { Readable } from "node:stream";
+
+export interface StoredContent {
+  /** Opaque reference carried in RecipientRecord.contentRef. */
+  ref: string;
+  size: number;
+}
+
+export interface ContentStore {
+  /**
+   * Streams `content` into the store under a new reference; resolves only once the bytes are
+   * durable (file fsync'd and renamed into place, directory fsync'd; or the object PUT answered).
+   * A failed or aborted write leaves nothing visible under any reference.
+   */
+  put(content: Readable | AsyncIterable<Uint8Array>, hint?: { messageId?: string }): Promise<StoredContent>;
+  /** The stored bytes; rejects with ContentNotFoundError for an unknown or deleted reference. */
+  get(ref: string): Promise<Readable>;
+  /** Removes content no record needs any more (after final statuses); missing refs are ignored. */
+  delete(ref: string): Promise<void>;
+}
+
+export class ContentNotFoundError extends Error {
+  override readonly name = "ContentNotFoundError";
+  constructor(readonly ref: string) {
+    super(`no stored content for ${ref}`);
+  }
+}
