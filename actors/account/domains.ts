@@ -5,6 +5,8 @@
  * `domain.verify`. A domain is verified when all three records are (or it is trusted); a
  * verified domain whose re-check fails becomes `failed` and stops sending (S7).
  */
+
+import { DomainNameError, normalizeDomain as normalizeSendingDomain } from "../../shared/domains/records.ts";
 import { type AccountMsg, DNS_RECORD_KINDS, type DomainRecordState, type SendingDomain } from "./protocol.ts";
 import {
   type AccountBehaviorOptions,
@@ -21,12 +23,15 @@ import { DOMAIN_VERIFY_TOPIC, type DomainVerifyRequest } from "./topics.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-
+/** The one domain-name rule (shared/domains/records.ts), as "normalised name or undefined". */
 export function normalizeDomain(domain: unknown): string | undefined {
   if (typeof domain !== "string") return undefined;
-  const d = domain.trim().toLowerCase().replace(/\.$/, "");
-  return HOSTNAME.test(d) ? d : undefined;
+  try {
+    return normalizeSendingDomain(domain);
+  } catch (e) {
+    if (e instanceof DomainNameError) return undefined;
+    throw e;
+  }
 }
 
 /** The domain status its records (and its history) give. */
