@@ -1,13 +1,10 @@
 /**
  * Deno entry (X3): `deno task start`. The same relay as main.ts; HTTP through Deno.serve.
  */
-import { createApp } from "./edge-api/app.ts";
-import { createControl } from "./edge-api/control.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
-import { createResolver } from "./shared/domains/verify.ts";
-import { zoneSettings } from "./shared/domains/zone.ts";
 import { createLogger } from "./shared/log.ts";
-import { startRelay, VERSION } from "./shared/runtime/relay.ts";
+import { relayApp } from "./shared/runtime/app.ts";
+import { startRelay } from "./shared/runtime/relay.ts";
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };
@@ -32,21 +29,7 @@ try {
 const log = createLogger(config.logLevel, { runtime: "deno" });
 log.info({ config: describeConfig(config) }, "starting petrel");
 const relay = await startRelay(config, log);
-const app = createApp({
-  version: VERSION,
-  readiness: () => relay.readiness(),
-  metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
-  control: createControl({
-    accounts: relay.accounts,
-    actors: relay.actors,
-    directory: relay.directory,
-    resolver: createResolver({ servers: config.dnsServers }),
-    clock: { now: () => Date.now() },
-    zone: zoneSettings(config),
-    adminToken: relay.secrets.adminToken,
-    log,
-  }),
-});
+const app = relayApp(relay, config, log);
 const server = Deno.serve(
   {
     port: config.httpPort,

@@ -3,13 +3,10 @@
  * shuts down gracefully on SIGTERM/SIGINT. The Deno entry (main.deno.ts) is its twin.
  */
 import { serve } from "@hono/node-server";
-import { createApp } from "./edge-api/app.ts";
-import { createControl } from "./edge-api/control.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
-import { createResolver } from "./shared/domains/verify.ts";
-import { zoneSettings } from "./shared/domains/zone.ts";
 import { createLogger } from "./shared/log.ts";
-import { startRelay, VERSION } from "./shared/runtime/relay.ts";
+import { relayApp } from "./shared/runtime/app.ts";
+import { startRelay } from "./shared/runtime/relay.ts";
 
 async function main(): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
@@ -25,21 +22,7 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel);
   log.info({ config: describeConfig(config) }, "starting petrel");
   const relay = await startRelay(config, log);
-  const app = createApp({
-    version: VERSION,
-    readiness: () => relay.readiness(),
-    metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
-    control: createControl({
-      accounts: relay.accounts,
-      actors: relay.actors,
-      directory: relay.directory,
-      resolver: createResolver({ servers: config.dnsServers }),
-      clock: { now: () => Date.now() },
-      zone: zoneSettings(config),
-      adminToken: relay.secrets.adminToken,
-      log,
-    }),
-  });
+  const app = relayApp(relay, config, log);
   const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) =>
     log.info({ port: info.port, host: config.host }, "http listening"),
   );
