@@ -5,6 +5,7 @@
  */
 import type { AccountService } from "../actors/account/service.ts";
 import type { Clock } from "../actors/clock.ts";
+import type { Analytics } from "../shared/analytics/service.ts";
 import type { DirectoryView } from "../shared/directory/view.ts";
 import { buildSendingDomain } from "../shared/domains/build.ts";
 import { type ActorsPort, verifyNow } from "../shared/domains/verifier.ts";
@@ -26,6 +27,8 @@ export interface ControlParts {
   adminToken: string;
   log?: Logger;
   sessions?: SessionStore;
+  /** Activity and Statistics reads (shared/analytics/service.ts `createAnalytics`). */
+  analytics?: Analytics;
 }
 
 export function createDomainOps(p: ControlParts): DomainOps {
@@ -61,5 +64,6 @@ export function createControl(p: ControlParts): ControlDeps {
     adminToken: p.adminToken,
     sessions: p.sessions ?? new SessionStore({ now: () => p.clock.now() }),
     audit: (event, fields) => p.log?.warn({ audit: true, ...fields }, event),
+    ...(p.analytics ? { analytics: p.analytics } : {}),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { AccountService } from "../actors/account/service.ts";
 import type { DomainView } from "../actors/account/views.ts";
+import type { Analytics } from "../shared/analytics/service.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 
 /** Sending-domain work that needs DNS and key generation (shared/domains), bound to the accounts. */
@@ -26,4 +27,6 @@ export interface ControlDeps {
   adminToken: string;
   sessions: SessionStore;
   audit?: AuditLog;
+  /** Activity and Statistics reads on ClickHouse (issue 6); unset = those routes answer 503. */
+  analytics?: Analytics;
 }

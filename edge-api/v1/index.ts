@@ -10,6 +10,7 @@ import { ApiError } from "../errors.ts";
 import type { V1Env } from "./env.ts";
 import { type AnyOp, mount, type RouteEntry, routeTable } from "./op.ts";
 import { accountOps } from "./ops/account.ts";
+import { analyticsOps } from "./ops/analytics.ts";
 import { apiKeyOps } from "./ops/api-keys.ts";
 import { domainOps } from "./ops/domains.ts";
 import { memberOps } from "./ops/members.ts";
@@ -25,6 +26,7 @@ export const V1_OPS: readonly AnyOp[] = [
   ...domainOps,
   ...apiKeyOps,
   ...operatorOps,
+  ...analyticsOps,
 ];
 
 /** Every route of /v1 with its requirement: what the permission matrix iterates. */

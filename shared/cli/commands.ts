@@ -178,6 +178,62 @@ export const COMMANDS: Command[] = [
     request: (v) => ({ method: "POST", path: `${acct(v)}/plan`, body: { plan: v.plan } }),
   },
   {
+    name: "activity",
+    summary: "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }",
+    options: {
+      account: str,
+      recipient: str,
+      sender: str,
+      subject: str,
+      status: many,
+      "message-id": str,
+      from: str,
+      to: str,
+      cursor: str,
+      limit: str,
+    },
+    required: ["account"],
+    request: (v) => {
+      const q = new URLSearchParams();
+      const put = (k: string, x: unknown) => {
+        if (typeof x === "string") q.append(k, x);
+      };
+      put("recipient", v.recipient);
+      put("sender", v.sender);
+      put("subject", v.subject);
+      for (const st of Array.isArray(v.status) ? v.status : []) q.append("status", st);
+      put("messageId", v["message-id"]);
+      put("from", v.from);
+      put("to", v.to);
+      put("cursor", v.cursor);
+      put("limit", v.limit);
+      const qs = q.toString();
+      return { method: "GET", path: `${acct(v)}/activity${qs ? `?${qs}` : ""}` };
+    },
+  },
+  {
+    name: "stats",
+    summary: "Statistics KPIs with their changes (A4) → { period, kpis, ... }",
+    options: { account: str, period: str, from: str, to: str, view: str },
+    required: ["account"],
+    request: (v) => {
+      const q = new URLSearchParams();
+      for (const k of ["period", "from", "to", "view"] as const) {
+        const x = s(v[k]);
+        if (x !== undefined) q.append(k, x);
+      }
+      const qs = q.toString();
+      return { method: "GET", path: `${acct(v)}/stats${qs ? `?${qs}` : ""}` };
+    },
+  },
+  {
+    name: "quota",
+    summary: "the monthly quota gauge (A7) → { used, limit, percent, band, ... }",
+    options: { account: str },
+    required: ["account"],
+    request: (v) => ({ method: "GET", path: `${acct(v)}/quota` }),
+  },
+  {
     name: "zone export",
     summary: "print the provider zone (RFC 1035 master format)",
     options: {},

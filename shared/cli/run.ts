@@ -49,12 +49,14 @@ export function usage(): string {
   ].join("\n");
 }
 
-/** The command is the first two words (`account create`); options follow. */
+/** The command is the first two words (`account create`), or one (`quota`); options follow. */
 function findCommand(argv: string[]): { command: Command; rest: string[] } {
   const name = argv.slice(0, 2).join(" ");
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) throw new CliError(`unknown command ${JSON.stringify(name)}; run petrel --help`, EXIT_USAGE);
-  return { command, rest: argv.slice(2) };
+  if (command) return { command, rest: argv.slice(2) };
+  const single = COMMANDS.find((c) => c.name === argv[0] && !c.name.includes(" "));
+  if (single) return { command: single, rest: argv.slice(1) };
+  throw new CliError(`unknown command ${JSON.stringify(name)}; run petrel --help`, EXIT_USAGE);
 }
 
 function parseOptions(command: Command, rest: string[]): Values {

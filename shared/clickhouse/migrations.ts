@@ -15,6 +15,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { migration as m0001 } from "./migrations/0001_events.ts";
+import { migration as m0002 } from "./migrations/0002_analytics.ts";
 
 export interface Migration {
   /** Positive integer, the NNNN of the file name; strictly increasing through `MIGRATIONS`. */
@@ -25,7 +26,7 @@ export interface Migration {
   statements: readonly string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002];
 
 export const MIGRATIONS_TABLE = "schema_migrations";
 

@@ -24,6 +24,7 @@ export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<
       clock: { now: () => Date.now() },
       zone: zoneSettings(config),
       adminToken: relay.secrets.adminToken,
+      analytics: relay.analytics,
       log,
     }),
   });

@@ -4,6 +4,9 @@
  * of the route definitions; a refused call changes nothing; no answer to an account's caller
  * carries another account's data. Runs on the real stack (tests/api/harness.ts).
  */
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PERMISSIONS,
@@ -14,6 +17,9 @@ import {
 } from "../../actors/account/protocol.ts";
 import { V1_ROUTES } from "../../edge-api/v1/index.ts";
 import type { RouteEntry } from "../../edge-api/v1/op.ts";
+import { createAnalytics } from "../../shared/analytics/service.ts";
+import { type ClickHouseHandle, openClickHouse } from "../../shared/clickhouse/client.ts";
+import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { buildSendingDomain } from "../../shared/domains/build.ts";
 import { type ApiStack, bearer, call, OPERATOR, signIn, startApiStack } from "./harness.ts";
 
@@ -69,6 +75,12 @@ const ACCOUNT_ROUTES: Record<string, Need> = {
   "apiKeys.list": n("admin_or_regular", null, false, 200),
   "apiKeys.create": n("admin_or_regular", null, false, 201),
   "apiKeys.revoke": n("admin_or_regular", null, false, 204, "api_key_not_found"),
+  // Activity and Statistics (issue 6): "Access SMTP activities", scopes activity:read / stats:read.
+  "activity.search": n("smtp.activity", "activity:read", true, 200),
+  "activity.export": n("smtp.activity", "activity:read", true, 200),
+  "stats.get": n("smtp.activity", "stats:read", true, 200),
+  "stats.domain": n("smtp.activity", "stats:read", true, 200),
+  "quota.get": n("any", "any", false, 200),
 };
 /** The operator's mirrors of account routes, `admin.<id>`. */
 const MIRRORED = Object.keys(ACCOUNT_ROUTES).filter((id) => id !== "session.get" && id !== "plans.list");
@@ -131,8 +143,14 @@ async function key(account: AccountName, scopes: Scope[], name: string): Promise
   return { name, kind: "key", account, scopes, headers: bearer(k.key) };
 }
 
+let clickhouse: ClickHouseHandle | undefined;
+
 beforeAll(async () => {
   stack = await startApiStack();
+  // The analytics routes read ClickHouse: an empty chDB store in this test's data dir.
+  clickhouse = await openClickHouse({ dataDir: join(tmpdir(), `petrel-perm-ch-${process.pid}`) });
+  await migrate(clickhouse.client);
+  stack.control.analytics = createAnalytics(clickhouse.client);
   for (const a of ["A", "B", "C"] as const) {
     await stack.service.createAccount({ accountId: IDS[a], name: `Account ${a}`, plan: "starter" });
     mark(a, IDS[a], MAIL[a]);
@@ -175,6 +193,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await clickhouse?.close();
+  if (clickhouse?.path) rmSync(dirname(clickhouse.path), { recursive: true, force: true });
 });
 
 // — expectations —

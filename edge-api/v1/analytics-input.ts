@@ -1,0 +1,106 @@
+/**
+ * The query strings of the read routes (activity, stats) parsed into the analytics queries' inputs:
+ * shared by the /v1 operations (ops/analytics.ts) and the edge entry (edge.ts). Runtime-neutral.
+ * Times are ISO 8601 (with offset or Z) or ms since the epoch; a bad value is a 400 naming the field.
+ */
+import { z } from "zod";
+import type { ActivityFilter } from "../../shared/analytics/activity.ts";
+import {
+  customPeriod,
+  PERIOD_PRESETS,
+  type Period,
+  PeriodError,
+  presetPeriod,
+} from "../../shared/analytics/period.ts";
+import type { SeriesView } from "../../shared/analytics/queries.ts";
+import { DAY_MS } from "../../shared/analytics/service.ts";
+import { RecipientStatus } from "../../shared/model/status.ts";
+import { ApiError } from "../errors.ts";
+
+const instant = z.union([
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+export const ActivityQuery = z.object({
+  recipient: z.string().min(1).max(320).optional(),
+  sender: z.string().min(1).max(320).optional(),
+  subject: z.string().min(1).max(998).optional(),
+  /** Comma list or repeated. */
+  status: z.array(RecipientStatus).optional(),
+  messageId: z.string().min(1).max(998).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+export const StatsQuery = z.object({
+  period: z.enum(PERIOD_PRESETS).default("7d"),
+  from: instant.optional(),
+  to: instant.optional(),
+  view: z.enum(["new", "cumulative"]).default("new"),
+});
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join(".") || undefined;
+  throw new ApiError(400, "invalid_request", `${field ?? "query"}: ${issue.message}`, field);
+}
+
+/** `?status=Deferred,Rejected&status=Pending` → one list. */
+function queryObject(url: URL): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(k);
+    o[k] = k === "status" ? all.flatMap((v) => v.split(",")).filter(Boolean) : all.at(-1);
+  }
+  return o;
+}
+
+/** A2: the last 30 days unless `from`/`to` say otherwise. */
+export function activityFilter(url: URL, now: number): ActivityFilter {
+  const q = parse(ActivityQuery, queryObject(url));
+  const to = q.to ?? now + 1;
+  const from = q.from ?? to - 30 * DAY_MS;
+  if (!(to > from)) throw new ApiError(400, "invalid_request", "to: must be after from", "to");
+  return {
+    from,
+    to,
+    limit: q.limit,
+    ...(q.recipient !== undefined ? { recipient: q.recipient } : {}),
+    ...(q.sender !== undefined ? { sender: q.sender } : {}),
+    ...(q.subject !== undefined ? { subject: q.subject } : {}),
+    ...(q.status !== undefined ? { status: q.status } : {}),
+    ...(q.messageId !== undefined ? { messageId: q.messageId } : {}),
+    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+  };
+}
+
+/** A4: a preset period (default Last 7 days, seed 004) or `from`+`to` for a custom range. */
+export function statsPeriod(url: URL, now: number, timezone: string): { period: Period; view: SeriesView } {
+  const q = parse(StatsQuery, queryObject(url));
+  try {
+    if (q.from !== undefined || q.to !== undefined) {
+      if (q.from === undefined || q.to === undefined)
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "from and to go together",
+          q.from === undefined ? "from" : "to",
+        );
+      if (q.to - q.from > 366 * DAY_MS)
+        throw new ApiError(400, "invalid_request", "to: at most 366 days after from", "to");
+      return { period: customPeriod(q.from, q.to, timezone), view: q.view };
+    }
+    return { period: presetPeriod(q.period, now, timezone), view: q.view };
+  } catch (e) {
+    if (e instanceof PeriodError) throw new ApiError(400, "invalid_request", e.message, e.field);
+    throw e;
+  }
+}

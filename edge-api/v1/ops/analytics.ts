@@ -1,0 +1,119 @@
+/**
+ * Activity, Statistics and the quota gauge (A1–A7) for the caller's account: "Access SMTP activities"
+ * for members, scopes `activity:read` / `stats:read` for API keys, and an account allowed to send (C2).
+ * The reads go to ClickHouse through `control.analytics` (shared/analytics/service.ts).
+ */
+import { z } from "@hono/zod-openapi";
+import { CursorError } from "../../../shared/analytics/activity.ts";
+import type { Analytics } from "../../../shared/analytics/service.ts";
+import type { ControlDeps } from "../../deps.ts";
+import { ApiError } from "../../errors.ts";
+import { activityFilter, statsPeriod } from "../analytics-input.ts";
+import { accountOp } from "../op.ts";
+
+const activityReq = { who: "account", member: "smtp.activity", scope: "activity:read", plan: true } as const;
+const statsReq = { who: "account", member: "smtp.activity", scope: "stats:read", plan: true } as const;
+
+const DomainParam = z.object({ domain: z.string().min(1).max(253) });
+
+function analytics(control: ControlDeps): Analytics {
+  if (!control.analytics)
+    throw new ApiError(503, "unavailable", "the analytics store is not served by this runtime");
+  return control.analytics;
+}
+
+/** Cursor errors are the caller's: a 400 naming the field. */
+async function input<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof CursorError) throw new ApiError(400, "invalid_request", e.message, "cursor");
+    throw e;
+  }
+}
+
+export const analyticsOps = [
+  accountOp({
+    id: "activity.search",
+    tag: "activity",
+    summary:
+      "Activity: one row per recipient per status event, newest first (A1–A3). Query: recipient, sender, subject, status, messageId, from, to, cursor, limit",
+    method: "get",
+    path: "/activity",
+    status: 200,
+    requirement: activityReq,
+    admin: true,
+    run: async ({ c, control, accountId }) => {
+      const account = await control.accounts.getAccount(accountId);
+      const filter = activityFilter(new URL(c.req.url), Date.now());
+      return input(() => analytics(control).activity(accountId, filter, account.timezone));
+    },
+  }),
+  accountOp({
+    id: "activity.export",
+    tag: "activity",
+    summary: "Activity as CSV, streamed (A3); the same filters as the search, all pages",
+    method: "get",
+    path: "/activity/export",
+    status: 200,
+    response: "text",
+    requirement: activityReq,
+    admin: true,
+    run: async ({ c, control, accountId }) => {
+      const account = await control.accounts.getAccount(accountId);
+      const { cursor: _c, limit: _l, ...filter } = activityFilter(new URL(c.req.url), Date.now());
+      const body = analytics(control).activityCsv(accountId, filter, account.timezone);
+      return new Response(body, {
+        status: 200,
+        headers: {
+          "content-type": "text/csv; charset=utf-8",
+          "content-disposition": 'attachment; filename="activity.csv"',
+        },
+      });
+    },
+  }),
+  accountOp({
+    id: "stats.get",
+    tag: "stats",
+    summary:
+      "Statistics (A4–A6): KPIs with their change, series New/Cumulative, domains, last 10 activities. Query: period=today|yesterday|7d|30d or from+to, view=new|cumulative",
+    method: "get",
+    path: "/stats",
+    status: 200,
+    requirement: statsReq,
+    admin: true,
+    run: async ({ c, control, accountId }) => {
+      const account = await control.accounts.getAccount(accountId);
+      const now = Date.now();
+      const { period, view } = statsPeriod(new URL(c.req.url), now, account.timezone);
+      return analytics(control).stats(accountId, period, view, now);
+    },
+  }),
+  accountOp({
+    id: "stats.domain",
+    tag: "stats",
+    summary: "One sending domain's figures over the period, soft and hard bounces apart (A4)",
+    method: "get",
+    path: "/stats/domains/{domain}",
+    params: DomainParam,
+    status: 200,
+    requirement: statsReq,
+    admin: true,
+    run: async ({ c, control, accountId, params }) => {
+      const account = await control.accounts.getAccount(accountId);
+      const { period } = statsPeriod(new URL(c.req.url), Date.now(), account.timezone);
+      return analytics(control).domain(accountId, params.domain.toLowerCase(), period);
+    },
+  }),
+  accountOp({
+    id: "quota.get",
+    tag: "stats",
+    summary: "The monthly quota gauge: used, limit, percent, colour band (A7)",
+    method: "get",
+    path: "/quota",
+    status: 200,
+    requirement: { who: "account", member: "any", scope: "any", plan: false },
+    admin: true,
+    run: async ({ control, accountId }) => (await control.accounts.getAccount(accountId)).quota,
+  }),
+];

@@ -1,0 +1,43 @@
+/** A status event (shared/model/event.ts) as a row of the `events` table (migrations/0001_events.ts). */
+import type { StatusEvent } from "../model/event.ts";
+
+export interface EventRow {
+  event_id: string;
+  account_id: string;
+  message_id: string;
+  recipient_id: string;
+  recipient: string;
+  recipient_domain: string;
+  sender: string;
+  sending_domain: string;
+  smtp_user: string;
+  subject: string;
+  status: string;
+  reason: string;
+  remote_reply: string;
+  mx_host: string;
+  is_test: 0 | 1;
+  /** `YYYY-MM-DD hh:mm:ss.fff`, UTC. */
+  ts: string;
+}
+
+export function eventRow(e: StatusEvent): EventRow {
+  return {
+    event_id: e.eventId,
+    account_id: e.accountId,
+    message_id: e.messageId,
+    recipient_id: e.recipientId,
+    recipient: e.recipient,
+    recipient_domain: e.recipientDomain,
+    sender: e.sender,
+    sending_domain: e.sendingDomain,
+    smtp_user: e.smtpUser,
+    subject: e.subject,
+    status: e.status,
+    reason: e.reason,
+    remote_reply: e.remoteReply,
+    mx_host: e.mxHost,
+    is_test: e.isTest ? 1 : 0,
+    ts: new Date(e.ts).toISOString().replace("T", " ").replace("Z", ""),
+  };
+}

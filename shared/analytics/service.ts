@@ -1,0 +1,74 @@
+/**
+ * What the API's read routes call (edge-api/v1/ops/activity.ts, stats.ts and edge-api/edge.ts): the
+ * queries of this folder bound to one ClickHouse client. Runtime-neutral (no Node import).
+ */
+import { type ActivityFilter, type ActivityPage, activityCsvStream, searchActivity } from "./activity.ts";
+import type { QueryClient } from "./client.ts";
+import { bucketFor, type Period, type PeriodPreset, presetPeriod, previousPeriod } from "./period.ts";
+import {
+  type Dashboard,
+  type DomainFigures,
+  dashboard,
+  domainFigures,
+  type Kpis,
+  kpisOf,
+  type SeriesView,
+} from "./queries.ts";
+
+export interface StatsAnswer {
+  period: { from: string; to: string; timezone: string };
+  previous: { from: string; to: string };
+  kpis: Kpis;
+  series: Dashboard["series"] & { view: SeriesView };
+  domains: DomainFigures[];
+  /** A4: the last 10 activities (any time within the default 30-day window). */
+  recent: ActivityPage["rows"];
+}
+
+export interface Analytics {
+  activity(accountId: string, filter: ActivityFilter, timezone: string): Promise<ActivityPage>;
+  activityCsv(
+    accountId: string,
+    filter: Omit<ActivityFilter, "cursor" | "limit">,
+    timezone: string,
+  ): ReadableStream<Uint8Array>;
+  stats(accountId: string, period: Period, view: SeriesView, now: number): Promise<StatsAnswer>;
+  domain(accountId: string, domain: string, period: Period): Promise<DomainFigures>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+export const DAY_MS = 86_400_000;
+
+export function createAnalytics(client: QueryClient): Analytics {
+  return {
+    activity: (accountId, filter, tz) => searchActivity(client, accountId, filter, tz),
+    activityCsv: (accountId, filter, tz) => activityCsvStream(client, accountId, filter, tz),
+    async stats(accountId, period, view, now) {
+      const prev = previousPeriod(period);
+      const [d, recent] = await Promise.all([
+        dashboard(client, accountId, period, view, bucketFor(period)),
+        searchActivity(
+          client,
+          accountId,
+          { from: now - 30 * DAY_MS, to: now + 1, limit: 10 },
+          period.timezone,
+        ),
+      ]);
+      return {
+        period: { from: iso(period.from), to: iso(period.to), timezone: period.timezone },
+        previous: { from: iso(prev.from), to: iso(prev.to) },
+        kpis: kpisOf(d.current, d.previous),
+        series: { ...d.series, view },
+        domains: d.domains,
+        recent: recent.rows,
+      };
+    },
+    async domain(accountId, domain, period) {
+      const [f] = await domainFigures(client, accountId, period, domain);
+      return f ?? { domain, recipients: 0, delivered: 0, bounces: 0, softBounces: 0, hardBounces: 0 };
+    },
+  };
+}
+
+export type { PeriodPreset };
+export { presetPeriod };

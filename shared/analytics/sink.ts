@@ -1,0 +1,191 @@
+/**
+ * The event sink (issue 6): reads `events.status` with a consumer group and writes the events to
+ * ClickHouse's `events` table in batches; the materialized views of migration 0002 derive the
+ * statistics tables from each insert.
+ *
+ * Exactly once in effect. The bus is at-least-once: after a crash the records since the last
+ * committed offset come again, in batches that need not match the first ones. Three layers:
+ * 1. before inserting, the batch drops the event ids already stored (one query, pruned by account and
+ *    time: the sort key). A partition has one reader in the group and an account's events stay in one
+ *    partition (keyed by account id), so nothing can insert the same event in between;
+ * 2. the insert carries `insert_deduplication_token` = a digest of its sorted event ids, so an
+ *    identical retried insert is dropped by the table (non_replicated_deduplication_window);
+ * 3. `events` is a ReplacingMergeTree keyed by (account_id, ts, event_id) and every derived table uses
+ *    aggregates that a duplicate cannot change (min/max/any/argMax/uniqExact).
+ * Offsets are committed only after the insert returned (inserts are synchronous: PARITY_SETTINGS).
+ * Proven by tests/analytics/replay.test.ts (killed between insert and commit, and at random points).
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
+import { STATUS_EVENTS_TOPIC, StatusEvent } from "../model/event.ts";
+import { type EventRow, eventRow } from "./rows.ts";
+
+export const SINK_GROUP = "analytics-sink";
+
+export interface SinkOptions {
+  bus: Bus;
+  client: ClickHouseClient;
+  group?: string;
+  /** Flush when this many events wait (and the handler waits for the flush: backpressure). */
+  maxBatch?: number;
+  /** Flush at most this long after the first waiting event. */
+  flushMs?: number;
+  fromBeginning?: boolean;
+  /** Partitions of `events.status` when the sink creates it (the relay's PETREL_PARTITIONS). */
+  partitions?: number;
+  onError?(error: unknown, record?: BusRecord): void;
+  /** Test hooks: the replay test kills the process between the insert and the offset commit. */
+  hooks?: { afterInsert?(inserted: number, batch: number): void | Promise<void> };
+}
+
+export interface SinkStats {
+  batches: number;
+  inserted: number;
+  /** Events dropped because they were already stored (replays). */
+  skippedDuplicates: number;
+  /** Records that were not valid status events (logged through onError, then skipped). */
+  invalid: number;
+}
+
+export interface EventSink {
+  readonly stats: SinkStats;
+  /** Writes what waits now and commits its offsets. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  rows: EventRow[];
+  /** Next offset to commit per partition. */
+  offsets: Map<number, number>;
+}
+
+async function digest(ids: string[]): Promise<string> {
+  const data = new TextEncoder().encode([...ids].sort().join("\n"));
+  const h = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Event ids of `rows` already in `events` (pruned by account and the batch's time range). */
+async function storedIds(client: ClickHouseClient, batch: EventRow[]): Promise<Set<string>> {
+  if (batch.length === 0) return new Set();
+  let min = batch[0]!.ts;
+  let max = min;
+  for (const r of batch) {
+    if (r.ts < min) min = r.ts;
+    if (r.ts > max) max = r.ts;
+  }
+  const rs = await client.query({
+    query: `SELECT DISTINCT event_id FROM events
+      WHERE account_id IN {accounts:Array(String)} AND ts >= {min:DateTime64(3, 'UTC')} AND ts <= {max:DateTime64(3, 'UTC')}
+        AND event_id IN {ids:Array(String)}`,
+    query_params: {
+      accounts: [...new Set(batch.map((r) => r.account_id))],
+      min,
+      max,
+      ids: batch.map((r) => r.event_id),
+    },
+    format: "JSONEachRow",
+  });
+  return new Set((await rs.json<{ event_id: string }>()).map((r) => r.event_id));
+}
+
+export async function startSink(o: SinkOptions): Promise<EventSink> {
+  const maxBatch = o.maxBatch ?? 1000;
+  const flushMs = o.flushMs ?? 200;
+  const stats: SinkStats = { batches: 0, inserted: 0, skippedDuplicates: 0, invalid: 0 };
+  let pending: Pending = { rows: [], offsets: new Map() };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let sub: Subscription | undefined;
+  let closed = false;
+
+  const writeBatch = async (batch: Pending): Promise<void> => {
+    // Within the batch, one row per event id (a producer retry may have published it twice).
+    const unique = new Map<string, EventRow>();
+    for (const r of batch.rows) if (!unique.has(r.event_id)) unique.set(r.event_id, r);
+    const candidates = [...unique.values()];
+    const stored = await storedIds(o.client, candidates);
+    const fresh = candidates.filter((r) => !stored.has(r.event_id));
+    stats.skippedDuplicates += batch.rows.length - fresh.length;
+    if (fresh.length > 0) {
+      await o.client.insert({
+        table: "events",
+        values: fresh,
+        format: "JSONEachRow",
+        clickhouse_settings: { insert_deduplication_token: await digest(fresh.map((r) => r.event_id)) },
+      });
+    }
+    stats.batches++;
+    stats.inserted += fresh.length;
+    await o.hooks?.afterInsert?.(fresh.length, stats.batches);
+    for (const [partition, offset] of batch.offsets) {
+      await sub?.commit({ topic: STATUS_EVENTS_TOPIC, partition }, offset);
+    }
+  };
+
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const run = chain.then(async () => {
+      if (pending.offsets.size === 0) return;
+      const batch = pending;
+      pending = { rows: [], offsets: new Map() };
+      await writeBatch(batch);
+    });
+    // A failed write stays failed for its caller; later flushes still run.
+    chain = run.catch((e) => o.onError?.(e));
+    return run;
+  };
+
+  await o.bus.ensureTopics([
+    { name: STATUS_EVENTS_TOPIC, partitions: o.partitions ?? (await partitionsOf(o.bus)) },
+  ]);
+  sub = await o.bus.subscribe({
+    group: o.group ?? SINK_GROUP,
+    topics: [STATUS_EVENTS_TOPIC],
+    fromBeginning: o.fromBeginning ?? true,
+    autoCommit: false,
+    onError: (e, r) => o.onError?.(e, r),
+    // Revoked partitions: write what was read from them before the new owner starts.
+    onRevoke: () => flush(),
+    handler: async (record) => {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(new TextDecoder().decode(record.value));
+      } catch {
+        // not JSON: reported below as invalid
+      }
+      const parsed = StatusEvent.safeParse(json);
+      if (parsed.success) pending.rows.push(eventRow(parsed.data));
+      else {
+        stats.invalid++;
+        o.onError?.(new Error(`invalid status event: ${parsed.error.message}`), record);
+      }
+      pending.offsets.set(record.partition, record.offset + 1);
+      if (pending.rows.length >= maxBatch) await flush();
+      else if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), flushMs);
+    },
+  });
+
+  return {
+    stats,
+    flush,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await flush().catch((e) => o.onError?.(e));
+      await sub?.close();
+      if (timer) clearTimeout(timer);
+      // Records handed over while closing are not committed: they come again to the next reader.
+    },
+  };
+}
+
+async function partitionsOf(bus: Bus): Promise<number> {
+  try {
+    return await bus.partitionCount(STATUS_EVENTS_TOPIC);
+  } catch {
+    return 8;
+  }
+}
