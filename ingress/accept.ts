@@ -1,0 +1,131 @@
+/**
+ * The durable accept (S11) and the Activity events of submission (A1): per-recipient records to
+ * the recipient-domain actors (one durable `tellAll`), `Accepted`/`Rejected` events on
+ * `events.status` keyed by account id. Builders are pure; `publish*` do the I/O.
+ */
+
+import { domainKey, recipientId } from "../actors/keys.ts";
+import type { ActorSystem } from "../actors/system.ts";
+import type { Bus, OutRecord } from "../shared/bus/types.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../shared/model/event.ts";
+import type { RecipientRecord } from "../shared/model/recipient.ts";
+import type { RecipientStatus, StatusReason } from "../shared/model/status.ts";
+import type { Refusal } from "./policy.ts";
+import type { Transaction } from "./transaction.ts";
+
+export interface MessageFacts {
+  contentRef: string;
+  size: number;
+  subject: string;
+  eightBit: boolean;
+  acceptedAt: number;
+}
+
+/** Records for the recipients to deliver (accepted, not suppressed). */
+export function buildRecords(tx: Transaction, m: MessageFacts): RecipientRecord[] {
+  return tx.accepted
+    .filter((r) => !r.suppressed)
+    .map((r) => ({
+      recipientId: recipientId(tx.messageId, r.seq),
+      messageId: tx.messageId,
+      accountId: tx.principal.accountId,
+      smtpUser: tx.principal.username,
+      sender: tx.sender.address,
+      recipient: r.mailbox.address,
+      recipientDomain: r.mailbox.domain,
+      sendingDomain: tx.sender.domain,
+      subject: m.subject,
+      contentRef: m.contentRef,
+      size: m.size,
+      smtputf8: tx.smtputf8,
+      eightBit: m.eightBit,
+      isTest: r.isTest,
+      acceptedAt: m.acceptedAt,
+    }));
+}
+
+export interface EventInput {
+  seq: number;
+  recipient: string;
+  recipientDomain: string;
+  status: Extract<RecipientStatus, "Accepted" | "Rejected">;
+  reason: StatusReason;
+  reply: string;
+  isTest: boolean;
+  subject: string;
+  ts: number;
+}
+
+export function buildEvent(
+  tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+  e: EventInput,
+): StatusEvent {
+  const rid = recipientId(tx.messageId, e.seq);
+  return {
+    eventId: statusEventId(rid, e.status, 0),
+    accountId: tx.principal.accountId,
+    messageId: tx.messageId,
+    recipientId: rid,
+    recipient: e.recipient,
+    recipientDomain: e.recipientDomain,
+    sender: tx.sender.address,
+    sendingDomain: tx.sender.domain,
+    smtpUser: tx.principal.username,
+    subject: e.subject,
+    status: e.status,
+    reason: e.reason,
+    remoteReply: e.reply,
+    mxHost: "",
+    isTest: e.isTest,
+    ts: e.ts,
+    attempt: 0,
+  };
+}
+
+/** A `Rejected` event for a refused recipient (or, with an empty recipient, a refused message). */
+export function rejectedEvent(
+  tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+  r: { recipient: string; domain: string; refusal: Refusal; seq: number; isTest: boolean; ts: number },
+): StatusEvent {
+  return buildEvent(tx, {
+    seq: r.seq,
+    recipient: r.recipient,
+    recipientDomain: r.domain,
+    status: "Rejected",
+    reason: r.refusal.reason,
+    reply: r.refusal.error.reply,
+    isTest: r.isTest,
+    subject: "",
+    ts: r.ts,
+  });
+}
+
+const encoder = new TextEncoder();
+
+export function eventRecords(events: StatusEvent[]): OutRecord[] {
+  return events.map((e) => ({ key: e.accountId, value: encoder.encode(JSON.stringify(e)) }));
+}
+
+export async function publishEvents(bus: Bus, events: StatusEvent[]): Promise<void> {
+  if (events.length > 0) await bus.publish(STATUS_EVENTS_TOPIC, eventRecords(events));
+}
+
+/** S11: records to the domain actors and the events, both durable, before the caller answers 250. */
+export async function publishAccepted(
+  actors: ActorSystem,
+  bus: Bus,
+  records: RecipientRecord[],
+  events: StatusEvent[],
+): Promise<void> {
+  await Promise.all([
+    records.length > 0
+      ? actors.tellAll(
+          records.map((record) => ({
+            key: domainKey(record.recipientDomain),
+            msg: { t: "recipient", record },
+          })),
+        )
+      : Promise.resolve(),
+    publishEvents(bus, events),
+  ]);
+}

@@ -1,0 +1,103 @@
+/**
+ * Content intake (S6, S10, S12, S13, S11 first half): the DATA stream flows once, chunk by chunk,
+ * through the line guard (bare CR/LF, size), a streaming MIME walk (mailsplit) that reads the
+ * Subject, checks the header From (S7) and every attachment (S10), adds Message-ID and Date when
+ * missing (S12), and straight into the content store, which resolves once the bytes are durable.
+ * Any refusal aborts the write: nothing is stored.
+ */
+import type { Readable } from "node:stream";
+import { pipeline, Transform, type TransformCallback } from "node:stream";
+import mailsplit, { type MimeNode, type SplitChunk } from "mailsplit";
+import type { ContentStore, StoredContent } from "../shared/content/store.ts";
+import { attachmentAllowed } from "./attachments.ts";
+import { Replies, SmtpError } from "./errors.ts";
+import { LineGuard } from "./lines.ts";
+import { headerFromDomain } from "./policy.ts";
+
+export interface IntakeOptions {
+  store: ContentStore;
+  messageId: string;
+  hostname: string;
+  now: number;
+  maxBytes: number;
+  maxHeaderBytes: number;
+  /** S7: throws SmtpError when the header From domain (null: none) may not be used. */
+  checkHeaderFrom(domain: string | null, value: string): void;
+}
+
+export interface IntakeResult {
+  stored: StoredContent;
+  subject: string;
+  eightBit: boolean;
+}
+
+class MimeInspector extends Transform {
+  subject = "";
+
+  constructor(private readonly o: IntakeOptions) {
+    super({ objectMode: true });
+  }
+
+  override _transform(chunk: SplitChunk, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      if (chunk.type === "node") this.inspect(chunk);
+      done(null, chunk);
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  private inspect(node: MimeNode): void {
+    if (node.root) {
+      this.subject = node.headers.getFirst("subject").slice(0, 998);
+      const from = node.headers.getFirst("from");
+      this.o.checkHeaderFrom(from ? headerFromDomain(from) : null, from);
+      if (!node.headers.hasHeader("message-id"))
+        node.headers.add("Message-ID", `<${this.o.messageId}@${this.o.hostname}>`);
+      if (!node.headers.hasHeader("date")) node.headers.add("Date", new Date(this.o.now).toUTCString());
+    }
+    const isAttachment = !!node.filename || node.disposition === "attachment";
+    if (isAttachment && !node.multipart) {
+      const name = (node.filename || "").toString();
+      if (!attachmentAllowed(name, (node.contentType || "").toString()))
+        throw Replies.attachmentNotAllowed(name || (node.contentType || "unnamed").toString());
+    }
+  }
+}
+
+/** Streams `source` (smtp-server's DATA stream) into the store. Never destroys `source`. */
+export async function intake(
+  source: Readable & { sizeExceeded?: boolean },
+  o: IntakeOptions,
+): Promise<IntakeResult> {
+  const guard = new LineGuard(o.maxBytes);
+  const splitter = new mailsplit.Splitter({ maxHeadSize: o.maxHeaderBytes });
+  const inspector = new MimeInspector(o);
+  const joiner = new mailsplit.Joiner();
+  let failure: unknown;
+  pipeline(guard, splitter, inspector, joiner, (e) => {
+    if (e && failure === undefined) failure = e;
+  });
+  source.pipe(guard);
+  // The client went away mid-DATA: smtp-server destroys the stream; abort the write with it.
+  const abort = (e?: unknown) => {
+    if (!source.readableEnded) guard.destroy(e instanceof Error ? e : new Error("DATA stream closed early"));
+  };
+  source.once("error", abort);
+  source.once("close", abort);
+  try {
+    const stored = await o.store.put(joiner as unknown as Readable, { messageId: o.messageId });
+    if (source.sizeExceeded) throw Replies.tooLarge();
+    return { stored, subject: inspector.subject, eightBit: guard.eightBit };
+  } catch (e) {
+    source.unpipe(guard);
+    source.resume(); // smtp-server drains the rest of DATA before it answers
+    throw mapIntakeError(failure ?? e);
+  }
+}
+
+function mapIntakeError(e: unknown): unknown {
+  if (e instanceof SmtpError) return e;
+  if ((e as { code?: string })?.code === "EMAXLEN") return Replies.headerTooLarge();
+  return e;
+}

@@ -1,0 +1,316 @@
+/**
+ * The submission session's handlers (S2–S11, S14), async and throwing `SmtpError`; server.ts
+ * adapts them to smtp-server's callbacks once. Per-connection state lives here by session id.
+ */
+import { randomBytes } from "node:crypto";
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerSession,
+} from "smtp-server";
+import type { SmtpPrincipal } from "../actors/account/views.ts";
+import type { ActorSystem } from "../actors/system.ts";
+import type { Bus } from "../shared/bus/types.ts";
+import type { ContentStore } from "../shared/content/store.ts";
+import type { AccountEntry } from "../shared/directory/entries.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Registry } from "../shared/metrics.ts";
+import type { StatusEvent } from "../shared/model/event.ts";
+import { publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
+import type { AccountPort } from "./account-port.ts";
+import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
+import { Replies, SmtpError } from "./errors.ts";
+import { newMessageId } from "./ids.ts";
+import type { IngressLimits } from "./limits.ts";
+import { type IngressMetrics, ingressMetrics } from "./metrics.ts";
+import {
+  addressRefusal,
+  dataRefusalReason,
+  declaredSizeVerdict,
+  isSandbox,
+  parseMailbox,
+  type Refusal,
+  recipientCountVerdict,
+  senderVerdict,
+} from "./policy.ts";
+import { AuthThrottle, IpSlots } from "./throttle.ts";
+import type { Principal, Transaction } from "./transaction.ts";
+
+export interface IngressDeps {
+  nodeId: string;
+  hostname: string;
+  limits: IngressLimits;
+  directory: { account(accountId: string): AccountEntry | undefined };
+  authenticate(username: string, password: string): Promise<SmtpPrincipal | null>;
+  accounts: AccountPort;
+  actors: ActorSystem;
+  bus: Bus;
+  store: ContentStore;
+  log: Logger;
+  now(): number;
+  /** Prometheus registry (X4); counters are kept off-registry when absent. */
+  metrics?: Registry;
+  /** S9 / D8: is this recipient on the account's suppression list? */
+  isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
+}
+
+interface Conn {
+  ip: string;
+  ipSlot: boolean;
+  principal?: Principal;
+  leaseId?: string;
+  renew?: NodeJS.Timeout;
+  tx?: Transaction;
+}
+
+export class SubmissionHandlers {
+  readonly throttle: AuthThrottle;
+  readonly ipSlots: IpSlots;
+  readonly metrics: IngressMetrics;
+  private readonly conns = new Map<string, Conn>();
+
+  constructor(private readonly d: IngressDeps) {
+    this.throttle = new AuthThrottle({
+      maxFailures: d.limits.authMaxFailures,
+      windowMs: d.limits.authWindowMs,
+      blockMs: d.limits.authBlockMs,
+    });
+    this.ipSlots = new IpSlots(d.limits.sessionsPerIp);
+    this.metrics = ingressMetrics(d.metrics);
+  }
+
+  /** S3, S4 (IP): refused connections get 421 4.7.0 at the greeting. */
+  async connect(session: SMTPServerSession): Promise<void> {
+    const ip = session.remoteAddress;
+    if (this.throttle.blocked(ip, this.d.now())) throw Replies.ipBlocked();
+    if (!this.ipSlots.acquire(ip)) throw Replies.tooManyIpSessions();
+    this.conns.set(session.id, { ip, ipSlot: true });
+  }
+
+  /** S2, S3, S4 (user, account). */
+  async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<{ user: Principal }> {
+    const c = this.conn(session);
+    if (!session.secure) throw Replies.starttlsFirst();
+    if (this.throttle.blocked(c.ip, this.d.now())) throw Replies.ipBlocked();
+    // S2: PLAIN with an authorization identity that is empty or equal to the user.
+    if (auth.method === "PLAIN" && auth.authzid && auth.authcid && auth.authzid !== auth.authcid)
+      throw Replies.authFailed();
+    const p = await this.d.authenticate(auth.username ?? "", auth.password ?? "");
+    if (!p) {
+      this.metrics.authFailures.inc();
+      if (this.throttle.fail(c.ip, this.d.now())) {
+        this.metrics.ipBlocks.inc();
+        this.d.log.warn({ ip: c.ip }, "S3: IP blocked after failed logins");
+      }
+      throw Replies.authFailed();
+    }
+    this.throttle.succeed(c.ip, this.d.now());
+    const leaseId = `${this.d.nodeId}.${session.id}.${randomBytes(4).toString("hex")}`;
+    const grant = await this.d.accounts.acquireSession(p.accountId, leaseId, p.username);
+    if (!grant.granted)
+      throw grant.refusedBy === "user" ? Replies.tooManyUserSessions() : Replies.tooManyAccountSessions();
+    const principal = { accountId: p.accountId, username: p.username };
+    if (!this.conns.has(session.id)) {
+      // the connection closed while the lease was being taken
+      await this.d.accounts.releaseSession(p.accountId, leaseId);
+      throw Replies.tempFailure();
+    }
+    c.principal = principal;
+    c.leaseId = leaseId;
+    c.renew = setInterval(
+      () => {
+        this.d.accounts.renewSession(principal.accountId, leaseId).catch((e) => {
+          this.d.log.warn({ err: e, leaseId }, "S4: session lease renew failed");
+        });
+      },
+      Math.max(500, Math.floor(this.d.limits.sessionLeaseMs / 3)),
+    );
+    c.renew.unref();
+    return { user: principal };
+  }
+
+  /** S6, S7 (envelope), starts a transaction. */
+  async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const c = this.conn(session);
+    const principal = this.principal(c);
+    await this.endTx(c);
+    const args = (address.args || {}) as Record<string, string | boolean>;
+    const smtputf8 = args.SMTPUTF8 === true;
+    const size = typeof args.SIZE === "string" ? Number(args.SIZE) : undefined;
+    const tooLarge = declaredSizeVerdict(size, this.d.limits.maxMessageBytes);
+    if (tooLarge) throw tooLarge;
+    const sender = parseMailbox(address.address, smtputf8);
+    if (sender === null || sender === "utf8") throw addressRefusal(sender, "sender").error;
+    const refusal = senderVerdict(this.d.directory.account(principal.accountId), sender.domain);
+    const tx: Transaction = {
+      messageId: newMessageId(this.d.now()),
+      principal,
+      sender,
+      smtputf8,
+      seq: 0,
+      accepted: [],
+      reserved: 0,
+      startedAt: this.d.now(),
+    };
+    if (refusal) {
+      // S7: a Rejected row for the refused message (no recipient known yet).
+      await this.publishRejected([this.refusedEvent(tx, "", "", refusal)]);
+      throw refusal.error;
+    }
+    c.tx = tx;
+  }
+
+  /** S5, S8, S9, S14, in RCPT order; every refusal is a Rejected event. */
+  async rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const c = this.conn(session);
+    const tx = c.tx;
+    if (!tx) throw new SmtpError(503, "5.5.1", "MAIL first");
+    const seq = tx.seq++;
+    const mailbox = parseMailbox(address.address, tx.smtputf8);
+    const domainOf = (a: string) => a.slice(a.lastIndexOf("@") + 1).toLowerCase();
+    const refuse = async (refusal: Refusal, addr: string): Promise<never> => {
+      await this.publishRejected([this.refusedEvent(tx, addr, domainOf(addr), refusal, seq)]);
+      throw refusal.error;
+    };
+    if (mailbox === null || mailbox === "utf8")
+      return refuse(addressRefusal(mailbox, "recipient"), address.address);
+    const tooMany = recipientCountVerdict(tx.accepted.length, this.d.limits.maxRecipients);
+    if (tooMany) return refuse(tooMany, mailbox.address);
+    const isTest = isSandbox(mailbox.domain, this.d.limits.sandboxDomain);
+    const suppressed =
+      !isTest && ((await this.d.isSuppressed?.(tx.principal.accountId, mailbox.address)) ?? false);
+    if (!isTest && !suppressed) {
+      const grant = await this.d.accounts.reserve(tx.principal.accountId, 1);
+      if (grant.granted < 1) {
+        return refuse(
+          grant.reason === "account_inactive"
+            ? { error: Replies.sendingNotAllowed(), reason: "plan_inactive" }
+            : { error: Replies.quotaReached(), reason: "quota_reached" },
+          mailbox.address,
+        );
+      }
+      if (c.tx !== tx) {
+        // RSET or close while reserving: give it back at once
+        await this.d.accounts.release(tx.principal.accountId, 1, grant.periodStart);
+        throw Replies.tempFailure();
+      }
+      tx.reserved++;
+      tx.periodStart = grant.periodStart;
+    }
+    tx.accepted.push({ seq, mailbox, isTest, suppressed });
+  }
+
+  /** S6, S10, S11, S12, S7 (header From). */
+  async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const c = this.conn(session);
+    const tx = c.tx;
+    if (!tx || tx.accepted.length === 0) {
+      stream.resume();
+      throw Replies.noValidRecipients();
+    }
+    const acceptedAt = this.d.now();
+    let stored: StoredMessage;
+    try {
+      stored = await storeMessage(this.d, tx, stream, acceptedAt);
+    } catch (e) {
+      if (e instanceof SmtpError) await this.refuseAll(c, tx, e);
+      else await this.endTx(c);
+      throw e;
+    }
+    const { events, records } = messageOutcome(tx, stored, acceptedAt);
+    c.tx = undefined; // detached: a close from now on must not release what is being committed
+    try {
+      await publishAccepted(this.d.actors, this.d.bus, records, events);
+    } catch (e) {
+      // Not durable: 451, the client retries; the stored content is an orphan to collect.
+      await this.endTx({ ip: c.ip, ipSlot: false, tx });
+      throw e;
+    }
+    this.metrics.messagesAccepted.inc();
+    for (const e of events) {
+      if (e.status === "Accepted") this.metrics.recipientsAccepted.inc();
+      else this.metrics.recipientsRejected.inc({ reason: e.reason });
+    }
+    return `2.0.0 OK queued as ${tx.messageId}`;
+  }
+
+  /** S9: a RCPT line smtp-server's parser refused as malformed: a Rejected row all the same. */
+  async badRecipient(session: SMTPServerSession, line: string): Promise<void> {
+    const tx = this.conns.get(session.id)?.tx;
+    if (!tx) return;
+    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
+    const at = address.lastIndexOf("@");
+    const domain = at >= 0 ? address.slice(at + 1).toLowerCase() : "";
+    const refusal = addressRefusal(null, "recipient");
+    await this.publishRejected([this.refusedEvent(tx, address, domain, refusal, tx.seq++)]);
+  }
+
+  /** RSET: the open transaction gives its reservations back. */
+  async reset(session: SMTPServerSession): Promise<void> {
+    const c = this.conns.get(session.id);
+    if (c) await this.endTx(c);
+  }
+
+  async close(session: SMTPServerSession): Promise<void> {
+    const c = this.conns.get(session.id);
+    if (!c) return;
+    this.conns.delete(session.id);
+    if (c.ipSlot) this.ipSlots.release(c.ip);
+    if (c.renew) clearInterval(c.renew);
+    await this.endTx(c);
+    if (c.principal && c.leaseId) await this.d.accounts.releaseSession(c.principal.accountId, c.leaseId);
+  }
+
+  /** Sessions currently open on this node (tests, metrics). */
+  get openSessions(): number {
+    return this.conns.size;
+  }
+
+  private async refuseAll(c: Conn, tx: Transaction, e: SmtpError): Promise<void> {
+    const reason = dataRefusalReason(e);
+    const events = tx.accepted.map((r) =>
+      this.refusedEvent(tx, r.mailbox.address, r.mailbox.domain, { error: e, reason }, r.seq, r.isTest),
+    );
+    await this.endTx(c);
+    await this.publishRejected(events);
+  }
+
+  private async publishRejected(events: StatusEvent[]): Promise<void> {
+    for (const e of events) this.metrics.recipientsRejected.inc({ reason: e.reason });
+    await publishEvents(this.d.bus, events);
+  }
+
+  /** Ends the open transaction, releasing what it reserved (S8). */
+  private async endTx(c: Conn): Promise<void> {
+    const tx = c.tx;
+    c.tx = undefined;
+    if (tx && tx.reserved > 0) {
+      await this.d.accounts.release(tx.principal.accountId, tx.reserved, tx.periodStart).catch((err) => {
+        this.d.log.error({ err, messageId: tx.messageId }, "S8: quota release failed");
+      });
+    }
+  }
+
+  private refusedEvent(
+    tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+    recipient: string,
+    domain: string,
+    refusal: Refusal,
+    seq = 0,
+    isTest = false,
+  ): StatusEvent {
+    return rejectedEvent(tx, { recipient, domain, refusal, seq, isTest, ts: this.d.now() });
+  }
+
+  private conn(session: SMTPServerSession): Conn {
+    const c = this.conns.get(session.id);
+    if (!c) throw Replies.tempFailure();
+    return c;
+  }
+
+  private principal(c: Conn): Principal {
+    if (!c.principal) throw Replies.authRequired();
+    return c.principal;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The relay process of the durability test: the whole relay (shared/runtime/relay.ts) on the
+ * data dir in PETREL_DATA_DIR, with an account, an SMTP user and a trusted sending domain created
+ * on the first start (credentials in `<dataDir>/creds.json`). Prints `READY <587> <465>` once the
+ * listeners are up; the test kills it with SIGKILL at random moments.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../../shared/config/load.ts";
+import { createLogger } from "../../shared/log.ts";
+import { startRelay } from "../../shared/runtime/relay.ts";
+import { domainFixture } from "../account/fixtures.ts";
+
+const config = loadConfig(process.env);
+const log = createLogger(config.logLevel);
+const relay = await startRelay(config, log);
+const credsPath = join(config.dataDir, "creds.json");
+if (!existsSync(credsPath)) {
+  const acct = await relay.accounts.createAccount({
+    name: "Durable",
+    plan: "business",
+    accountId: "durable",
+  });
+  await relay.accounts.addDomain(acct.accountId, domainFixture("shop.example"));
+  await relay.accounts.trustDomain(acct.accountId, "shop.example", "test");
+  const user = await relay.accounts.createSmtpUser(acct.accountId, { name: "app" });
+  writeFileSync(credsPath, JSON.stringify({ username: user.username, password: user.password }));
+}
+process.stdout.write(`READY ${relay.ingress.ports.submission} ${relay.ingress.ports.smtps}\n`);
+process.once("SIGTERM", () => {
+  relay.stop().finally(() => process.exit(0));
+});
