@@ -11,6 +11,7 @@ import * as billing from "./billing.ts";
 import { directoryChanges } from "./directory.ts";
 import * as domains from "./domains.ts";
 import type { AccountMsg, AccountState } from "./protocol.ts";
+import * as sessions from "./sessions.ts";
 import { type AccountBehaviorOptions, type Ctx, fail, initialAccount, ok } from "./state.ts";
 import * as team from "./team.ts";
 import { accountOutputTopics } from "./topics.ts";
@@ -40,6 +41,12 @@ function dispatch(s: AccountState, msg: AccountMsg, ctx: Ctx, o: AccountBehavior
       return usage.reserveQuota(s, msg, ctx, o);
     case "releaseQuota":
       return usage.releaseQuota(s, msg, ctx, o);
+    case "acquireSession":
+      return sessions.acquireSession(s, msg, ctx, o);
+    case "renewSession":
+      return sessions.renewSession(s, msg, ctx, o);
+    case "releaseSession":
+      return sessions.releaseSession(s, msg, ctx, o);
     case "addMember":
       return team.addMember(s, msg, ctx, o);
     case "updateMember":

@@ -154,6 +154,22 @@ export interface AccountState {
   smtpUsers: Record<string, SmtpUser>;
   domains: Record<string, SendingDomain>;
   apiKeys: Record<string, ApiKey>;
+  /** S4: SMTP session slots as leases, by lease id (actors/account/sessions.ts); absent = none. */
+  sessions?: Record<string, SessionLease>;
+}
+
+/** S4: one SMTP session's slot, held until released or until `expiresAt` passes without a renew. */
+export interface SessionLease {
+  username: string;
+  expiresAt: number;
+}
+
+/** S4: the reply to `acquireSession`: granted, or which limit refused it. */
+export interface SessionGrant {
+  granted: boolean;
+  refusedBy?: "user" | "account";
+  userSessions: number;
+  accountSessions: number;
 }
 
 export type AccountMsg =
@@ -182,6 +198,23 @@ export type AccountMsg =
    * lowering the new period's counter.
    */
   | { t: "releaseQuota"; n: number; periodStart?: number }
+  /**
+   * S4: take a session slot for `username` under the per-user and per-account limits, as a lease
+   * that lapses `ttlMs` after the last acquire/renew (a dead session or node leaks nothing).
+   * Idempotent per `leaseId`.
+   */
+  | {
+      t: "acquireSession";
+      leaseId: string;
+      username: string;
+      ttlMs: number;
+      maxPerUser: number;
+      maxPerAccount: number;
+    }
+  /** S4: extend a held lease; answers `{ held: false }` when it had lapsed. */
+  | { t: "renewSession"; leaseId: string; ttlMs: number }
+  /** S4: give a slot back; unknown ids are a no-op. */
+  | { t: "releaseSession"; leaseId: string }
   /** Timer: the billing period ends (rollover, pending downgrade, cancellation). */
   | { t: "periodEnd" }
   /** Timer: periodic re-verification of sending domains is due. */
@@ -242,4 +275,7 @@ export interface AccountReplyValues {
   revokeApiKey: ApiKey;
   reserveQuota: QuotaGrant;
   releaseQuota: QuotaGrant;
+  acquireSession: SessionGrant;
+  renewSession: { held: boolean };
+  releaseSession: null;
 }

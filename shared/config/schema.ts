@@ -4,6 +4,7 @@
  * rejects unknown keys and names the key of any invalid value. The resulting object is passed
  * down explicitly; no module imports configuration globally.
  */
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
 
@@ -18,6 +19,16 @@ const list = z.preprocess(
       : v,
   z.array(z.string().min(1)),
 );
+/** A resolver must be an IP address: resolving the resolver's own name would need a resolver. */
+function isIpPort(s: string): boolean {
+  const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(s) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(s);
+  if (m) return isIP(m[1]!) !== 0 && (m[2] === undefined || Number(m[2]) <= 65535);
+  return isIP(s) === 6;
+}
+const ipPort = list.pipe(
+  z.array(z.string().refine(isIpPort, "expected an IP address, optionally with :port ([v6]:port)")),
+);
+
 const hostPort = list.pipe(
   z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:,]+)(:\d{1,5})?$/, "expected host or host:port")),
 );
@@ -88,10 +99,43 @@ export const configKeys = {
   ),
   dnsServers: key(
     "PETREL_DNS_SERVERS",
-    hostPort.default([]),
-    "Comma list of DNS resolvers (host or host:port); empty = system resolvers.",
+    ipPort.default([]),
+    "Comma list of DNS resolvers as IP or IP:port ([v6]:port); empty = system resolvers.",
   ),
   smtpOutPort: key("PETREL_SMTP_OUT_PORT", port.default(25), "Port used for outbound delivery to MX hosts."),
+  deliveryConcurrency: key(
+    "PETREL_DELIVERY_CONCURRENCY",
+    z.coerce.number().int().min(1).max(1000).default(10),
+    "D5: simultaneous deliveries (and connections) per recipient domain.",
+  ),
+  deliveryMaxRetryHours: key(
+    "PETREL_DELIVERY_MAX_RETRY_HOURS",
+    z.coerce.number().min(0.01).max(720).default(72),
+    "D6: how long a deferred recipient is retried before it becomes a soft bounce.",
+  ),
+  deliveryBackoffBaseSeconds: key(
+    "PETREL_DELIVERY_BACKOFF_BASE_SECONDS",
+    z.coerce.number().min(1).default(60),
+    "D6: delay before the first retry; doubles on each further retry (±20 % jitter).",
+  ),
+  deliveryBackoffMaxSeconds: key(
+    "PETREL_DELIVERY_BACKOFF_MAX_SECONDS",
+    z.coerce
+      .number()
+      .min(1)
+      .default(4 * 3600),
+    "D6: upper bound of the delay between two attempts.",
+  ),
+  deliveryTimeoutSeconds: key(
+    "PETREL_DELIVERY_TIMEOUT_SECONDS",
+    z.coerce.number().min(1).default(300),
+    "D2: per-command timeout of outbound SMTP (RFC 5321 §4.5.3.2); connect timeout is a tenth.",
+  ),
+  verpKey: key(
+    "PETREL_VERP_KEY",
+    z.string().min(16).optional(),
+    "D4: key of the VERP Return-Path MAC; unset = derived from the generated HMAC key in the data dir.",
+  ),
   kafkaBrokers: key(
     "PETREL_KAFKA_BROKERS",
     hostPort.default([]),
@@ -152,6 +196,102 @@ export const configKeys = {
       .max(24 * 30)
       .default(24),
     "Hours between periodic DNS re-verifications of an account's sending domains (C4).",
+  ),
+  // — SMTP submission limits (S3–S6, S13, S14; seed 001 "Service limits") —
+  smtpMaxRecipients: key(
+    "PETREL_SMTP_MAX_RECIPIENTS",
+    z.coerce.number().int().min(1).default(50),
+    "S5: recipients per message.",
+  ),
+  smtpMaxMessageBytes: key(
+    "PETREL_SMTP_MAX_MESSAGE_BYTES",
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(20 * 1024 * 1024),
+    "S6: largest message accepted, attachments included (advertised as SIZE).",
+  ),
+  smtpSessionsPerUser: key(
+    "PETREL_SMTP_SESSIONS_PER_USER",
+    z.coerce.number().int().min(1).default(10),
+    "S4: simultaneous sessions per SMTP user.",
+  ),
+  smtpSessionsPerAccount: key(
+    "PETREL_SMTP_SESSIONS_PER_ACCOUNT",
+    z.coerce.number().int().min(1).default(20),
+    "S4: simultaneous sessions per account.",
+  ),
+  smtpSessionsPerIp: key(
+    "PETREL_SMTP_SESSIONS_PER_IP",
+    z.coerce.number().int().min(1).default(100),
+    "S4: simultaneous connections per client IP.",
+  ),
+  smtpSessionLeaseMs: key(
+    "PETREL_SMTP_SESSION_LEASE_MS",
+    z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+    "S4: lease of a user/account session slot; renewed while the session lives, lapses when it or its node dies.",
+  ),
+  smtpAuthMaxFailures: key(
+    "PETREL_SMTP_AUTH_MAX_FAILURES",
+    z.coerce.number().int().min(1).default(5),
+    "S3: failed AUTHs from one IP before it is blocked.",
+  ),
+  smtpAuthWindowMs: key(
+    "PETREL_SMTP_AUTH_WINDOW_MS",
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(15 * 60_000),
+    "S3: window the failures are counted in.",
+  ),
+  smtpAuthBlockMs: key(
+    "PETREL_SMTP_AUTH_BLOCK_MS",
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(15 * 60_000),
+    "S3: how long a blocked IP stays blocked.",
+  ),
+  smtpIdleTimeoutMs: key(
+    "PETREL_SMTP_IDLE_TIMEOUT_MS",
+    z.coerce.number().int().min(100).default(60_000),
+    "S13: idle time (no command, no data) before a session is closed.",
+  ),
+  smtpMaxSessionMs: key(
+    "PETREL_SMTP_MAX_SESSION_MS",
+    z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(30 * 60_000),
+    "S13: total lifetime of one session.",
+  ),
+  smtpMaxBadCommands: key(
+    "PETREL_SMTP_MAX_BAD_COMMANDS",
+    z.coerce.number().int().min(1).default(10),
+    "S13: unknown or refused commands before the session is closed.",
+  ),
+  smtpMaxHeaderBytes: key(
+    "PETREL_SMTP_MAX_HEADER_BYTES",
+    z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
+    "S13: largest header block of a message.",
+  ),
+  smtpMinDataRate: key(
+    "PETREL_SMTP_MIN_DATA_RATE",
+    z.coerce.number().int().min(1).default(1024),
+    "S13: least average DATA bytes per second, checked once the idle timeout has passed; slower = 421.",
+  ),
+  sandboxDomain: key(
+    "PETREL_SANDBOX_DOMAIN",
+    z.string().min(1).default("sandbox.petrel.test"),
+    "S14: reserved domain of test recipients (simulated outcomes, no quota).",
   ),
   nodeId: key(
     "PETREL_NODE_ID",

@@ -8,17 +8,29 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
+import { createSuppressionBehavior, SuppressionService } from "../../actors/account/suppression.ts";
 import { SystemClock } from "../../actors/clock.ts";
+import { createDomainBehavior } from "../../actors/domain/behavior.ts";
 import { ActorSystem } from "../../actors/system.ts";
+import { actorAccountPort } from "../../ingress/account-port.ts";
+import { limitsFromConfig } from "../../ingress/limits.ts";
+import { type Ingress, startIngress } from "../../ingress/server.ts";
+import { loadTls } from "../../ingress/tls.ts";
+import { type Analytics, createAnalytics } from "../analytics/service.ts";
+import { type EventSink, startSink } from "../analytics/sink.ts";
 import { KafkaBus } from "../bus/kafka/kafka-bus.ts";
 import { LogBus } from "../bus/log/log-bus.ts";
 import type { Bus } from "../bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "../clickhouse/client.ts";
 import { migrate } from "../clickhouse/migrations.ts";
 import type { Config } from "../config/schema.ts";
+import { LocalContentStore } from "../content/local.ts";
+import type { ContentStore } from "../content/store.ts";
+import { type DeliveryHandle, startDelivery } from "../delivery/start.ts";
 import { DirectoryView } from "../directory/view.ts";
 import type { Logger } from "../log.ts";
 import { createMetrics, type Registry } from "../metrics.ts";
+import { STATUS_EVENTS_TOPIC } from "../model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "../security/secrets.ts";
 
 export const VERSION = "0.1.0";
@@ -28,6 +40,10 @@ export interface Relay {
   readonly nodeId: string;
   readonly bus: Bus;
   readonly clickhouse: ClickHouseHandle;
+  /** Status events → ClickHouse (issue 6). */
+  readonly sink: EventSink;
+  /** Activity and Statistics reads, for /v1 (edge-api/v1/ops/analytics.ts). */
+  readonly analytics: Analytics;
   readonly actors: ActorSystem;
   /** This node's view of the directory topic (SMTP users, accounts, API keys, domains). */
   readonly directory: DirectoryView;
@@ -36,6 +52,12 @@ export interface Relay {
   /** Admin token and HMAC key (generated into the data dir on first start). */
   readonly secrets: ServerSecrets;
   readonly metrics: Registry;
+  /** Message content (X1: local files in the data dir). */
+  readonly content: ContentStore;
+  /** SMTP submission listeners (issue 4, S1–S14). */
+  readonly ingress: Ingress;
+  /** Per-account suppression lists (D8): list, add, remove; hard bounces add. */
+  readonly suppression: SuppressionService;
   readiness(): { ready: boolean; checks: Record<string, boolean> };
   stop(): Promise<void>;
 }
@@ -62,6 +84,13 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
     const clickhouse = await openClickHouse({ url: config.clickhouseUrl, dataDir });
     closers.push(() => clickhouse.close());
     const migrated = await migrate(clickhouse.client);
+    const sink = await startSink({
+      bus,
+      client: clickhouse.client,
+      partitions: config.partitions,
+      onError: (e) => log.error({ err: e }, "analytics sink error"),
+    });
+    closers.push(() => sink.close());
     checks.clickhouse = true;
     log.info(
       {
@@ -88,6 +117,22 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
         reverifyHours: config.domainReverifyHours,
       }),
     );
+    // Issue 5: recipient-domain actors (slots, retries) and per-account suppression lists.
+    actors.register(
+      createDomainBehavior({
+        partitions: config.partitions,
+        concurrency: config.deliveryConcurrency,
+        maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
+        // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
+        leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
+        backoff: {
+          baseMs: config.deliveryBackoffBaseSeconds * 1000,
+          maxMs: config.deliveryBackoffMaxSeconds * 1000,
+          jitter: 0.2,
+        },
+      }),
+    );
+    actors.register(createSuppressionBehavior());
     await actors.start();
     closers.push(() => actors.stop());
     const directory = new DirectoryView({
@@ -115,17 +160,72 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
     log.info({ partitions: config.partitions }, "actor system started");
 
     const metrics = createMetrics();
+    // Issue 4: SMTP submission (S1–S14), after the actors and the directory it relies on.
+    const content = await LocalContentStore.open(join(dataDir, "content"));
+    await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: config.partitions }]);
+    const tls = await loadTls({
+      dataDir,
+      hostname: config.hostname,
+      tlsKey: config.tlsKey,
+      tlsCert: config.tlsCert,
+    });
+    if (tls.generated)
+      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
+    const limits = limitsFromConfig(config);
+    const suppressions = new SuppressionService(actors);
+    const ingress = await startIngress({
+      host: config.host,
+      submissionPort: config.submissionPort,
+      smtpsPort: config.smtpsPort,
+      tls,
+      nodeId,
+      hostname: config.hostname,
+      limits,
+      directory,
+      authenticate: (u, p) => accounts.authenticateSmtp(u, p),
+      accounts: actorAccountPort(actors, limits),
+      actors,
+      bus,
+      store: content,
+      log: log.child({ component: "ingress" }),
+      now: () => clock.now(),
+      // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
+      isSuppressed: (accountId, address) => suppressions.has(accountId, address),
+      metrics,
+      closeTimeoutMs: config.shutdownGraceMs,
+    });
+    closers.push(() => ingress.close());
+
+    // Issue 5: delivery workers and the delayed-bounce listener (D1–D7).
+    const delivery: DeliveryHandle = await startDelivery({
+      config,
+      bus,
+      actors,
+      accounts,
+      directory,
+      content,
+      secrets,
+      clock,
+      log,
+    });
+    closers.push(() => delivery.stop());
+
     let stopping: Promise<void> | undefined;
     return {
       config,
       nodeId,
       bus,
       clickhouse,
+      sink,
+      analytics: createAnalytics(clickhouse.client),
       actors,
       directory,
       accounts,
       secrets,
       metrics,
+      content,
+      ingress,
+      suppression: new SuppressionService(actors),
       readiness: () => ({
         ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping,
         checks,

@@ -52,10 +52,10 @@ describe("configuration (O2)", () => {
   it("parses comma lists with host:port", () => {
     const c = loadConfig({
       PETREL_KAFKA_BROKERS: "127.0.0.1:9092, kafka-2:9093",
-      PETREL_DNS_SERVERS: "[::1]:53,10.0.0.2",
+      PETREL_DNS_SERVERS: "[::1]:53,10.0.0.2,::1",
     });
     expect(c.kafkaBrokers).toEqual(["127.0.0.1:9092", "kafka-2:9093"]);
-    expect(c.dnsServers).toEqual(["[::1]:53", "10.0.0.2"]);
+    expect(c.dnsServers).toEqual(["[::1]:53", "10.0.0.2", "::1"]);
   });
 
   it.each([
@@ -64,6 +64,8 @@ describe("configuration (O2)", () => {
     [{ PETREL_CLICKHOUSE_URL: "not a url" }, "PETREL_CLICKHOUSE_URL"],
     [{ PETREL_KAFKA_BROKERS: "a b:1" }, "PETREL_KAFKA_BROKERS"],
     [{ PETREL_LOG_LEVEL: "loud" }, "PETREL_LOG_LEVEL"],
+    [{ PETREL_DNS_SERVERS: "dns.example:53" }, "PETREL_DNS_SERVERS"],
+    [{ PETREL_DNS_SERVERS: "127.0.0.1:99999" }, "PETREL_DNS_SERVERS"],
     [{ PETREL_PARTITONS: "4" }, "PETREL_PARTITONS"],
   ])("names the key of a bad value: %o", (env, key) => {
     const e = errorOf(env as Record<string, string>);

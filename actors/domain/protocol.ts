@@ -1,0 +1,94 @@
+/**
+ * The domain actor's contract (D1, D5, D6): one actor per recipient domain (`domain:<domain>`)
+ * owning the domain's concurrency slots (leases), its scheduled set (due later), its bounded
+ * ready queue (due now), its retry timers and a circuit for a domain whose MX hosts all fail.
+ *
+ * I/O happens outside: the actor grants a slot by emitting an `AttemptRequest` on
+ * `delivery.attempts`; a delivery worker does the SMTP work and tells the actor an `outcome`.
+ */
+import type { RecipientRecord } from "../../shared/model/recipient.ts";
+import type { StatusReason } from "../../shared/model/status.ts";
+
+export const DELIVERY_ATTEMPTS_TOPIC = "delivery.attempts";
+
+/** What a worker did with one attempt. `defer` retries; the others are final. */
+export type AttemptResult = "delivered" | "defer" | "soft" | "hard";
+
+export interface AttemptRequest {
+  domain: string;
+  record: RecipientRecord;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Lease id: the outcome must carry it back; a stale one is ignored. */
+  lease: string;
+  /** The domain's connection limit (D5): a worker never holds more connections to it. */
+  concurrency: number;
+}
+
+export interface Outcome {
+  recipientId: string;
+  lease: string;
+  result: AttemptResult;
+  reason: StatusReason;
+  /** Verbatim remote reply, or a description of the transport failure. */
+  remoteReply: string;
+  mxHost: string;
+  /** Every MX host failed at the connection level (feeds the circuit). */
+  allMxFailed?: boolean;
+}
+
+/** A delayed bounce (D7) for a recipient this actor reported Delivered. */
+export interface DelayedBounce {
+  recipientId: string;
+  result: "soft" | "hard";
+  reason: StatusReason;
+  remoteReply: string;
+  mxHost: string;
+}
+
+export type DomainMsg =
+  | { t: "recipient"; record: RecipientRecord }
+  | { t: "outcome"; outcome: Outcome }
+  | { t: "due"; recipientId: string }
+  | { t: "leaseExpired"; recipientId: string; lease: string }
+  | { t: "circuitClose" }
+  | { t: "bounce"; bounce: DelayedBounce }
+  | { t: "inspect" };
+
+export interface Entry {
+  record: RecipientRecord;
+  /** Attempts made so far. */
+  attempts: number;
+  where: "scheduled" | "ready" | "inflight";
+  dueAt: number;
+  lease?: { id: string; expiresAt: number };
+  lastReason?: StatusReason;
+  lastReply?: string;
+  lastMx?: string;
+}
+
+export interface DeliveredEntry {
+  record: RecipientRecord;
+  deliveredAt: number;
+  attempt: number;
+  mxHost: string;
+}
+
+export interface DomainState {
+  domain: string;
+  entries: Record<string, Entry>;
+  /** Ready queue (due now), FIFO, bounded by `readyLimit`. */
+  ready: string[];
+  /** Recently Delivered recipients, kept for delayed bounces (D7). */
+  delivered: Record<string, DeliveredEntry>;
+  circuit: { failures: number; openUntil?: number };
+}
+
+export interface DomainView {
+  domain: string;
+  scheduled: number;
+  ready: number;
+  inflight: number;
+  delivered: number;
+  circuitOpen: boolean;
+}

@@ -1,0 +1,148 @@
+/**
+ * The inbound listener for delayed bounces (D7), on `PETREL_BOUNCE_PORT`: smtp-server accepting
+ * mail only for return-path hosts and only for VERP addresses we issued (verp.ts), parsing the
+ * report (dsn.ts), and telling the recipient domain's actor, which turns a `Delivered`
+ * recipient into a soft or hard bounce. A report that is not a bounce (an auto-reply) is
+ * accepted and dropped, so the remote MTA does not retry it.
+ */
+import type { AddressInfo } from "node:net";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
+import type { DomainMsg } from "../../actors/domain/protocol.ts";
+import { domainKey } from "../../actors/keys.ts";
+import type { Logger } from "../log.ts";
+import { parseBounce } from "./dsn.ts";
+import { decodeVerp, type VerpKey } from "./verp.ts";
+
+export interface BounceListenerOptions {
+  host: string;
+  port: number;
+  /** Our name in the greeting. */
+  name: string;
+  verpKey: VerpKey | readonly VerpKey[];
+  /** True for a return-path host of some sending domain (lower case). */
+  isReturnPathHost(host: string): boolean;
+  tell(key: string, msg: DomainMsg): Promise<void>;
+  maxBytes?: number;
+  log?: Logger;
+}
+
+/** What the listener did with one report, for logs and tests. */
+export type BounceHandled =
+  | { ok: true; recipientId: string; domain: string; result: "soft" | "hard" }
+  | { ok: false; why: string };
+
+class SmtpReplyError extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class BounceListener {
+  private server?: SMTPServer;
+  private readonly listeners: ((h: BounceHandled) => void)[] = [];
+
+  constructor(private readonly o: BounceListenerOptions) {}
+
+  onHandled(fn: (h: BounceHandled) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async start(): Promise<number> {
+    const o = this.o;
+    this.server = new SMTPServer({
+      name: o.name,
+      banner: "bounce receiver",
+      authOptional: true,
+      disabledCommands: ["AUTH", "STARTTLS"],
+      size: o.maxBytes ?? 10 * 1024 * 1024,
+      logger: false,
+      onRcptTo: (address: SMTPServerAddress, _s: SMTPServerSession, cb: (err?: Error | null) => void) => {
+        const host = address.address.split("@").pop()?.toLowerCase() ?? "";
+        if (!o.isReturnPathHost(host)) return cb(new SmtpReplyError(550, "5.7.1 Relay access denied"));
+        if (!decodeVerp(address.address, o.verpKey).ok)
+          return cb(new SmtpReplyError(550, "5.1.1 No such bounce address"));
+        cb();
+      },
+      onData: (stream, session, cb) => {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          this.handle(Buffer.concat(chunks), to)
+            .then((results) => {
+              for (const h of results) for (const l of this.listeners) l(h);
+              cb();
+            })
+            .catch((e) => {
+              o.log?.error({ err: e }, "bounce report could not be handled");
+              cb(new SmtpReplyError(451, "4.3.0 Try again later"));
+            });
+        });
+      },
+    });
+    this.server.on("error", (e) => o.log?.error({ err: e }, "bounce listener error"));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(o.port, o.host, () => resolve());
+    });
+    return (this.server.server.address() as AddressInfo).port;
+  }
+
+  /** Parses one report addressed to `to` (VERP Return-Paths) and tells the domain actors. */
+  async handle(raw: Buffer, to: string[]): Promise<BounceHandled[]> {
+    const report = await parseBounce(raw);
+    if (report.type !== "bounce") return [{ ok: false, why: report.why }];
+    const out: BounceHandled[] = [];
+    for (const address of [...to, ...report.verpCandidates]) {
+      const v = decodeVerp(address, this.o.verpKey);
+      if (!v.ok || out.some((h) => h.ok && h.recipientId === v.recipientId)) continue;
+      // One VERP address is one recipient: the report's (first) failed recipient is it.
+      const failed = report.recipients[0];
+      if (!failed) continue;
+      // The domain actor that delivered it: the original recipient's domain, or the final one
+      // (aliases rewrite it), or the returned message's To. An actor that did not deliver this
+      // recipient ignores the bounce, so telling each candidate is safe.
+      const domains = [
+        ...new Set(
+          [failed.originalRecipient, failed.recipient, ...(report.original?.to ?? [])]
+            .map(
+              (a) =>
+                (a ?? "")
+                  .replace(/^rfc822;\s*/i, "")
+                  .split("@")
+                  .pop()
+                  ?.replace(/>$/, "")
+                  .toLowerCase() ?? "",
+            )
+            .filter((d) => d.length > 0),
+        ),
+      ];
+      const domain = domains[0] ?? "";
+      const result = failed.classification.result === "hard" ? "hard" : "soft";
+      for (const d of domains) {
+        await this.o.tell(domainKey(d), {
+          t: "bounce",
+          bounce: {
+            recipientId: v.recipientId,
+            result,
+            reason: failed.classification.reason,
+            remoteReply: failed.diagnostic ?? failed.status ?? "",
+            mxHost: failed.remoteMta ?? "",
+          },
+        });
+      }
+      out.push({ ok: true, recipientId: v.recipientId, domain, result });
+      break;
+    }
+    return out.length > 0 ? out : [{ ok: false, why: "no_verp_address" }];
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}

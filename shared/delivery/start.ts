@@ -1,0 +1,94 @@
+/**
+ * Start-up of the delivery side in the relay (issue 5): the delivery workers and the delayed-
+ * bounce listener, from the one config. A bounce port that cannot be bound (port 25 without the
+ * privilege, or taken) is logged loudly and does not stop the relay: delivery still works, only
+ * delayed bounces (D7) are not received.
+ */
+import { createHmac } from "node:crypto";
+import type { AccountService } from "../../actors/account/service.ts";
+import type { Clock } from "../../actors/clock.ts";
+import type { ActorSystem } from "../../actors/system.ts";
+import { BounceListener } from "../bounce/listener.ts";
+import type { Bus } from "../bus/types.ts";
+import type { Config } from "../config/schema.ts";
+import type { ContentStore } from "../content/store.ts";
+import type { DirectoryView } from "../directory/view.ts";
+import { createResolver } from "../domains/verify.ts";
+import type { Logger } from "../log.ts";
+import type { ServerSecrets } from "../security/secrets.ts";
+import { DeliveryWorkers } from "./worker.ts";
+
+export interface DeliveryDeps {
+  config: Config;
+  bus: Bus;
+  actors: ActorSystem;
+  accounts: AccountService;
+  directory: DirectoryView;
+  content: ContentStore;
+  secrets: ServerSecrets;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface DeliveryHandle {
+  bouncePort: number | undefined;
+  stop(): Promise<void>;
+}
+
+/** The VERP key: configured, or derived from the data dir's HMAC key (stable across restarts). */
+export function verpKeyOf(config: Config, secrets: ServerSecrets): string {
+  return config.verpKey ?? createHmac("sha256", secrets.hmacKey).update("petrel verp v1").digest("base64url");
+}
+
+export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
+  const { config, log } = d;
+  const verpKey = verpKeyOf(config, d.secrets);
+  const timeoutMs = config.deliveryTimeoutSeconds * 1000;
+  const workers = new DeliveryWorkers({
+    bus: d.bus,
+    actors: d.actors,
+    resolver: createResolver({ servers: config.dnsServers }),
+    content: d.content,
+    sendingDomain: (accountId, domain) => d.accounts.sendingDomain(accountId, domain).catch(() => undefined),
+    verpKey,
+    port: config.smtpOutPort,
+    pool: {
+      name: config.hostname,
+      connectionTimeoutMs: Math.max(1000, timeoutMs / 10),
+      greetingTimeoutMs: timeoutMs,
+      socketTimeoutMs: timeoutMs,
+      idleMs: 5_000,
+      rejectUnauthorized: false,
+    },
+    now: () => d.clock.now(),
+    log: log.child({ component: "delivery" }),
+  });
+  await workers.start();
+  const listener = new BounceListener({
+    host: config.host,
+    port: config.bouncePort,
+    name: config.hostname,
+    verpKey,
+    isReturnPathHost: (host) =>
+      d.directory.sendingDomains().some((s) => s.returnPathHost.toLowerCase() === host),
+    tell: (key, msg) => d.actors.tell(key, msg),
+    log: log.child({ component: "bounces" }),
+  });
+  let bouncePort: number | undefined;
+  try {
+    bouncePort = await listener.start();
+    log.info({ port: bouncePort }, "delayed-bounce listener started");
+  } catch (e) {
+    log.error(
+      { err: e, port: config.bouncePort },
+      "delayed-bounce listener could not start (D7 bounces are not received)",
+    );
+  }
+  return {
+    bouncePort,
+    async stop() {
+      if (bouncePort !== undefined) await listener.stop();
+      await workers.stop();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Delivery workers (D1, D2): read the domain actors' attempt requests from
+ * `delivery.attempts`, do the I/O (or simulate it for sandbox recipients, S14) and tell the
+ * domain actor the outcome. A handler returns as soon as the attempt is started, so one
+ * partition's domains are worked on concurrently; `maxInFlight` bounds the node's attempts.
+ * An attempt lost with this process is not lost for the recipient: its slot lease expires in
+ * the domain actor, which queues it again.
+ */
+import type { Resolver } from "node:dns/promises";
+import type { SendingDomain } from "../../actors/account/protocol.ts";
+import {
+  type AttemptRequest,
+  DELIVERY_ATTEMPTS_TOPIC,
+  type DomainMsg,
+  type Outcome,
+} from "../../actors/domain/protocol.ts";
+import { domainKey } from "../../actors/keys.ts";
+import type { ActorSystem } from "../../actors/system.ts";
+import type { VerpKey } from "../bounce/verp.ts";
+import type { Bus, Subscription } from "../bus/types.ts";
+import type { ContentStore } from "../content/store.ts";
+import type { Logger } from "../log.ts";
+import { attempt } from "./attempt.ts";
+import { addressesOf, MxResolver } from "./mx.ts";
+import { ConnectionPool, type PoolOptions } from "./pool.ts";
+import { simulate } from "./sandbox.ts";
+
+export interface WorkerOptions {
+  bus: Bus;
+  actors: ActorSystem;
+  resolver: Pick<Resolver, "resolveMx" | "resolve4" | "resolve6">;
+  content: ContentStore;
+  sendingDomain(accountId: string, domain: string): Promise<SendingDomain | undefined>;
+  verpKey: VerpKey | readonly VerpKey[];
+  port: number;
+  pool: PoolOptions;
+  maxInFlight?: number;
+  now?: () => number;
+  log?: Logger;
+}
+
+export class DeliveryWorkers {
+  private sub?: Subscription;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly pool: ConnectionPool;
+  private readonly mx: MxResolver;
+  private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
+
+  constructor(private readonly o: WorkerOptions) {
+    this.pool = new ConnectionPool(o.pool);
+    this.mx = new MxResolver(o.resolver, o.now);
+  }
+
+  async start(): Promise<void> {
+    this.sub = await this.o.bus.subscribe({
+      group: "delivery.workers",
+      topics: [DELIVERY_ATTEMPTS_TOPIC],
+      fromBeginning: true,
+      handler: async (r) => {
+        const req = JSON.parse(new TextDecoder().decode(r.value)) as AttemptRequest;
+        while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
+        const p = this.run(req).finally(() => this.inflight.delete(p));
+        this.inflight.add(p);
+      },
+      onError: (e) => this.o.log?.error({ err: e }, "delivery worker subscription error"),
+    });
+  }
+
+  private async run(req: AttemptRequest): Promise<void> {
+    const key = domainKey(req.domain);
+    try {
+      if (req.record.isTest) {
+        const { outcome, later } = simulate(req);
+        await this.tell(key, { t: "outcome", outcome });
+        if (later) await this.tell(key, { t: "bounce", bounce: later });
+        return;
+      }
+      const outcome = await attempt(req, {
+        mx: this.mx,
+        addresses: (h) => this.addresses(h),
+        pool: this.pool,
+        content: this.o.content,
+        sendingDomain: this.o.sendingDomain,
+        verpKey: this.o.verpKey,
+        port: this.o.port,
+        now: this.o.now ?? Date.now,
+      });
+      this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
+      await this.tell(key, { t: "outcome", outcome });
+    } catch (e) {
+      // An internal failure (content unreadable, signing failed): the lease will expire and the
+      // actor retries; no reply code is invented for it.
+      this.o.log?.error(
+        { err: e, recipientId: req.record.recipientId },
+        "delivery attempt failed internally",
+      );
+    }
+  }
+
+  private tell(key: string, msg: DomainMsg): Promise<void> {
+    return this.o.actors.tell(key, msg);
+  }
+
+  private async addresses(host: string): Promise<string[]> {
+    const now = (this.o.now ?? Date.now)();
+    const hit = this.addrCache.get(host);
+    if (hit && hit.until > now) return hit.ips;
+    const { ips, ttlMs: ttl } = await addressesOf(this.o.resolver, host);
+    this.addrCache.set(host, { ips, until: now + ttl });
+    return ips;
+  }
+
+  async stop(): Promise<void> {
+    await this.sub?.close();
+    await Promise.allSettled([...this.inflight]);
+    await this.pool.close();
+  }
+}
+
+export type { Outcome };

@@ -1,0 +1,26 @@
+"""Independent DKIM verifier for the delivery tests: dkimpy (Debian python3-dkim) with the key
+fetched over DNS from the test's own server (dnspython pointed at it), never the system resolver.
+Usage: dkimverify.py <dns-ip> <dns-port> < message ; exit 0 and prints "signature ok" when valid."""
+import sys
+
+import dkim
+import dns.resolver
+
+ip, port = sys.argv[1], int(sys.argv[2])
+r = dns.resolver.Resolver(configure=False)
+r.nameservers = [ip]
+r.port = port
+
+
+def txt(name, timeout=5):
+    name = name.decode() if isinstance(name, bytes) else name
+    answer = r.resolve(name, "TXT", lifetime=timeout)
+    return b"".join(b"".join(rr.strings) for rr in answer)
+
+
+message = sys.stdin.buffer.read()
+if dkim.verify(message, dnsfunc=txt):
+    print("signature ok")
+    sys.exit(0)
+print("signature invalid")
+sys.exit(1)

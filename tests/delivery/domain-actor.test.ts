@@ -1,0 +1,227 @@
+/**
+ * The domain actor's transition as a pure function (D5, D6, D7): a recording context stands in
+ * for the runtime, time is a number. Slots, the bounded ready queue, stale outcomes, lease
+ * expiry, the retry schedule, the circuit and delayed bounces, case by case.
+ */
+import { describe, expect, it } from "vitest";
+import type { ActorContext } from "../../actors/behavior.ts";
+import { createDomainBehavior } from "../../actors/domain/behavior.ts";
+import type { AttemptRequest, DomainMsg, DomainState, Outcome } from "../../actors/domain/protocol.ts";
+import type { StatusEvent } from "../../shared/model/event.ts";
+import type { RecipientRecord } from "../../shared/model/recipient.ts";
+
+const T0 = Date.UTC(2026, 0, 15);
+
+class Rec {
+  now = T0;
+  attempts: AttemptRequest[] = [];
+  events: StatusEvent[] = [];
+  sends: { key: string; msg: unknown }[] = [];
+  timerMap = new Map<string, { at: number; msg: DomainMsg }>();
+  replies: unknown[] = [];
+  ctx(): ActorContext<DomainMsg> {
+    const dec = (v: Uint8Array) => JSON.parse(new TextDecoder().decode(v));
+    return {
+      key: "domain:d.test",
+      id: "d.test",
+      now: this.now,
+      reply: (v) => this.replies.push(v),
+      setTimer: (name, at, msg) => this.timerMap.set(name, { at, msg }),
+      cancelTimer: (name) => this.timerMap.delete(name),
+      timers: () => new Map([...this.timerMap].map(([k, v]) => [k, v.at])),
+      send: (key, msg) => this.sends.push({ key, msg }),
+      emit: (topic, _key, value) => {
+        if (topic === "delivery.attempts") this.attempts.push(dec(value));
+        else this.events.push(dec(value));
+      },
+    };
+  }
+}
+
+const record = (n: number): RecipientRecord => ({
+  recipientId: `m${n}.0`,
+  messageId: `m${n}`,
+  accountId: "a1",
+  smtpUser: "u",
+  sender: "s@x.test",
+  recipient: `r${n}@d.test`,
+  recipientDomain: "d.test",
+  sendingDomain: "x.test",
+  subject: "s",
+  contentRef: "c",
+  size: 1,
+  smtputf8: false,
+  eightBit: false,
+  isTest: false,
+  acceptedAt: T0,
+});
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+function setup(opts = {}) {
+  const b = createDomainBehavior({ concurrency: 2, readyLimit: 3, leaseMs: 60_000, ...opts });
+  const rec = new Rec();
+  let s: DomainState = b.initial("d.test");
+  // The transition must not change the state it was given: it is deep-frozen before each call.
+  const send = (m: DomainMsg) => {
+    s = b.receive(deepFreeze(s), m, rec.ctx());
+  };
+  const outcome = (req: AttemptRequest, o: Partial<Outcome>) =>
+    send({
+      t: "outcome",
+      outcome: {
+        recipientId: req.record.recipientId,
+        lease: req.lease,
+        result: "delivered",
+        reason: "none",
+        remoteReply: "250 ok",
+        mxHost: "mx.d.test",
+        ...o,
+      },
+    });
+  /** Fires due timers up to `at` (in time order). */
+  const advance = (at: number) => {
+    for (;;) {
+      const due = [...rec.timerMap].filter(([, t]) => t.at <= at).sort((x, y) => x[1].at - y[1].at)[0];
+      if (!due) break;
+      rec.timerMap.delete(due[0]);
+      rec.now = due[1].at;
+      send(due[1].msg);
+    }
+    rec.now = at;
+  };
+  return { rec, send, outcome, advance, state: () => s };
+}
+
+describe("domain actor transition", () => {
+  it("grants at most `concurrency` slots; the rest waits; a result frees a slot (D5)", () => {
+    const { rec, send, outcome, state } = setup();
+    for (let i = 0; i < 5; i++) send({ t: "recipient", record: record(i) });
+    expect(rec.attempts.map((a) => a.record.recipientId)).toEqual(["m0.0", "m1.0"]);
+    expect(state().ready).toEqual(["m2.0", "m3.0", "m4.0"].slice(0, 3));
+    expect(rec.events.filter((e) => e.status === "Pending")).toHaveLength(5);
+    outcome(rec.attempts[0] as AttemptRequest, {});
+    expect(rec.attempts.map((a) => a.record.recipientId)).toEqual(["m0.0", "m1.0", "m2.0"]);
+  });
+
+  it("keeps the ready queue bounded: overflow waits in the scheduled set", () => {
+    const { send, state } = setup();
+    for (let i = 0; i < 8; i++) send({ t: "recipient", record: record(i) });
+    expect(state().ready.length).toBe(3);
+    expect(Object.values(state().entries).filter((e) => e.where === "scheduled")).toHaveLength(3);
+  });
+
+  it("ignores a stale or duplicate outcome and a redelivered record", () => {
+    const { rec, send, outcome } = setup();
+    send({ t: "recipient", record: record(1) });
+    send({ t: "recipient", record: record(1) });
+    expect(rec.attempts).toHaveLength(1);
+    const req = rec.attempts[0] as AttemptRequest;
+    outcome({ ...req, lease: "other" }, {});
+    expect(rec.events.map((e) => e.status)).toEqual(["Pending"]);
+    outcome(req, {});
+    outcome(req, {});
+    expect(rec.events.map((e) => e.status)).toEqual(["Pending", "Delivered"]);
+  });
+
+  it("takes a slot back when its lease expires and tries again", () => {
+    const { rec, send, advance, outcome } = setup();
+    send({ t: "recipient", record: record(1) });
+    advance(T0 + 60_000);
+    expect(rec.attempts.map((a) => a.lease)).toEqual(["m1.0#1", "m1.0#2"]);
+    outcome(rec.attempts[0] as AttemptRequest, {}); // the lost worker's late answer is stale
+    expect(rec.events.map((e) => e.status)).toEqual(["Pending"]);
+  });
+
+  it("defers on the backoff schedule, then soft-bounces past the retry period (D6)", () => {
+    const { rec, send, outcome, advance } = setup({
+      maxRetryMs: 10 * 60_000,
+      backoff: { baseMs: 60_000, maxMs: 600_000, jitter: 0 },
+    });
+    send({ t: "recipient", record: record(1) });
+    const reply = "451 4.3.0 later";
+    for (let i = 0; i < 10 && !rec.events.some((e) => e.status === "SoftBounce"); i++) {
+      outcome(rec.attempts.at(-1) as AttemptRequest, {
+        result: "defer",
+        reason: "remote_temporary",
+        remoteReply: reply,
+      });
+      const retry = rec.timerMap.get("retry:m1.0");
+      if (retry) advance(retry.at); // the retry only, before the next lease could expire
+    }
+    // 1 min, 2 min, 4 min after each failure; the 4th failure would retry past 10 min
+    expect(rec.attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+    const statuses = rec.events.map((e) => `${e.status}:${e.attempt}`);
+    expect(statuses).toEqual(["Pending:0", "Deferred:1", "Deferred:2", "Deferred:3", "SoftBounce:4"]);
+    const soft = rec.events.at(-1) as StatusEvent;
+    expect([soft.reason, soft.remoteReply]).toEqual(["retry_period_expired", reply]);
+  });
+
+  it("a hard bounce suppresses; a soft bounce (policy block) does not (D8)", () => {
+    const { rec, send, outcome } = setup();
+    send({ t: "recipient", record: record(1) });
+    send({ t: "recipient", record: record(2) });
+    const [a, b] = rec.attempts as [AttemptRequest, AttemptRequest];
+    outcome(a, { result: "hard", reason: "unknown_user", remoteReply: "550 5.1.1 no" });
+    outcome(b, { result: "soft", reason: "blocklisted", remoteReply: "554 5.7.1 blocked" });
+    expect(rec.sends).toEqual([
+      { key: "suppression:a1", msg: expect.objectContaining({ t: "add", address: "r1@d.test" }) },
+    ]);
+  });
+
+  it("opens the circuit after repeated all-MX failures and closes it later", () => {
+    const { rec, send, outcome, advance, state } = setup({ circuitThreshold: 2, circuitOpenMs: 300_000 });
+    for (let i = 0; i < 3; i++) send({ t: "recipient", record: record(i) });
+    const fail = { result: "defer" as const, reason: "connection_failed" as const, allMxFailed: true };
+    outcome(rec.attempts[0] as AttemptRequest, fail);
+    outcome(rec.attempts[1] as AttemptRequest, fail);
+    expect(state().circuit.openUntil).toBe(T0 + 300_000);
+    const granted = rec.attempts.length;
+    advance(T0 + 200_000); // retries due, but the circuit holds them
+    expect(rec.attempts.length).toBe(granted);
+    advance(T0 + 300_000);
+    expect(rec.attempts.length).toBeGreaterThan(granted);
+    expect(state().circuit.openUntil).toBeUndefined();
+  });
+
+  it("turns a Delivered recipient into a bounce on a delayed report, once (D7)", () => {
+    const { rec, send, outcome } = setup();
+    send({ t: "recipient", record: record(1) });
+    outcome(rec.attempts[0] as AttemptRequest, {});
+    const bounce = {
+      recipientId: "m1.0",
+      result: "hard" as const,
+      reason: "unknown_user" as const,
+      remoteReply: "5.1.1",
+      mxHost: "",
+    };
+    send({ t: "bounce", bounce });
+    send({ t: "bounce", bounce });
+    expect(rec.events.map((e) => e.status)).toEqual(["Pending", "Delivered", "HardBounce"]);
+    expect(rec.sends).toHaveLength(1);
+  });
+
+  it("remembers Delivered recipients for delayed bounces within a bounded window", () => {
+    const { rec, send, outcome, state } = setup({ deliveredLimit: 2 });
+    for (let i = 1; i <= 3; i++) {
+      send({ t: "recipient", record: record(i) });
+      outcome(rec.attempts.at(-1) as AttemptRequest, {});
+    }
+    expect(Object.keys(state().delivered)).toEqual(["m2.0", "m3.0"]);
+    expect(state().delivered["m3.0"]?.record.contentRef).toBe("-");
+    const bounce = (id: string) =>
+      send({
+        t: "bounce",
+        bounce: { recipientId: id, result: "soft", reason: "mailbox_full", remoteReply: "", mxHost: "" },
+      });
+    bounce("m1.0");
+    bounce("m3.0");
+    expect(rec.events.filter((e) => e.status === "SoftBounce").map((e) => e.recipientId)).toEqual(["m3.0"]);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * The delivery side for tests, all real: the LogBus in a temp dir, the ActorSystem on a
+ * ManualClock with the domain and suppression behaviors, the local content store, delivery
+ * workers resolving through the test DNS server, the bounce listener, and a collector of the
+ * status events. `restart()` stops everything but the data dir and starts it again.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { Readable } from "node:stream";
+import type { SendingDomain } from "../../actors/account/protocol.ts";
+import { createSuppressionBehavior, SuppressionService } from "../../actors/account/suppression.ts";
+import { ManualClock } from "../../actors/clock.ts";
+import { createDomainBehavior, type DomainOptions } from "../../actors/domain/behavior.ts";
+import { domainKey, recipientId } from "../../actors/keys.ts";
+import { ActorSystem } from "../../actors/system.ts";
+import { BounceListener } from "../../shared/bounce/listener.ts";
+import { LogBus } from "../../shared/bus/log/log-bus.ts";
+import type { Subscription } from "../../shared/bus/types.ts";
+import { LocalContentStore } from "../../shared/content/local.ts";
+import { DeliveryWorkers } from "../../shared/delivery/worker.ts";
+import { createResolver } from "../../shared/domains/verify.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
+import type { RecipientRecord } from "../../shared/model/recipient.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+export const PARTITIONS = 4;
+export const VERP_KEY = "test-verp-key-0123456789";
+export const SENDER_DOMAIN = "sender.test";
+export const RETURN_PATH_HOST = "bounces.sender.test";
+
+export function dkimKey(selector: string) {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    selector,
+    algorithm: "rsa-sha256" as const,
+    publicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64"),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+export function sendingDomain(): SendingDomain {
+  return {
+    id: "d1",
+    domain: SENDER_DOMAIN,
+    addedAt: 0,
+    status: "verified",
+    trusted: true,
+    records: [],
+    dkim: [dkimKey("pt1"), dkimKey("pt2")],
+    activeSelector: "pt2",
+    returnPathHost: RETURN_PATH_HOST,
+  };
+}
+
+/** The TXT record of a DKIM key as zone-file text (split in 255-octet strings). */
+export function dkimTxt(publicKey: string): string {
+  const v = `v=DKIM1; k=rsa; p=${publicKey}`;
+  const parts: string[] = [];
+  for (let i = 0; i < v.length; i += 200) parts.push(`"${v.slice(i, i + 200)}"`);
+  return `( ${parts.join(" ")} )`;
+}
+
+export interface DeliveryNode {
+  clock: ManualClock;
+  system: ActorSystem;
+  suppression: SuppressionService;
+  content: LocalContentStore;
+  events: StatusEvent[];
+  bouncePort: number;
+  submit(to: string, seq?: number, opts?: { isTest?: boolean }): Promise<RecipientRecord>;
+  eventsFor(rid: string): StatusEvent[];
+  waitStatus(rid: string, status: StatusEvent["status"], n?: number): Promise<StatusEvent>;
+  stop(): Promise<void>;
+}
+
+export interface NodeOptions {
+  dir: string;
+  dnsServer: string;
+  smtpPort: number;
+  domain: SendingDomain;
+  clock?: ManualClock;
+  bouncePort?: number;
+  domainOptions?: Partial<DomainOptions>;
+  idleMs?: number;
+  /** Called as each status event arrives (benchmarks time them). */
+  onEvent?(e: StatusEvent): void;
+  /** Sign with DKIM (default true). */
+  dkim?: boolean;
+}
+
+let messageSeq = 0;
+
+export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
+  const clock = o.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
+  const bus = await LogBus.open({ dir: `${o.dir}/bus`, maintenanceIntervalMs: 0 });
+  const system = new ActorSystem({ bus, nodeId: "local", clock, partitions: PARTITIONS, localAsk: true });
+  system.register(createDomainBehavior({ partitions: PARTITIONS, ...o.domainOptions }));
+  system.register(createSuppressionBehavior());
+  await system.start();
+  await waitFor(() => system.ownedPartitions("domain").length === PARTITIONS, { what: "domain partitions" });
+  const content = await LocalContentStore.open(`${o.dir}/content`);
+  const events: StatusEvent[] = [];
+  const sub: Subscription = await bus.subscribe({
+    group: `test-events-${Math.random()}`,
+    topics: [STATUS_EVENTS_TOPIC],
+    fromBeginning: true,
+    handler: async (r) => {
+      const e = JSON.parse(new TextDecoder().decode(r.value)) as StatusEvent;
+      events.push(e);
+      o.onEvent?.(e);
+    },
+  });
+  const workers = new DeliveryWorkers({
+    bus,
+    actors: system,
+    resolver: createResolver({ servers: [o.dnsServer] }),
+    content,
+    sendingDomain: async (_a, d) => (d === o.domain.domain && o.dkim !== false ? o.domain : undefined),
+    verpKey: VERP_KEY,
+    port: o.smtpPort,
+    pool: {
+      name: "petrel.test",
+      connectionTimeoutMs: 5_000,
+      greetingTimeoutMs: 5_000,
+      socketTimeoutMs: 10_000,
+      idleMs: o.idleMs ?? 100,
+      rejectUnauthorized: false,
+    },
+  });
+  await workers.start();
+  const listener = new BounceListener({
+    host: "127.0.0.1",
+    port: o.bouncePort ?? 0,
+    name: "petrel.test",
+    verpKey: VERP_KEY,
+    isReturnPathHost: (h) => h === o.domain.returnPathHost,
+    tell: (key, msg) => system.tell(key, msg),
+  });
+  const bouncePort = await listener.start();
+  const eventsFor = (rid: string) => events.filter((e) => e.recipientId === rid);
+  return {
+    clock,
+    system,
+    suppression: new SuppressionService(system),
+    content,
+    events,
+    bouncePort,
+    eventsFor,
+    async submit(to, seq = 0, opts = {}) {
+      const messageId = `m${process.pid}x${++messageSeq}`;
+      const body = [
+        `From: App <app@${o.domain.domain}>`,
+        `To: <${to}>`,
+        `Subject: Test ${messageId}`,
+        `Date: ${new Date(clock.now()).toUTCString()}`,
+        `Message-ID: <${messageId}@${o.domain.domain}>`,
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "Hello from Petrel's delivery test.",
+        "",
+      ].join("\r\n");
+      const stored = await content.put(Readable.from([Buffer.from(body)]), { messageId });
+      const domain = (to.split("@")[1] as string).toLowerCase();
+      const record: RecipientRecord = {
+        recipientId: recipientId(messageId, seq),
+        messageId,
+        accountId: "acct1",
+        smtpUser: "user1",
+        sender: `app@${o.domain.domain}`,
+        recipient: to,
+        recipientDomain: domain,
+        sendingDomain: o.domain.domain,
+        subject: `Test ${messageId}`,
+        contentRef: stored.ref,
+        size: stored.size,
+        smtputf8: false,
+        eightBit: false,
+        isTest: opts.isTest ?? false,
+        acceptedAt: clock.now(),
+      };
+      await system.tellAll([{ key: domainKey(domain), msg: { t: "recipient", record } }]);
+      return record;
+    },
+    waitStatus: (rid, status, n = 1) =>
+      waitFor(() => eventsFor(rid).filter((e) => e.status === status)[n - 1], {
+        what: `${status} #${n} of ${rid}`,
+        timeoutMs: 30_000,
+      }),
+    async stop() {
+      await listener.stop();
+      await workers.stop();
+      await sub.close();
+      await system.stop();
+      await bus.close();
+    },
+  };
+}
