@@ -10,28 +10,13 @@ import {
   dnsServerMissing,
   requireDnsServer,
   startDnsServer,
-  type ZoneText,
+  testZone,
 } from "../dns/server.ts";
 import { freePort } from "../smoke/readyz.ts";
 import { type CliRun, petrel, type RunningRelay, startRelayProcess } from "./relay.ts";
 
 const PROVIDER = "petrel.test";
 const withDns = requireDnsServer("CLI domain verification by DNS (tests/cli/cli.test.ts)");
-
-function customerZone(origin: string, lines: string[]): ZoneText {
-  return {
-    origin,
-    text: [
-      `$ORIGIN ${origin}.`,
-      "$TTL 60",
-      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`,
-      `@ IN NS ns1.${origin}.`,
-      "ns1 IN A 127.0.0.1",
-      ...lines,
-      "",
-    ].join("\n"),
-  };
-}
 
 let relay: RunningRelay;
 let dns: DnsServer | undefined;
@@ -55,7 +40,7 @@ function expectFailure(r: CliRun, code: number, pattern: RegExp): void {
 
 beforeAll(async () => {
   if (withDns)
-    dns = await startDnsServer({ zones: [customerZone("shop.test", []), customerZone("broken.test", [])] });
+    dns = await startDnsServer({ zones: [testZone("shop.test", []), testZone("broken.test", [])] });
   // Without a DNS server, verification asks a closed loopback port: never the machine's resolver.
   const servers = dns ? dns.address : `127.0.0.1:${await freePort()}`;
   relay = await startRelayProcess({ PETREL_DNS_SERVERS: servers, PETREL_PROVIDER_DOMAIN: PROVIDER });
@@ -159,7 +144,7 @@ describe("petrel (O4)", () => {
     const lines = before.records.map(
       (x: { name: string; value: string }) => `${x.name}. IN CNAME ${x.value}.`,
     );
-    await dns!.reload([customerZone("shop.test", lines), customerZone("broken.test", [])]);
+    await dns!.reload([testZone("shop.test", lines), testZone("broken.test", [])]);
     const after = (await ok(["domain", "verify", "--account", accountId, "--domain", "shop.test"])).json();
     expect(after.status).toBe("verified");
     expect(after.trusted).toBe(false);
@@ -175,8 +160,8 @@ describe("petrel (O4)", () => {
     if (dns) {
       const [dkim1, dkim2] = added.records;
       await dns.reload([
-        customerZone("shop.test", []),
-        customerZone("broken.test", [
+        testZone("shop.test", []),
+        testZone("broken.test", [
           `${dkim1.name}. IN CNAME ${dkim1.value}.`,
           `${dkim2.name}. IN CNAME elsewhere.example.`,
         ]),

@@ -13,27 +13,12 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainView } from "../../actors/domain/protocol.ts";
 import { domainKey } from "../../actors/keys.ts";
-import { type DnsServer, requireDnsServer, startDnsServer } from "../dns/server.ts";
+import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type DeliveryNode, sendingDomain, startDelivery } from "./harness.ts";
 
 const available = requireDnsServer("delivery suites (tests/delivery/domain.test.ts)");
 const LIMIT = 2;
-
-function zone(origin: string, lines: string[]) {
-  return {
-    origin,
-    text: [
-      `$ORIGIN ${origin}.`,
-      "$TTL 60",
-      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`,
-      `@ IN NS ns1.${origin}.`,
-      "ns1 IN A 127.0.0.1",
-      ...lines,
-      "",
-    ].join("\n"),
-  };
-}
 
 describe.skipIf(!available)("domain actor + workers against an smtp-server peer", () => {
   let dns: DnsServer;
@@ -46,9 +31,14 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
     dir = mkdtempSync(join(tmpdir(), "petrel-domain-"));
     dns = await startDnsServer({
       zones: [
-        zone("conc.test", ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
+        testZone("conc.test", ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
         // Every MX refuses: nothing listens on 127.0.0.2 / 127.0.0.3 at the peer's port.
-        zone("dead.test", ["@ IN MX 10 mx1", "@ IN MX 20 mx2", "mx1 IN A 127.0.0.2", "mx2 IN A 127.0.0.3"]),
+        testZone("dead.test", [
+          "@ IN MX 10 mx1",
+          "@ IN MX 20 mx2",
+          "mx1 IN A 127.0.0.2",
+          "mx2 IN A 127.0.0.3",
+        ]),
       ],
     });
     server = new SMTPServer({

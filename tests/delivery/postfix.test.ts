@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainView } from "../../actors/domain/protocol.ts";
 import { domainKey } from "../../actors/keys.ts";
 import { decodeVerp } from "../../shared/bounce/verp.ts";
-import { type DnsServer, requireDnsServer, startDnsServer } from "../dns/server.ts";
+import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   type DeliveryNode,
@@ -44,21 +44,6 @@ const options = {
   maxRetryMs: 30 * 60_000,
   backoff: { baseMs: 60_000, maxMs: 10 * 60_000, jitter: 0.2 },
 };
-
-function zone(origin: string, lines: string[]) {
-  return {
-    origin,
-    text: [
-      `$ORIGIN ${origin}.`,
-      "$TTL 60",
-      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`,
-      `@ IN NS ns1.${origin}.`,
-      "ns1 IN A 127.0.0.1",
-      ...lines,
-      "",
-    ].join("\n"),
-  };
-}
 
 function dkimVerify(dns: DnsServer, message: string): Promise<{ ok: boolean; out: string }> {
   const [ip, port] = dns.address.split(":") as [string, string];
@@ -98,8 +83,8 @@ describe.skipIf(!available)("delivery to a real Postfix", () => {
     dir = mkdtempSync(join(tmpdir(), "petrel-delivery-"));
     dns = await startDnsServer({
       zones: [
-        zone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
-        zone(
+        testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
+        testZone(
           SENDER_DOMAIN,
           domain.dkim.map((k) => `${k.selector}._domainkey IN TXT ${dkimTxt(k.publicKey)}`),
         ),

@@ -23,6 +23,22 @@ export interface ZoneText {
   text: string;
 }
 
+/** A small zone of the tests: SOA, NS ns1 → 127.0.0.1, then `lines` (master-file records). */
+export function testZone(origin: string, lines: string[]): ZoneText {
+  return {
+    origin,
+    text: [
+      `$ORIGIN ${origin}.`,
+      "$TTL 60",
+      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`,
+      `@ IN NS ns1.${origin}.`,
+      "ns1 IN A 127.0.0.1",
+      ...lines,
+      "",
+    ].join("\n"),
+  };
+}
+
 export interface DnsServer {
   /** `127.0.0.1:PORT`, for `Resolver.setServers` and `PETREL_DNS_SERVERS`. */
   address: string;

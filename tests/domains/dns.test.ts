@@ -14,28 +14,12 @@ import { buildSendingDomain } from "../../shared/domains/build.ts";
 import { dkimTxtValue } from "../../shared/domains/dkim.ts";
 import { createResolver, isConclusive, verifyRecords } from "../../shared/domains/verify.ts";
 import { exportZone } from "../../shared/domains/zone.ts";
-import { type DnsServer, requireDnsServer, startDnsServer, type ZoneText } from "../dns/server.ts";
+import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 
 const PROVIDER = "petrel.test";
 const NOW = Date.UTC(2026, 0, 1);
 const SPF = ["ip4:127.0.0.1", "include:_spf.petrel.test"];
 const available = requireDnsServer("DNS suites (tests/domains/dns.test.ts)");
-
-/** A customer's zone with the given records (`name CNAME value` lines, or raw lines). */
-function customerZone(origin: string, lines: string[]): ZoneText {
-  return {
-    origin,
-    text: [
-      `$ORIGIN ${origin}.`,
-      "$TTL 60",
-      `@ IN SOA ns1.${origin}. hostmaster.${origin}. 1 3600 600 86400 60`,
-      `@ IN NS ns1.${origin}.`,
-      "ns1 IN A 127.0.0.1",
-      ...lines,
-      "",
-    ].join("\n"),
-  };
-}
 
 const cname = (d: SendingDomain, kinds = ["dkim1", "dkim2", "return_path"]) =>
   d.records.filter((r) => kinds.includes(r.kind)).map((r) => `${r.name}. IN CNAME ${r.value}.`);
@@ -76,17 +60,17 @@ describe.skipIf(!available)("provider zone and verification on a real DNS server
         spf: SPF,
       }),
     },
-    customerZone("good.test", cname(good)),
-    customerZone("ed.test", cname(edDomain)),
+    testZone("good.test", cname(good)),
+    testZone("ed.test", cname(edDomain)),
     // DKIM 2 absent (NXDOMAIN); the return path has a TXT record but no CNAME (NODATA).
-    customerZone("missing.test", [...cname(missing, ["dkim1"]), 'pbounces IN TXT "v=spf1 -all"']),
+    testZone("missing.test", [...cname(missing, ["dkim1"]), 'pbounces IN TXT "v=spf1 -all"']),
     // DKIM 1 points at another provider's key, the return path at a host of the customer's own.
-    customerZone("wrong.test", [
+    testZone("wrong.test", [
       "petrel1._domainkey IN CNAME petrel1.otherid.dkim.other-provider.test.",
       ...cname(wrong, ["dkim2"]),
       "pbounces IN CNAME mail.wrong.test.",
     ]),
-    customerZone("later.test", cname(later)),
+    testZone("later.test", cname(later)),
   ];
 
   beforeAll(async () => {
@@ -171,7 +155,7 @@ describe.skipIf(!available)("provider zone and verification on a real DNS server
     ]);
     await dns.reload(
       zones().map((z) =>
-        z.origin === "later.test" ? customerZone("later.test", cname(later, ["dkim1", "dkim2"])) : z,
+        z.origin === "later.test" ? testZone("later.test", cname(later, ["dkim1", "dkim2"])) : z,
       ),
     );
     const again = await verifyRecords(resolver, later.records, NOW + 1);
