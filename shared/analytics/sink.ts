@@ -4,14 +4,13 @@
  * statistics tables from each insert.
  *
  * Exactly once in effect. The bus is at-least-once: after a crash the records since the last
- * committed offset come again, in batches that need not match the first ones. Three layers:
- * 1. before inserting, the batch drops the event ids already stored (one query, pruned by account and
- *    time: the sort key). A partition has one reader in the group and an account's events stay in one
- *    partition (keyed by account id), so nothing can insert the same event in between;
- * 2. the insert carries `insert_deduplication_token` = a digest of its sorted event ids, so an
- *    identical retried insert is dropped by the table (non_replicated_deduplication_window);
- * 3. `events` is a ReplacingMergeTree keyed by (account_id, ts, event_id) and every derived table uses
- *    aggregates that a duplicate cannot change (min/max/any/argMax/uniqExact).
+ * committed offset come again, in batches that need not match the first ones. So every batch is
+ * inserted whole, replays included: `events` is a ReplacingMergeTree keyed by (account_id, ts,
+ * event_id) and read with FINAL, and every derived table uses aggregates that a duplicate cannot
+ * change (min/max/any/argMax/uniqExact). Skipping "already stored" events is wrong: a crash between
+ * the `events` part and its materialized views' parts leaves the events stored and the derived
+ * tables without them, and only re-inserting feeds the views (found by the replay test). For the
+ * same reason no insert_deduplication_token is used: a deduplicated insert skips the views too.
  * Offsets are committed only after the insert returned (inserts are synchronous: PARITY_SETTINGS).
  * Proven by tests/analytics/replay.test.ts (killed between insert and commit, and at random points).
  */
@@ -41,7 +40,7 @@ export interface SinkOptions {
 export interface SinkStats {
   batches: number;
   inserted: number;
-  /** Events dropped because they were already stored (replays). */
+  /** Events dropped because the same event id came twice in one batch (a producer retry). */
   skippedDuplicates: number;
   /** Records that were not valid status events (logged through onError, then skipped). */
   invalid: number;
@@ -60,36 +59,6 @@ interface Pending {
   offsets: Map<number, number>;
 }
 
-async function digest(ids: string[]): Promise<string> {
-  const data = new TextEncoder().encode([...ids].sort().join("\n"));
-  const h = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Event ids of `rows` already in `events` (pruned by account and the batch's time range). */
-async function storedIds(client: ClickHouseClient, batch: EventRow[]): Promise<Set<string>> {
-  if (batch.length === 0) return new Set();
-  let min = batch[0]!.ts;
-  let max = min;
-  for (const r of batch) {
-    if (r.ts < min) min = r.ts;
-    if (r.ts > max) max = r.ts;
-  }
-  const rs = await client.query({
-    query: `SELECT DISTINCT event_id FROM events
-      WHERE account_id IN {accounts:Array(String)} AND ts >= {min:DateTime64(3, 'UTC')} AND ts <= {max:DateTime64(3, 'UTC')}
-        AND event_id IN {ids:Array(String)}`,
-    query_params: {
-      accounts: [...new Set(batch.map((r) => r.account_id))],
-      min,
-      max,
-      ids: batch.map((r) => r.event_id),
-    },
-    format: "JSONEachRow",
-  });
-  return new Set((await rs.json<{ event_id: string }>()).map((r) => r.event_id));
-}
-
 export async function startSink(o: SinkOptions): Promise<EventSink> {
   const maxBatch = o.maxBatch ?? 1000;
   const flushMs = o.flushMs ?? 200;
@@ -104,17 +73,10 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     // Within the batch, one row per event id (a producer retry may have published it twice).
     const unique = new Map<string, EventRow>();
     for (const r of batch.rows) if (!unique.has(r.event_id)) unique.set(r.event_id, r);
-    const candidates = [...unique.values()];
-    const stored = await storedIds(o.client, candidates);
-    const fresh = candidates.filter((r) => !stored.has(r.event_id));
+    const fresh = [...unique.values()];
     stats.skippedDuplicates += batch.rows.length - fresh.length;
     if (fresh.length > 0) {
-      await o.client.insert({
-        table: "events",
-        values: fresh,
-        format: "JSONEachRow",
-        clickhouse_settings: { insert_deduplication_token: await digest(fresh.map((r) => r.event_id)) },
-      });
+      await o.client.insert({ table: "events", values: fresh, format: "JSONEachRow" });
     }
     stats.batches++;
     stats.inserted += fresh.length;

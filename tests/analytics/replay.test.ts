@@ -105,7 +105,7 @@ async function restartAndCount(busDir: string, database: string, expected: numbe
     }
     await sink.flush();
     const [rowsRaw] = await q<{ n: string; u: string }>(
-      "SELECT count() AS n, uniqExact(event_id) AS u FROM events",
+      "SELECT count() AS n, uniqExact(event_id) AS u FROM events FINAL",
     );
     const finals = await q<{ s: string; n: string }>(
       "SELECT s, count() AS n FROM (SELECT recipient_id, argMaxMerge(status) AS s FROM recipient_final GROUP BY recipient_id) GROUP BY s ORDER BY s",
@@ -157,8 +157,8 @@ describe("event sink replay", () => {
     const got = await restartAndCount(busDir, "replay_commit", events.length);
     expect(got.rows).toBe(events.length);
     expect(got.unique).toBe(events.length);
-    // The 4th batch was inserted but not committed: it was read again and its events skipped.
-    expect(got.stats.skippedDuplicates).toBeGreaterThan(0);
+    // The 4th batch was inserted but not committed: it was read again and inserted again; the rows
+    // as every query reads them (FINAL) and the derived figures still count each event once.
     expect(got.finals).toEqual(expectedFinals(events));
     expect(got.daily).toEqual(expectedDaily(events));
   }, 180_000);
