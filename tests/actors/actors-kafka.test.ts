@@ -78,7 +78,7 @@ describe.skipIf(!brokers)("actor placement on real Kafka (two nodes)", () => {
     children.push(a);
     await waitFor(() => a.owned.length === PARTITIONS, {
       timeoutMs: 120_000,
-      what: `A owns all (${a.out.slice(-5).join(" | ")})`,
+      what: () => `A owns all (A said: ${a.out.slice(-8).join(" | ")})`,
     });
     const b = startNode("B");
     children.push(b);

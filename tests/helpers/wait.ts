@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; bounded, never a busy loop. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
-  { timeoutMs = 20_000, intervalMs = 20, what = "condition" } = {},
+  { timeoutMs = 20_000, intervalMs = 20, what = "condition" as string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -16,7 +16,8 @@ export async function waitFor<T>(
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+  const label = typeof what === "function" ? what() : what;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? `: ${String(last)}` : ""}`);
 }
 
 export { sleep };
