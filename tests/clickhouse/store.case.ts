@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { ClickHouseError } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventRow } from "../../shared/analytics/rows.ts";
 import { type ClickHouseHandle, toDateTime64 } from "../../shared/clickhouse/client.ts";
 import {
   appliedMigrations,
@@ -22,24 +23,8 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-export interface EventRow {
-  event_id: string;
-  account_id: string;
-  message_id: string;
-  recipient_id: string;
-  recipient: string;
-  recipient_domain: string;
-  sender: string;
-  sending_domain: string;
-  smtp_user: string;
-  subject: string;
-  status: string;
-  reason: string;
-  remote_reply: string;
-  mx_host: string;
-  is_test: number;
-  ts: string;
-}
+/** The row shape is the product's own (shared/analytics/rows.ts). */
+export type { EventRow };
 
 export function eventRow(
   over: Partial<Omit<EventRow, "ts">> & { account_id: string; ts: Date | string },
