@@ -9,6 +9,7 @@ import type { ControlDeps } from "./deps.ts";
 import { errorResponse, validationError } from "./errors.ts";
 import { openApiDocument, registerSecuritySchemes } from "./openapi.ts";
 import { createV1 } from "./v1/index.ts";
+import { type AssetLoader, createWeb } from "./web/index.tsx";
 
 export interface Readiness {
   ready: boolean;
@@ -23,6 +24,8 @@ export interface AppDeps {
   metrics?(): Promise<{ contentType: string; body: string }>;
   /** The management API's dependencies; absent = /v1 answers 503 `unavailable`. */
   control?: ControlDeps;
+  /** The dashboard's static files; absent = no web pages (e.g. the edge entry). */
+  assets?: AssetLoader;
 }
 
 const text = (description: string) => ({ description, content: { "text/plain": { schema: z.string() } } });
@@ -87,6 +90,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     return c.body(m.body, 200, { "content-type": m.contentType });
   }) as never);
   app.route("/v1", createV1(deps.control));
+  if (deps.assets && deps.control)
+    app.route("/", createWeb({ v1: async (url, init) => app.request(url, init), assets: deps.assets }));
   let doc: unknown;
   app.openapi(health.openapi, (c) => {
     doc ??= openApiDocument(app, deps.version);

@@ -8,6 +8,7 @@ import { createControl } from "../../edge-api/control.ts";
 import type { Config } from "../config/schema.ts";
 import { createResolver } from "../domains/verify.ts";
 import { zoneSettings } from "../domains/zone.ts";
+import { fileAssets } from "./assets.ts";
 import type { Logger } from "../log.ts";
 import { type Relay, VERSION } from "./relay.ts";
 
@@ -15,6 +16,7 @@ export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<
   return createApp({
     version: VERSION,
     readiness: () => relay.readiness(),
+    assets: fileAssets(),
     metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
     control: createControl({
       accounts: relay.accounts,

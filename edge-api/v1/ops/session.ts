@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { effectivePermissions } from "../../../actors/account/permissions.ts";
 import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import { ApiError } from "../../errors.ts";
 import type { V1Env } from "../env.ts";
@@ -74,7 +75,8 @@ export const sessionOps = [
         accountId: principal.accountId,
         email: principal.email,
         role: principal.role,
-        permissions: principal.permissions,
+        // What the member may do (the same list sign-in answers), not the custom list as stored.
+        permissions: effectivePermissions(principal.role, principal.permissions),
         expiresAt: control.sessions.get(principal.sessionId)?.expiresAt,
       };
     },
