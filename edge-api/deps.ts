@@ -29,4 +29,6 @@ export interface ControlDeps {
   audit?: AuditLog;
   /** Activity and Statistics reads on ClickHouse (issue 6); unset = those routes answer 503. */
   analytics?: Analytics;
+  /** The relay's clock, ms since the epoch: "today" of the read routes (tests pin it); unset = system time. */
+  now?: () => number;
 }

@@ -24,26 +24,101 @@ const instant = z.union([
     .transform(Number),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
+const INSTANT = "ISO 8601 with offset or Z (`2026-11-02T00:00:00-05:00`), or ms since the epoch";
 
 export const ActivityQuery = z.object({
-  recipient: z.string().min(1).max(320).optional(),
-  sender: z.string().min(1).max(320).optional(),
-  subject: z.string().min(1).max(998).optional(),
+  recipient: z
+    .string()
+    .min(1)
+    .max(320)
+    .optional()
+    .describe("Recipient address, whole and exact in any case (`Ann@Example.org` finds `ann@example.org`)."),
+  sender: z
+    .string()
+    .min(1)
+    .max(320)
+    .optional()
+    .describe("Sender (envelope from) address, whole and exact in any case."),
+  subject: z.string().min(1).max(998).optional().describe("Part of the subject, any case."),
   /** Comma list or repeated. */
-  status: z.array(RecipientStatus).optional(),
-  messageId: z.string().min(1).max(998).optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-  cursor: z.string().min(1).max(500).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  status: z
+    .array(RecipientStatus)
+    .optional()
+    .describe("Only these statuses: a comma list (`Deferred,Rejected`) or the parameter repeated."),
+  messageId: z
+    .string()
+    .min(1)
+    .max(998)
+    .optional()
+    .describe("Message-ID header, exact, with its angle brackets (`<id@host>`)."),
+  from: instant.optional().describe(`Start of the period, inclusive: ${INSTANT}. Default: \`to\` − 30 days.`),
+  to: instant.optional().describe(`End of the period, exclusive: ${INSTANT}. Default: now.`),
+  cursor: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe("`nextCursor` of the previous page, to read the next one (search only)."),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(50)
+    .describe("Rows per page, 1–1000 (search only)."),
 });
 
 export const StatsQuery = z.object({
-  period: z.enum(PERIOD_PRESETS).default("7d"),
-  from: instant.optional(),
-  to: instant.optional(),
-  view: z.enum(["new", "cumulative"]).default("new"),
+  period: z
+    .enum(PERIOD_PRESETS)
+    .default("7d")
+    .describe(
+      "Preset period in the account's time zone, each ending at the end of today (ignored when from+to are given).",
+    ),
+  from: instant
+    .optional()
+    .describe(`Custom range start, inclusive, with \`to\` (at most 366 days): ${INSTANT}.`),
+  to: instant.optional().describe(`Custom range end, exclusive, with \`from\`: ${INSTANT}.`),
+  view: z
+    .enum(["new", "cumulative"])
+    .default("new")
+    .describe("Time series: figures per bucket (`new`) or running totals (`cumulative`)."),
 });
+
+/** An OpenAPI query parameter (the shape of op.ts `QueryParameter`, not imported: op.ts is Node-side). */
+export interface QueryParameter {
+  name: string;
+  in: "query";
+  description: string;
+  required: boolean;
+  schema: Record<string, unknown>;
+  style?: "form";
+  explode?: boolean;
+}
+
+/** The query parameters of a query schema, for the OpenAPI document (edge-api/v1/op.ts `query`). */
+export function queryParameters(
+  schema: z.ZodObject<z.ZodRawShape>,
+  only?: readonly string[],
+): QueryParameter[] {
+  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {})
+    .filter(([name]) => !only || only.includes(name))
+    .map(([name, prop]) => {
+      const { description, ...propSchema } = prop;
+      return {
+        name,
+        in: "query" as const,
+        description: String(description ?? ""),
+        required: json.required?.includes(name) === true && !("default" in prop),
+        schema: propSchema,
+        ...(propSchema.type === "array" ? { style: "form" as const, explode: true } : {}),
+      };
+    });
+}
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input);

@@ -31,6 +31,19 @@ interface OpBase<PS extends AnyObject, BS extends z.ZodType> {
   status: 200 | 201 | 204;
   /** Success body, for the document; `text` for text/plain. */
   response?: z.ZodType | "text";
+  /** Query parameters, for the document only (the operation parses its own query string). */
+  query?: readonly QueryParameter[];
+}
+
+/** An OpenAPI query parameter object. */
+export interface QueryParameter {
+  name: string;
+  in: "query";
+  description: string;
+  required: boolean;
+  schema: Record<string, unknown>;
+  style?: "form";
+  explode?: boolean;
 }
 
 export interface RunInput<PS extends AnyObject, BS extends z.ZodType> {
@@ -177,6 +190,8 @@ export function mount(app: OpenAPIHono<V1Env>, row: RouteEntry, base = "/v1"): v
           security: row.requirement.who === "operator" ? [{ bearer: [] }] : [{ bearer: [] }, { session: [] }],
         }),
     "x-petrel-auth": row.requirement,
+    // biome-ignore lint/suspicious/noExplicitAny: plain OpenAPI parameter objects, passed through
+    ...(op.query ? { parameters: [...op.query] as any[] } : {}),
   });
   app.openapi(route, (async (c: Context<V1Env>) => {
     // biome-ignore lint/suspicious/noExplicitAny: validated data is typed by each operation's schemas

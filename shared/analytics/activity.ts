@@ -104,14 +104,14 @@ export async function searchActivity(
   ];
   const params: Record<string, unknown> = { account: accountId, from: f.from, to: f.to, limit: f.limit + 1 };
   if (f.recipient !== undefined) {
-    // As given or lower-cased (addresses are stored as submitted); IN keeps the bloom filter usable.
-    where.push("recipient IN {recipient:Array(String)}");
-    const r = f.recipient.trim();
-    params.recipient = [...new Set([r, r.toLowerCase()])];
+    // Any case (addresses are stored as submitted): the skip index of migration 0003 is on
+    // lowerUTF8(recipient), so this condition can use it.
+    where.push("lowerUTF8(recipient) = lowerUTF8({recipient:String})");
+    params.recipient = f.recipient.trim();
   }
   if (f.sender !== undefined) {
-    where.push("lower(sender) = {sender:String}");
-    params.sender = f.sender.trim().toLowerCase();
+    where.push("lowerUTF8(sender) = lowerUTF8({sender:String})");
+    params.sender = f.sender.trim();
   }
   if (f.subject !== undefined && f.subject !== "") {
     where.push("positionCaseInsensitiveUTF8(subject, {subject:String}) > 0");

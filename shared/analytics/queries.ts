@@ -11,7 +11,8 @@
  *   so a Delivered that later bounced counts as a bounce;
  * - rates = count / recipients, in percent with two decimals (0 when there are no recipients).
  */
-import { type QueryClient, rows } from "./client.ts";
+import type { QueryClient } from "./client.ts";
+import { type FigureGroupRow, figureGroups } from "./final-stats.ts";
 import { type Bucket, bucketFor, bucketStarts, localIso, type Period, previousPeriod } from "./period.ts";
 
 export interface Figures {
@@ -24,59 +25,48 @@ export interface Figures {
 
 const ZERO: Figures = { recipients: 0, delivered: 0, softBounces: 0, hardBounces: 0, rejected: 0 };
 
-/** Recipients of one account with their final status, first event in [from, to), sandbox left out. */
-function finalRecipients(extraWhere = ""): string {
-  return `SELECT recipient_id, min(first_ts) AS first, argMaxMerge(status) AS final_status,
-    any(sending_domain) AS domain, max(is_test) AS test
-  FROM recipient_final
-  WHERE account_id = {account:String} AND last_ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') ${extraWhere}
-  GROUP BY recipient_id
-  HAVING first >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND first < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-    AND test = 0`;
+const figures = (r: FigureGroupRow): Figures => ({
+  recipients: Number(r.recipients),
+  delivered: Number(r.delivered),
+  softBounces: Number(r.soft),
+  hardBounces: Number(r.hard),
+  rejected: Number(r.rejected),
+});
+const add = (a: Figures, f: Figures) => {
+  for (const k of Object.keys(a) as (keyof Figures)[]) a[k] += f[k];
+};
+const sum = (found: FigureGroupRow[], keep: (r: FigureGroupRow) => boolean = () => true): Figures => {
+  const acc = { ...ZERO };
+  for (const r of found) if (keep(r)) add(acc, figures(r));
+  return acc;
+};
+
+/** Options of the figure queries: `retainedFrom` = start of the retained data (see final-stats.ts). */
+export interface FigureOptions {
+  retainedFrom?: number;
+  /** Skip the pre-aggregate (the reference path; tests and the benchmark compare the two). */
+  raw?: boolean;
 }
-
-const FIGURE_COLUMNS = `countIf(final_status != 'Rejected') AS recipients,
-    countIf(final_status = 'Delivered') AS delivered,
-    countIf(final_status = 'SoftBounce') AS soft,
-    countIf(final_status = 'HardBounce') AS hard,
-    countIf(final_status = 'Rejected') AS rejected`;
-
-interface FigureRow {
-  recipients: string;
-  delivered: string;
-  soft: string;
-  hard: string;
-  rejected: string;
-}
-const figures = (r: FigureRow | undefined): Figures =>
-  r
-    ? {
-        recipients: Number(r.recipients),
-        delivered: Number(r.delivered),
-        softBounces: Number(r.soft),
-        hardBounces: Number(r.hard),
-        rejected: Number(r.rejected),
-      }
-    : { ...ZERO };
-
-const window = (accountId: string, p: { from: number; to: number }) => ({
-  account: accountId,
-  from: p.from,
-  to: p.to,
+const retained = (o?: FigureOptions) => ({
+  ...(o?.retainedFrom !== undefined ? { retainedFrom: o.retainedFrom } : {}),
+  ...(o?.raw ? { raw: true } : {}),
 });
 
 /** A5/A6 figures of one period. */
 export async function periodFigures(
   client: QueryClient,
   accountId: string,
-  p: { from: number; to: number },
+  p: { from: number; to: number; timezone?: string },
+  o?: FigureOptions,
 ): Promise<Figures> {
-  const [r] = await rows<FigureRow>(
-    client,
-    `SELECT ${FIGURE_COLUMNS} FROM (${finalRecipients()})`,
-    window(accountId, p),
-  );
-  return figures(r);
+  const found = await figureGroups(client, accountId, {
+    from: p.from,
+    split: p.from,
+    to: p.to,
+    timezone: p.timezone ?? "UTC",
+    ...retained(o),
+  });
+  return sum(found);
 }
 
 export interface Kpi {
@@ -110,11 +100,16 @@ export function kpisOf(cur: Figures, prev: Figures): Kpis {
 }
 
 /** A4's four KPIs of the period with their change against the previous period of the same length. */
-export async function kpis(client: QueryClient, accountId: string, p: Period): Promise<Kpis> {
+export async function kpis(
+  client: QueryClient,
+  accountId: string,
+  p: Period,
+  o?: FigureOptions,
+): Promise<Kpis> {
   const prev = previousPeriod(p);
   const [cur, before] = await Promise.all([
-    periodFigures(client, accountId, p),
-    periodFigures(client, accountId, prev),
+    periodFigures(client, accountId, p, o),
+    periodFigures(client, accountId, prev, o),
   ]);
   return kpisOf(cur, before);
 }
@@ -133,25 +128,39 @@ export async function series(
   p: Period,
   view: SeriesView,
   bucket: Bucket = bucketFor(p),
+  o?: FigureOptions,
 ): Promise<{ bucket: Bucket; points: SeriesPoint[] }> {
-  const fn = bucket === "hour" ? "toStartOfHour" : "toStartOfDay";
-  const found = await rows<FigureRow & { b: number | string }>(
-    client,
-    `SELECT toUnixTimestamp(${fn}(toDateTime(first, 'UTC'), {tz:String})) AS b, ${FIGURE_COLUMNS}
-     FROM (${finalRecipients()}) GROUP BY b ORDER BY b`,
-    { ...window(accountId, p), tz: p.timezone },
-  );
-  const byStart = new Map(found.map((r) => [Number(r.b) * 1000, figures(r)]));
+  const found = await figureGroups(client, accountId, {
+    from: p.from,
+    split: p.from,
+    to: p.to,
+    timezone: p.timezone,
+    bucket,
+    ...retained(o),
+  });
+  return { bucket, points: points(p, bucket, view, byBucket(found)) };
+}
+
+function byBucket(found: FigureGroupRow[]): Map<number, Figures> {
+  const m = new Map<number, Figures>();
+  for (const r of found) {
+    if (Number(r.cur) !== 1) continue;
+    const ts = Number(r.b) * 1000;
+    add(m.get(ts) ?? m.set(ts, { ...ZERO }).get(ts)!, figures(r));
+  }
+  return m;
+}
+
+function points(p: Period, bucket: Bucket, view: SeriesView, byStart: Map<number, Figures>): SeriesPoint[] {
   const acc: Figures = { ...ZERO };
-  const points = bucketStarts(p, bucket).map((ts) => {
+  return bucketStarts(p, bucket).map((ts) => {
     const f = byStart.get(ts) ?? { ...ZERO };
     if (view === "cumulative") {
-      for (const k of Object.keys(acc) as (keyof Figures)[]) acc[k] += f[k];
+      add(acc, f);
       return { ts, time: localIso(ts, p.timezone), ...acc };
     }
     return { ts, time: localIso(ts, p.timezone), ...f };
   });
-  return { bucket, points };
 }
 
 export interface DomainFigures {
@@ -164,31 +173,41 @@ export interface DomainFigures {
   hardBounces: number;
 }
 
-/** A4's per-domain cumulative figures over the period, by sending domain, busiest first. */
-export async function domainFigures(
-  client: QueryClient,
-  accountId: string,
-  p: { from: number; to: number },
-  domain?: string,
-): Promise<DomainFigures[]> {
-  const found = await rows<FigureRow & { domain: string }>(
-    client,
-    `SELECT domain, ${FIGURE_COLUMNS} FROM (${finalRecipients(domain !== undefined ? "AND sending_domain = {domain:String}" : "")})
-     ${domain !== undefined ? "WHERE domain = {domain:String}" : ""}
-     GROUP BY domain ORDER BY recipients DESC, domain`,
-    { ...window(accountId, p), ...(domain !== undefined ? { domain } : {}) },
-  );
-  return found.map((r) => {
-    const f = figures(r);
-    return {
-      domain: r.domain,
+function byDomain(found: FigureGroupRow[]): DomainFigures[] {
+  const m = new Map<string, Figures>();
+  for (const r of found) {
+    if (Number(r.cur) !== 1) continue;
+    add(m.get(r.d) ?? m.set(r.d, { ...ZERO }).get(r.d)!, figures(r));
+  }
+  return [...m.entries()]
+    .map(([domain, f]) => ({
+      domain,
       recipients: f.recipients,
       delivered: f.delivered,
       bounces: f.softBounces + f.hardBounces,
       softBounces: f.softBounces,
       hardBounces: f.hardBounces,
-    };
+    }))
+    .sort((a, b) => b.recipients - a.recipients || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+}
+
+/** A4's per-domain cumulative figures over the period, by sending domain, busiest first. */
+export async function domainFigures(
+  client: QueryClient,
+  accountId: string,
+  p: { from: number; to: number; timezone?: string },
+  domain?: string,
+  o?: FigureOptions,
+): Promise<DomainFigures[]> {
+  const found = await figureGroups(client, accountId, {
+    from: p.from,
+    split: p.from,
+    to: p.to,
+    timezone: p.timezone ?? "UTC",
+    ...(domain !== undefined ? { domain } : {}),
+    ...retained(o),
   });
+  return byDomain(found);
 }
 
 export interface Dashboard {
@@ -199,8 +218,9 @@ export interface Dashboard {
 }
 
 /**
- * Everything A4's dashboard shows but the last activities, in one pass over the account's recipients
- * of the period and the previous one (the figures of kpis/series/domainFigures above, computed once).
+ * Everything A4's dashboard shows but the last activities, in one query over the period and the
+ * previous one (the figures of kpis/series/domainFigures above, computed once): the final-status
+ * pre-aggregate for whole 15-minute slots, `recipient_final` for the rest (shared/analytics/final-stats.ts).
  */
 export async function dashboard(
   client: QueryClient,
@@ -208,56 +228,21 @@ export async function dashboard(
   p: Period,
   view: SeriesView,
   bucket: Bucket = bucketFor(p),
+  o?: FigureOptions,
 ): Promise<Dashboard> {
   const prev = previousPeriod(p);
-  const fn = bucket === "hour" ? "toStartOfHour" : "toStartOfDay";
-  const found = await rows<FigureRow & { cur: number | string; b: number | string; d: string }>(
-    client,
-    `SELECT first >= fromUnixTimestamp64Milli({cur:Int64}, 'UTC') AS cur,
-       if(cur, toUnixTimestamp(${fn}(toDateTime(first, 'UTC'), {tz:String})), 0) AS b,
-       if(cur, domain, '') AS d,
-       ${FIGURE_COLUMNS}
-     FROM (${finalRecipients()})
-     GROUP BY cur, b, d
-     SETTINGS optimize_aggregation_in_order = 1`,
-    { ...window(accountId, { from: prev.from, to: p.to }), cur: p.from, tz: p.timezone },
-  );
-  const add = (a: Figures, f: Figures) => {
-    for (const k of Object.keys(a) as (keyof Figures)[]) a[k] += f[k];
-  };
-  const current = { ...ZERO };
-  const previous = { ...ZERO };
-  const byStart = new Map<number, Figures>();
-  const byDomain = new Map<string, Figures>();
-  for (const r of found) {
-    const f = figures(r);
-    if (Number(r.cur) !== 1) {
-      add(previous, f);
-      continue;
-    }
-    add(current, f);
-    const ts = Number(r.b) * 1000;
-    add(byStart.get(ts) ?? byStart.set(ts, { ...ZERO }).get(ts)!, f);
-    add(byDomain.get(r.d) ?? byDomain.set(r.d, { ...ZERO }).get(r.d)!, f);
-  }
-  const acc: Figures = { ...ZERO };
-  const points = bucketStarts(p, bucket).map((ts) => {
-    const f = byStart.get(ts) ?? { ...ZERO };
-    if (view === "cumulative") {
-      add(acc, f);
-      return { ts, time: localIso(ts, p.timezone), ...acc };
-    }
-    return { ts, time: localIso(ts, p.timezone), ...f };
+  const found = await figureGroups(client, accountId, {
+    from: prev.from,
+    split: p.from,
+    to: p.to,
+    timezone: p.timezone,
+    bucket,
+    ...retained(o),
   });
-  const domains = [...byDomain.entries()]
-    .map(([domain, f]) => ({
-      domain,
-      recipients: f.recipients,
-      delivered: f.delivered,
-      bounces: f.softBounces + f.hardBounces,
-      softBounces: f.softBounces,
-      hardBounces: f.hardBounces,
-    }))
-    .sort((a, b) => b.recipients - a.recipients || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
-  return { current, previous, series: { bucket, points }, domains };
+  return {
+    current: sum(found, (r) => Number(r.cur) === 1),
+    previous: sum(found, (r) => Number(r.cur) !== 1),
+    series: { bucket, points: points(p, bucket, view, byBucket(found)) },
+    domains: byDomain(found),
+  };
 }

@@ -33,11 +33,37 @@ export interface Analytics {
     timezone: string,
   ): ReadableStream<Uint8Array>;
   stats(accountId: string, period: Period, view: SeriesView, now: number): Promise<StatsAnswer>;
-  domain(accountId: string, domain: string, period: Period): Promise<DomainFigures>;
+  /** `now` (the caller's clock) bounds the pre-aggregate to the retained days; see final-stats.ts. */
+  domain(accountId: string, domain: string, period: Period, now?: number): Promise<DomainFigures>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 export const DAY_MS = 86_400_000;
+/** Slots older than this before `now` are read raw: the 90-day TTL may be removing them (A2). */
+export const PREAGGREGATE_DAYS = 89;
+const retainedFrom = (now: number | undefined) =>
+  now === undefined ? {} : { retainedFrom: now - PREAGGREGATE_DAYS * DAY_MS };
+
+/**
+ * A4's last 10 activities within 30 days: the last day first (where they nearly always are, and
+ * cheaper to read), the whole 30 days only when that day has fewer than 10. The same rows either way:
+ * every row of the last day is newer than every row before it.
+ */
+async function recentActivity(
+  client: QueryClient,
+  accountId: string,
+  now: number,
+  timezone: string,
+): Promise<ActivityPage> {
+  const day = await searchActivity(
+    client,
+    accountId,
+    { from: now - DAY_MS, to: now + 1, limit: 10 },
+    timezone,
+  );
+  if (day.rows.length >= 10) return day;
+  return searchActivity(client, accountId, { from: now - 30 * DAY_MS, to: now + 1, limit: 10 }, timezone);
+}
 
 export function createAnalytics(client: QueryClient): Analytics {
   return {
@@ -46,13 +72,8 @@ export function createAnalytics(client: QueryClient): Analytics {
     async stats(accountId, period, view, now) {
       const prev = previousPeriod(period);
       const [d, recent] = await Promise.all([
-        dashboard(client, accountId, period, view, bucketFor(period)),
-        searchActivity(
-          client,
-          accountId,
-          { from: now - 30 * DAY_MS, to: now + 1, limit: 10 },
-          period.timezone,
-        ),
+        dashboard(client, accountId, period, view, bucketFor(period), retainedFrom(now)),
+        recentActivity(client, accountId, now, period.timezone),
       ]);
       return {
         period: { from: iso(period.from), to: iso(period.to), timezone: period.timezone },
@@ -63,8 +84,8 @@ export function createAnalytics(client: QueryClient): Analytics {
         recent: recent.rows,
       };
     },
-    async domain(accountId, domain, period) {
-      const [f] = await domainFigures(client, accountId, period, domain);
+    async domain(accountId, domain, period, now) {
+      const [f] = await domainFigures(client, accountId, period, domain, retainedFrom(now));
       return f ?? { domain, recipients: 0, delivered: 0, bounces: 0, softBounces: 0, hardBounces: 0 };
     },
   };

@@ -10,7 +10,8 @@
  * change (min/max/any/argMax/uniqExact). Skipping "already stored" events is wrong: a crash between
  * the `events` part and its materialized views' parts leaves the events stored and the derived
  * tables without them, and only re-inserting feeds the views (found by the replay test). For the
- * same reason no insert_deduplication_token is used: a deduplicated insert skips the views too.
+ * same reason no insert_deduplication_token is used and inserts run with insert_deduplicate = 0: a
+ * deduplicated insert (`events` keeps a dedup window) skips the views too.
  * Offsets are committed only after the insert returned (inserts are synchronous: PARITY_SETTINGS).
  * Proven by tests/analytics/replay.test.ts (killed between insert and commit, and at random points).
  */
@@ -76,7 +77,15 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     const fresh = [...unique.values()];
     stats.skippedDuplicates += batch.rows.length - fresh.length;
     if (fresh.length > 0) {
-      await o.client.insert({ table: "events", values: fresh, format: "JSONEachRow" });
+      // insert_deduplicate 0: a replayed batch identical to a stored block must still reach the
+      // views (a deduplicated block skips them), e.g. after a crash between the `events` part and
+      // the views' parts; `events` is read with FINAL and the derived tables ignore duplicates.
+      await o.client.insert({
+        table: "events",
+        values: fresh,
+        format: "JSONEachRow",
+        clickhouse_settings: { insert_deduplicate: 0 },
+      });
     }
     stats.batches++;
     stats.inserted += fresh.length;

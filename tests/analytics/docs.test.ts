@@ -22,7 +22,7 @@ beforeAll(async () => {
   // A2: every table expires its rows after 90 days (checked before the fixture lifts the TTL).
   const rs = await h.client.query({
     query: `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()
-            AND name IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily') ORDER BY name`,
+            AND name IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final') ORDER BY name`,
     format: "JSONEachRow",
   });
   ttls = (await rs.json<{ name: string; engine_full: string }>()).map((t) => [
@@ -45,6 +45,7 @@ describe("docs/clickhouse.md", () => {
       ["events", true],
       ["recipient_final", true],
       ["stats_daily", true],
+      ["stats_final", true],
       ["stats_hourly", true],
     ]);
   });
@@ -59,13 +60,25 @@ describe("docs/clickhouse.md", () => {
   it("documents every table and column of the schema", async () => {
     const rs = await h.client.query({
       query: `SELECT table, name FROM system.columns WHERE database = currentDatabase()
-              AND table IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'schema_migrations')`,
+              AND table IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final', 'schema_migrations')`,
       format: "JSONEachRow",
     });
     const cols = await rs.json<{ table: string; name: string }>();
     expect(cols.length).toBeGreaterThan(30);
     const missing = cols.filter((c) => !doc.includes(`\`${c.name}\``) || !doc.includes(`\`${c.table}\``));
     expect(missing).toEqual([]);
+  });
+
+  it("the consistency check finds no difference, and the daily figures count the later bounce (A6)", async () => {
+    const check = examples.find((s) => s.includes("FULL OUTER JOIN"))!.replaceAll("acct-123", "acme");
+    const rs = await h.client.query({ query: check, format: "JSONEachRow" });
+    expect(await rs.json()).toEqual([]);
+    const daily = examples.find((s) => s.includes("FROM stats_final"))!.replaceAll("acct-123", "acme");
+    const d = await h.client.query({ query: daily, format: "JSONEachRow" });
+    const nov2 = (await d.json<{ day: string; hard_bounces: string; total_recipients: string }>()).find(
+      (r) => r.day === "2026-11-02",
+    );
+    expect(nov2).toMatchObject({ total_recipients: "4", hard_bounces: "1" });
   });
 
   it("the A6 example finds the Delivered that bounced later", async () => {

@@ -33,7 +33,9 @@ describe("OpenAPI document", () => {
       expect(op.operationId).toBe(r.id);
       expect(op["x-petrel-auth"]).toEqual(r.requirement);
       const named = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-      expect((op.parameters ?? []).map((p: { name: string }) => p.name).sort()).toEqual(named);
+      // Path parameters exactly; the read routes also document query parameters (in: "query").
+      const inPath = (op.parameters ?? []).filter((p: { in: string }) => p.in === "path");
+      expect(inPath.map((p: { name: string }) => p.name).sort()).toEqual(named);
       expect(op.responses["400"].content["application/json"].schema.$ref).toBe("#/components/schemas/Error");
     }
   });

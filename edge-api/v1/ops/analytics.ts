@@ -8,7 +8,13 @@ import { CursorError } from "../../../shared/analytics/activity.ts";
 import type { Analytics } from "../../../shared/analytics/service.ts";
 import type { ControlDeps } from "../../deps.ts";
 import { ApiError } from "../../errors.ts";
-import { activityFilter, statsPeriod } from "../analytics-input.ts";
+import {
+  ActivityQuery,
+  activityFilter,
+  queryParameters,
+  StatsQuery,
+  statsPeriod,
+} from "../analytics-input.ts";
 import { accountOp } from "../op.ts";
 
 const activityReq = { who: "account", member: "smtp.activity", scope: "activity:read", plan: true } as const;
@@ -21,6 +27,22 @@ function analytics(control: ControlDeps): Analytics {
     throw new ApiError(503, "unavailable", "the analytics store is not served by this runtime");
   return control.analytics;
 }
+
+/** "Today", the default periods and "the last 10" follow the deps' clock (tests pin it), not Date.now. */
+const nowOf = (control: ControlDeps): number => (control.now ? control.now() : Date.now());
+
+const ACTIVITY_QUERY = queryParameters(ActivityQuery);
+const EXPORT_QUERY = queryParameters(ActivityQuery, [
+  "recipient",
+  "sender",
+  "subject",
+  "status",
+  "messageId",
+  "from",
+  "to",
+]);
+const STATS_QUERY = queryParameters(StatsQuery);
+const DOMAIN_QUERY = queryParameters(StatsQuery, ["period", "from", "to"]);
 
 /** Cursor errors are the caller's: a 400 naming the field. */
 async function input<T>(f: () => Promise<T>): Promise<T> {
@@ -40,12 +62,13 @@ export const analyticsOps = [
       "Activity: one row per recipient per status event, newest first (A1–A3). Query: recipient, sender, subject, status, messageId, from, to, cursor, limit",
     method: "get",
     path: "/activity",
+    query: ACTIVITY_QUERY,
     status: 200,
     requirement: activityReq,
     admin: true,
     run: async ({ c, control, accountId }) => {
       const account = await control.accounts.getAccount(accountId);
-      const filter = activityFilter(new URL(c.req.url), Date.now());
+      const filter = activityFilter(new URL(c.req.url), nowOf(control));
       return input(() => analytics(control).activity(accountId, filter, account.timezone));
     },
   }),
@@ -55,13 +78,14 @@ export const analyticsOps = [
     summary: "Activity as CSV, streamed (A3); the same filters as the search, all pages",
     method: "get",
     path: "/activity/export",
+    query: EXPORT_QUERY,
     status: 200,
     response: "text",
     requirement: activityReq,
     admin: true,
     run: async ({ c, control, accountId }) => {
       const account = await control.accounts.getAccount(accountId);
-      const { cursor: _c, limit: _l, ...filter } = activityFilter(new URL(c.req.url), Date.now());
+      const { cursor: _c, limit: _l, ...filter } = activityFilter(new URL(c.req.url), nowOf(control));
       const body = analytics(control).activityCsv(accountId, filter, account.timezone);
       return new Response(body, {
         status: 200,
@@ -79,12 +103,13 @@ export const analyticsOps = [
       "Statistics (A4–A6): KPIs with their change, series New/Cumulative, domains, last 10 activities. Query: period=today|yesterday|7d|30d or from+to, view=new|cumulative",
     method: "get",
     path: "/stats",
+    query: STATS_QUERY,
     status: 200,
     requirement: statsReq,
     admin: true,
     run: async ({ c, control, accountId }) => {
       const account = await control.accounts.getAccount(accountId);
-      const now = Date.now();
+      const now = nowOf(control);
       const { period, view } = statsPeriod(new URL(c.req.url), now, account.timezone);
       return analytics(control).stats(accountId, period, view, now);
     },
@@ -96,19 +121,21 @@ export const analyticsOps = [
     method: "get",
     path: "/stats/domains/{domain}",
     params: DomainParam,
+    query: DOMAIN_QUERY,
     status: 200,
     requirement: statsReq,
     admin: true,
     run: async ({ c, control, accountId, params }) => {
       const account = await control.accounts.getAccount(accountId);
-      const { period } = statsPeriod(new URL(c.req.url), Date.now(), account.timezone);
-      return analytics(control).domain(accountId, params.domain.toLowerCase(), period);
+      const now = nowOf(control);
+      const { period } = statsPeriod(new URL(c.req.url), now, account.timezone);
+      return analytics(control).domain(accountId, params.domain.toLowerCase(), period, now);
     },
   }),
   accountOp({
     id: "quota.get",
     tag: "stats",
-    summary: "The monthly quota gauge: used, limit, percent, colour band (A7)",
+    summary: "The monthly quota gauge: used, limit, percent, colour band (A7). No query parameters",
     method: "get",
     path: "/quota",
     status: 200,
