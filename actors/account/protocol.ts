@@ -20,6 +20,7 @@ export const PERMISSIONS = [
   "smtp.activity", // "Access SMTP activities"
   "smtp.users", // manage SMTP users
   "smtp.domains", // manage sending domains
+  "smtp.suppressions", // list, add and remove suppressed recipients (D8)
   "billing", // plans, billing history, cancel
   "members", // team members
 ] as const;
@@ -31,6 +32,7 @@ export const SCOPES = [
   "stats:read",
   "users:write",
   "domains:write",
+  "suppressions:write",
   "billing:read",
   "billing:write",
 ] as const;

@@ -33,6 +33,14 @@ import type {
   SendingDomain,
 } from "./protocol.ts";
 import {
+  decodeCursor,
+  normalizeAddress,
+  type SuppressionEntry,
+  type SuppressionMsg,
+  type SuppressionPage,
+  suppressionKey,
+} from "./suppression.ts";
+import {
   type AccountView,
   type ApiKeyPrincipal,
   type ApiKeyView,
@@ -59,6 +67,26 @@ export { AccountError } from "./errors.ts";
 export type { AccountServiceOptions, Asker, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 
 const DIRECTORY_SETTLE_MS = 2_000;
+
+/** A suppressed recipient as the API shows it (D8). */
+export interface SuppressionView {
+  address: string;
+  reason: string;
+  source: SuppressionEntry["source"];
+  /** When it was suppressed (ms). */
+  suppressedAt: number;
+  recipientId?: string;
+}
+
+const suppressionView = (e: SuppressionEntry): SuppressionView => ({
+  address: e.address,
+  reason: e.reason,
+  source: e.source,
+  suppressedAt: e.at,
+  ...(e.recipientId ? { recipientId: e.recipientId } : {}),
+});
+
+export const SUPPRESSION_PAGE_MAX = 1000;
 
 export class AccountService {
   private auth: DirectoryAuth | undefined;
@@ -297,6 +325,53 @@ export class AccountService {
     return this.authenticator().apiKey(key);
   }
 
+  // — suppression list (D8): the account's `suppression:<id>` actor —
+
+  /** Newest first; `cursor` is the `next` of the previous page. */
+  async listSuppressions(
+    accountId: string,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<{ suppressions: SuppressionView[]; next?: string }> {
+    const limit = page.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > SUPPRESSION_PAGE_MAX)
+      throw new AccountError("invalid_request", `limit: an integer from 1 to ${SUPPRESSION_PAGE_MAX}`);
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    if (page.cursor !== undefined && !after)
+      throw new AccountError("invalid_request", "cursor: not a cursor of this list");
+    await this.state(accountId);
+    const r = await this.askSuppression<SuppressionPage>(accountId, {
+      t: "page",
+      limit,
+      ...(after ? { after } : {}),
+    });
+    return { suppressions: r.entries.map(suppressionView), ...(r.next ? { next: r.next } : {}) };
+  }
+
+  /** Idempotent: an address already listed keeps its entry (`created: false`). */
+  async addSuppression(
+    accountId: string,
+    input: { address: string; reason?: string },
+  ): Promise<{ suppression: SuppressionView; created: boolean }> {
+    const address = normalizeAddress(input.address);
+    if (!address) throw new AccountError("invalid_request", `address: not a mailbox: ${input.address}`);
+    await this.state(accountId);
+    const r = await this.askSuppression<{ entry: SuppressionEntry; created: boolean }>(accountId, {
+      t: "add",
+      address,
+      reason: input.reason?.trim() || "added manually",
+      source: "manual",
+      at: this.now(),
+    });
+    return { suppression: suppressionView(r.entry), created: r.created };
+  }
+
+  /** The removed entry; null when the address was not listed. */
+  async removeSuppression(accountId: string, address: string): Promise<SuppressionView | null> {
+    await this.state(accountId);
+    const gone = await this.askSuppression<SuppressionEntry | null>(accountId, { t: "remove", address });
+    return gone ? suppressionView(gone) : null;
+  }
+
   // — quota (S8, S14) —
 
   async reserveQuota(accountId: string, n: number, opts: { test?: boolean } = {}): Promise<QuotaGrant> {
@@ -331,6 +406,10 @@ export class AccountService {
     );
     if (!r.ok) throw new AccountError(r.code, r.message);
     return r.value;
+  }
+
+  private askSuppression<R>(accountId: string, msg: SuppressionMsg): Promise<R> {
+    return this.options.actors.ask<R>(suppressionKey(accountId), msg, this.options.askTimeoutMs);
   }
 
   private plan(name: string): Plan {

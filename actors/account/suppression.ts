@@ -1,24 +1,47 @@
 /**
  * The suppression list of one account (D8), actor `suppression:<accountId>`: hard-bounced
- * addresses are added by the domain actors; the API lists, adds and removes. Addresses are
- * compared case-insensitively on the domain and as given on the local part (RFC 5321 §2.4),
- * stored lower-cased whole for simplicity of lookup.
+ * addresses are added by the domain actors (`source: hard_bounce`); the API lists (newest first,
+ * paged), adds (`source: manual`, idempotent) and removes; ingress asks `has` at RCPT (S9).
+ *
+ * Addresses: the domain is lower-cased, the local part kept as given for display; lookups are
+ * case-insensitive on the whole address (the entry's key is the lower-cased address), because
+ * virtually every mailbox provider ignores the local part's case and suppressing `John@` and
+ * `john@` together is the safe side.
  */
 import type { Behavior } from "../behavior.ts";
 import { actorKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 
+export const SUPPRESSION_SOURCES = ["hard_bounce", "manual"] as const;
+export type SuppressionSource = (typeof SUPPRESSION_SOURCES)[number];
+
 export interface SuppressionEntry {
+  /** Local part as given, domain lower-cased. */
   address: string;
+  /** A StatusReason for hard bounces (e.g. `unknown_user`); free text for manual entries. */
   reason: string;
-  /** "bounce" (added by delivery) or "api". */
-  source: "bounce" | "api";
+  source: SuppressionSource;
+  /** The recipient whose hard bounce added it. */
   recipientId?: string;
+  /** When it was suppressed (ms). */
   at: number;
 }
 
 export interface SuppressionState {
+  /** By lower-cased address. */
   entries: Record<string, SuppressionEntry>;
+}
+
+/** Where a page starts: after this entry in newest-first order. */
+export interface PageAfter {
+  at: number;
+  key: string;
+}
+
+export interface SuppressionPage {
+  entries: SuppressionEntry[];
+  /** Opaque cursor of the next page; absent on the last page. */
+  next?: string;
 }
 
 export type SuppressionMsg =
@@ -28,14 +51,105 @@ export type SuppressionMsg =
       reason: string;
       recipientId?: string;
       at?: number;
-      source?: "bounce" | "api";
+      source?: SuppressionSource;
     }
   | { t: "remove"; address: string }
   | { t: "list" }
+  | { t: "page"; limit: number; after?: PageAfter }
   | { t: "has"; address: string };
 
 export const suppressionKey = (accountId: string) => actorKey("suppression", accountId);
-const norm = (a: string) => a.trim().toLowerCase();
+
+// — addresses (pure) —
+
+const LOCAL_ATOM = /^[^\s"(),:;<>@[\\\]\p{Cc}]+$/u;
+const LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
+const utf8Length = (s: string) => new TextEncoder().encode(s).length;
+
+/**
+ * A mailbox `local@domain` as a suppression entry stores it (local part as given, domain
+ * lower-cased), or undefined when it is not one: dot-atom local part (UTF-8 allowed, SMTPUTF8),
+ * at most 64 octets; a domain of at least two labels; at most 254 octets in all.
+ */
+export function normalizeAddress(raw: string): string | undefined {
+  const s = raw.trim();
+  const at = s.lastIndexOf("@");
+  if (at <= 0 || at === s.length - 1 || utf8Length(s) > 254) return undefined;
+  const local = s.slice(0, at);
+  const domain = s
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, "");
+  if (utf8Length(local) > 64 || !LOCAL_ATOM.test(local)) return undefined;
+  if (local.startsWith(".") || local.endsWith(".") || local.includes("..")) return undefined;
+  const labels = domain.split(".");
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return undefined;
+  return `${local}@${domain}`;
+}
+
+/** The lookup key: the whole address lower-cased. */
+export const addressKey = (address: string) => address.trim().toLowerCase().replace(/\.$/, "");
+
+/** Older snapshots said `bounce` / `api`. */
+function sourceOf(e: { source?: string; recipientId?: string }): SuppressionSource {
+  if (e.source === "hard_bounce" || e.source === "bounce") return "hard_bounce";
+  if (e.source === "manual" || e.source === "api") return "manual";
+  return e.recipientId ? "hard_bounce" : "manual";
+}
+
+// — paging (pure): newest first, ties by address —
+
+const newestFirst = (a: [string, SuppressionEntry], b: [string, SuppressionEntry]) =>
+  b[1].at - a[1].at || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/** base64url of UTF-8, with web APIs only (this module is also loaded by the edge API). */
+function toBase64Url(s: string): string {
+  let bin = "";
+  for (const b of new TextEncoder().encode(s)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(s: string): string | undefined {
+  try {
+    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+}
+
+export function encodeCursor(after: PageAfter): string {
+  return `${after.at}.${toBase64Url(after.key)}`;
+}
+
+/** The position a cursor names; undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): PageAfter | undefined {
+  const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,700})$/.exec(cursor);
+  if (!m) return undefined;
+  const key = fromBase64Url(m[2] as string);
+  return key?.includes("@") ? { at: Number(m[1]), key } : undefined;
+}
+
+export function pageEntries(
+  entries: Record<string, SuppressionEntry>,
+  limit: number,
+  after?: PageAfter,
+): SuppressionPage {
+  const sorted = Object.entries(entries).sort(newestFirst);
+  const start = after
+    ? sorted.findIndex(([k, e]) => e.at < after.at || (e.at === after.at && k > after.key))
+    : 0;
+  if (start < 0) return { entries: [] };
+  const page = sorted.slice(start, start + limit);
+  const last = page[page.length - 1];
+  const more = start + limit < sorted.length;
+  return {
+    entries: page.map(([, e]) => ({ ...e, source: sourceOf(e) })),
+    ...(more && last ? { next: encodeCursor({ at: last[1].at, key: last[0] }) } : {}),
+  };
+}
+
+// — the actor —
 
 export function createSuppressionBehavior(): Behavior<SuppressionState, SuppressionMsg> {
   return {
@@ -44,46 +158,64 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
     receive(state, msg, ctx) {
       switch (msg.t) {
         case "add": {
-          const address = norm(msg.address);
+          const key = addressKey(msg.address);
+          const existing = state.entries[key];
+          // Idempotent: the first suppression stays (its time, reason and source).
+          if (existing) {
+            ctx.reply({ entry: { ...existing, source: sourceOf(existing) }, created: false });
+            return state;
+          }
           const entry: SuppressionEntry = {
-            address,
+            address: normalizeAddress(msg.address) ?? key,
             reason: msg.reason,
-            source: msg.source ?? (msg.recipientId ? "bounce" : "api"),
+            source: msg.source ?? (msg.recipientId ? "hard_bounce" : "manual"),
             at: msg.at ?? ctx.now,
             ...(msg.recipientId ? { recipientId: msg.recipientId } : {}),
           };
-          ctx.reply(entry);
-          return { entries: { ...state.entries, [address]: entry } };
+          ctx.reply({ entry, created: true });
+          return { entries: { ...state.entries, [key]: entry } };
         }
         case "remove": {
-          const address = norm(msg.address);
-          ctx.reply(state.entries[address] !== undefined);
-          if (!state.entries[address]) return state;
-          const { [address]: _gone, ...rest } = state.entries;
+          const key = addressKey(msg.address);
+          const gone = state.entries[key];
+          ctx.reply(gone ? { ...gone, source: sourceOf(gone) } : null);
+          if (!gone) return state;
+          const { [key]: _gone, ...rest } = state.entries;
           return { entries: rest };
         }
         case "list":
-          ctx.reply(Object.values(state.entries).sort((a, b) => a.at - b.at));
+          ctx.reply(pageEntries(state.entries, Number.MAX_SAFE_INTEGER).entries);
+          return state;
+        case "page":
+          ctx.reply(pageEntries(state.entries, msg.limit, msg.after));
           return state;
         case "has":
-          ctx.reply(state.entries[norm(msg.address)] !== undefined);
+          ctx.reply(state.entries[addressKey(msg.address)] !== undefined);
           return state;
       }
     },
   };
 }
 
-/** Add/remove/list for the API (D8) and the ingress check (S9). */
+/** The actor's operations for the relay's parts (ingress's S9 check, tests). */
 export class SuppressionService {
-  constructor(private readonly actors: ActorSystem) {}
-  add(accountId: string, address: string, reason = "manual"): Promise<SuppressionEntry> {
-    return this.ask(accountId, { t: "add", address, reason, source: "api" });
+  constructor(private readonly actors: Pick<ActorSystem, "ask">) {}
+  add(
+    accountId: string,
+    address: string,
+    reason = "manual",
+  ): Promise<{ entry: SuppressionEntry; created: boolean }> {
+    return this.ask(accountId, { t: "add", address, reason, source: "manual" });
   }
-  remove(accountId: string, address: string): Promise<boolean> {
+  remove(accountId: string, address: string): Promise<SuppressionEntry | null> {
     return this.ask(accountId, { t: "remove", address });
   }
+  /** Every entry, newest first. */
   list(accountId: string): Promise<SuppressionEntry[]> {
     return this.ask(accountId, { t: "list" });
+  }
+  page(accountId: string, limit: number, after?: PageAfter): Promise<SuppressionPage> {
+    return this.ask(accountId, { t: "page", limit, ...(after ? { after } : {}) });
   }
   has(accountId: string, address: string): Promise<boolean> {
     return this.ask(accountId, { t: "has", address });

@@ -98,6 +98,7 @@ export const SCOPE_PERMISSION: Record<Scope, Permission> = {
   "stats:read": "smtp.activity",
   "users:write": "smtp.users",
   "domains:write": "smtp.domains",
+  "suppressions:write": "smtp.suppressions",
   "billing:read": "billing",
   "billing:write": "billing",
 };

@@ -17,6 +17,7 @@ import { memberOps } from "./ops/members.ts";
 import { operatorOps } from "./ops/operator.ts";
 import { sessionOps } from "./ops/session.ts";
 import { smtpUserOps } from "./ops/smtp-users.ts";
+import { suppressionOps } from "./ops/suppressions.ts";
 
 export const V1_OPS: readonly AnyOp[] = [
   ...sessionOps,
@@ -27,6 +28,7 @@ export const V1_OPS: readonly AnyOp[] = [
   ...apiKeyOps,
   ...operatorOps,
   ...analyticsOps,
+  ...suppressionOps,
 ];
 
 /** Every route of /v1 with its requirement: what the permission matrix iterates. */

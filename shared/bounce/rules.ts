@@ -204,5 +204,7 @@ export const TRANSPORT_OUTCOMES = {
   dns_temporary: { class: 4, kind: "dns" },
   /** Refused, reset, timed out, TLS handshake failed at every MX. */
   connection_failed: { class: 4, kind: "connection" },
+  /** Our side: the sending domain's DKIM key cannot be had now. Deferred, never sent unsigned (D3). */
+  signing_unavailable: { class: 4, kind: "auth" },
 } as const satisfies Record<string, { class: 4 | 5; kind: BounceKind }>;
 export type TransportOutcome = keyof typeof TRANSPORT_OUTCOMES;

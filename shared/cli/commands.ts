@@ -3,6 +3,7 @@
  * (the operator routes under /v1/admin), and the JSON it prints. Adding a command is one entry.
  */
 import type { ParseArgsConfig } from "node:util";
+import { SUPPRESSION_COMMANDS } from "./suppressions.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
@@ -241,4 +242,5 @@ export const COMMANDS: Command[] = [
     request: () => ({ method: "GET", path: "/v1/admin/zone" }),
     text: true,
   },
+  ...SUPPRESSION_COMMANDS,
 ];

@@ -12,7 +12,7 @@ import { encodeVerp, type VerpKey } from "../bounce/verp.ts";
 import type { ContentStore } from "../content/store.ts";
 import { signMessage } from "./dkim.ts";
 import type { MxResolver } from "./mx.ts";
-import type { ConnectionPool } from "./pool.ts";
+import { type ConnectionPool, offers } from "./pool.ts";
 
 export interface AttemptDeps {
   mx: MxResolver;
@@ -20,10 +20,13 @@ export interface AttemptDeps {
   addresses(host: string): Promise<string[]>;
   pool: ConnectionPool;
   content: ContentStore;
+  /** The sending domain with its DKIM keys; undefined when it does not exist; throws when unknown now. */
   sendingDomain(accountId: string, domain: string): Promise<SendingDomain | undefined>;
   verpKey: VerpKey | readonly VerpKey[];
   port: number;
   now(): number;
+  /** DKIM signing (D3); false only where DKIM off is measured (benchmarks). Default true. */
+  sign?: boolean;
 }
 
 interface SmtpFailure {
@@ -51,6 +54,40 @@ async function readAll(store: ContentStore, ref: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: false; detail: string };
+
+/**
+ * The message as it goes out: DKIM-signed with the sending domain's active key (D3). When the
+ * domain or its key cannot be had (the account actor does not answer, the domain is gone, the
+ * key does not sign), the attempt is deferred: a message is never sent unsigned. Only `sign:
+ * false` (benchmarks measuring DKIM off) sends without a signature.
+ */
+async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Prepared> {
+  const message = await readAll(d.content, r.contentRef);
+  const unavailable = (why: string): Prepared => ({
+    ok: false,
+    detail: `DKIM signing for ${r.sendingDomain} unavailable (${why}); not sent unsigned, retried later`,
+  });
+  let sending: SendingDomain | undefined;
+  try {
+    sending = await d.sendingDomain(r.accountId, r.sendingDomain);
+  } catch (e) {
+    if (d.sign !== false) return unavailable((e as Error).message ?? String(e));
+  }
+  if (d.sign === false)
+    return { ok: true, message, returnPathHost: sending?.returnPathHost ?? r.sendingDomain };
+  if (!sending) return unavailable("no such sending domain");
+  try {
+    return {
+      ok: true,
+      message: await signMessage(message, sending, new Date(d.now())),
+      returnPathHost: sending.returnPathHost,
+    };
+  } catch (e) {
+    return unavailable((e as Error).message ?? String(e));
+  }
+}
+
 export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outcome> {
   const r = req.record;
   const base = { recipientId: r.recipientId, lease: req.lease };
@@ -60,14 +97,19 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
     const c = classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind);
     return { ...base, result: c.result, reason: c.reason, remoteReply: mx.detail, mxHost: "" };
   }
-  // 2. content, signed (D3), with the VERP Return-Path (D4)
-  const sending = await d.sendingDomain(r.accountId, r.sendingDomain);
-  let message = await readAll(d.content, r.contentRef);
-  if (sending) message = await signMessage(message, sending, new Date(d.now()));
-  const returnPathHost = sending?.returnPathHost ?? r.sendingDomain;
-  const from = encodeVerp(r.recipientId, returnPathHost, d.verpKey);
+  // 2. content, signed (D3), with the VERP Return-Path (D4); unsigned never leaves: deferred
+  const prepared = await prepare(r, d);
+  if (!prepared.ok) {
+    const c = classifyTransport("signing_unavailable");
+    return { ...base, result: c.result, reason: c.reason, remoteReply: prepared.detail, mxHost: "" };
+  }
+  const { message } = prepared;
+  const from = encodeVerp(r.recipientId, prepared.returnPathHost, d.verpKey);
   // 3. each MX in order until one answers
   const failures: string[] = [];
+  // RFC 6531: a UTF-8 address goes only to a server that offers SMTPUTF8, never "as is".
+  const needsUtf8 = !isAscii(r.recipient);
+  let noUtf8Host: string | undefined;
   for (const host of mx.hosts) {
     let ips: string[];
     try {
@@ -95,6 +137,12 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
         }
         failures.push(`${host.exchange} [${ip}]: ${f.message ?? String(e)}`);
         continue;
+      }
+      if (needsUtf8 && !offers(lease.conn, "SMTPUTF8")) {
+        // Nothing sent yet: the connection stays good. Another MX host may offer it.
+        lease.release(false);
+        noUtf8Host ??= host.exchange;
+        break;
       }
       const sent = await send(
         lease.conn,
@@ -133,6 +181,17 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
       failures.push(`${host.exchange} [${ip}]: ${f.message ?? f.code ?? "connection failed"}`);
     }
   }
+  if (noUtf8Host !== undefined) {
+    // As a server would refuse it (RFC 6531 §3.4, RFC 5248 5.6.7): a permanent failure about
+    // the message's form, not the address: a soft bounce that does not suppress. While another
+    // MX host could not be reached (it might offer SMTPUTF8), it is a deferral instead.
+    const reply = `553 5.6.7 Internationalized recipient needs SMTPUTF8, which ${noUtf8Host} does not offer (RFC 6531)`;
+    if (failures.length === 0) {
+      const c = classifyReply(reply, "RCPT");
+      return { ...base, result: c.result, reason: c.reason, remoteReply: reply, mxHost: noUtf8Host };
+    }
+    failures.unshift(`${noUtf8Host}: ${reply}`);
+  }
   const c = classifyTransport("connection_failed");
   return {
     ...base,
@@ -143,6 +202,8 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
     allMxFailed: true,
   };
 }
+
+const isAscii = (s: string) => !/[\u0080-\uffff]/.test(s);
 
 function reset(conn: SMTPConnection): Promise<boolean> {
   return new Promise((resolve) => conn.reset((err) => resolve(!err)));

@@ -29,6 +29,12 @@ interface Idle {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** Did the server offer this EHLO keyword (nodemailer keeps the list on the connection, untyped)? */
+export function offers(conn: SMTPConnection, keyword: string): boolean {
+  const ext = (conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions;
+  return Array.isArray(ext) && ext.includes(keyword.toUpperCase());
+}
+
 export class ConnectionPool {
   private readonly idle = new Map<string, Idle[]>();
   private readonly open = new Map<string, number>();

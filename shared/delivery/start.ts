@@ -49,7 +49,13 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
     actors: d.actors,
     resolver: createResolver({ servers: config.dnsServers }),
     content: d.content,
-    sendingDomain: (accountId, domain) => d.accounts.sendingDomain(accountId, domain).catch(() => undefined),
+    // A deleted domain is undefined; any other failure (actor not answering) throws: either way
+    // the attempt is deferred, never sent unsigned (attempt.ts).
+    sendingDomain: (accountId, domain) =>
+      d.accounts.sendingDomain(accountId, domain).catch((e: unknown) => {
+        if ((e as { code?: string }).code === "domain_not_found") return undefined;
+        throw e;
+      }),
     verpKey,
     port: config.smtpOutPort,
     pool: {

@@ -30,7 +30,10 @@ export interface WorkerOptions {
   actors: ActorSystem;
   resolver: Pick<Resolver, "resolveMx" | "resolve4" | "resolve6">;
   content: ContentStore;
+  /** Undefined when the domain does not exist; a throw (actor unavailable) defers the attempt. */
   sendingDomain(accountId: string, domain: string): Promise<SendingDomain | undefined>;
+  /** DKIM signing (D3); false only where DKIM off is measured (benchmarks). Default true. */
+  sign?: boolean;
   verpKey: VerpKey | readonly VerpKey[];
   port: number;
   pool: PoolOptions;
@@ -84,11 +87,12 @@ export class DeliveryWorkers {
         verpKey: this.o.verpKey,
         port: this.o.port,
         now: this.o.now ?? Date.now,
+        ...(this.o.sign === false ? { sign: false } : {}),
       });
       this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
       await this.tell(key, { t: "outcome", outcome });
     } catch (e) {
-      // An internal failure (content unreadable, signing failed): the lease will expire and the
+      // An internal failure (content unreadable): the lease will expire and the
       // actor retries; no reply code is invented for it.
       this.o.log?.error(
         { err: e, recipientId: req.record.recipientId },

@@ -149,7 +149,7 @@ describe("AccountService", () => {
     expect(await service.signIn("ANN@example.com", "correct horse")).toBeNull();
     expect(await service.signIn("ann@example.com", "new secret")).toMatchObject({
       role: "regular",
-      permissions: ["smtp.activity", "smtp.users", "smtp.domains"],
+      permissions: ["smtp.activity", "smtp.users", "smtp.domains", "smtp.suppressions"],
     });
     await service.removeMember(accountId, "ann@example.com");
     expect(await service.signIn("ann@example.com", "new secret")).toBeNull();

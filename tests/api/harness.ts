@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import type { Plan } from "../../actors/account/protocol.ts";
 import { AccountService } from "../../actors/account/service.ts";
+import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { createApp } from "../../edge-api/app.ts";
@@ -57,6 +58,7 @@ export async function startApiStack(): Promise<ApiStack> {
   const bus = await LogBus.open({ dir, maintenanceIntervalMs: 0 });
   const system = new ActorSystem({ bus, nodeId: "local", clock, partitions: PARTITIONS, localAsk: true });
   system.register(createAccountBehavior({ partitions: PARTITIONS, retentionDays: 30, reverifyHours: 24 }));
+  system.register(createSuppressionBehavior()); // D8: /v1/suppressions
   await system.start();
   await waitFor(() => system.ownedPartitions("account").length === PARTITIONS, {
     what: "account partitions",

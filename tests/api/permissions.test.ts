@@ -81,6 +81,11 @@ const ACCOUNT_ROUTES: Record<string, Need> = {
   "stats.get": n("smtp.activity", "stats:read", true, 200),
   "stats.domain": n("smtp.activity", "stats:read", true, 200),
   "quota.get": n("any", "any", false, 200),
+  // Suppression list (D8): permission smtp.suppressions (admin and regular hold it), scope
+  // suppressions:write; an SMTP feature. Another account's address is simply not on the list.
+  "suppressions.list": n("smtp.suppressions", "suppressions:write", true, 200),
+  "suppressions.add": n("smtp.suppressions", "suppressions:write", true, 201),
+  "suppressions.remove": n("smtp.suppressions", "suppressions:write", true, 204, "not_found"),
 };
 /** The operator's mirrors of account routes, `admin.<id>`. */
 const MIRRORED = Object.keys(ACCOUNT_ROUTES).filter((id) => id !== "session.get" && id !== "plans.list");
@@ -260,6 +265,10 @@ async function resource(id: string, account: AccountName, fresh: boolean): Promi
     await stack.service.addDomain(acc, d);
     mark(account, d.id);
     params = { domain };
+  } else if (id.startsWith("suppressions.")) {
+    const address = `s${++seq}@${MAIL[account]}`;
+    await stack.service.addSuppression(acc, { address, reason: "fixture" });
+    params = { address };
   } else if (id.startsWith("apiKeys.")) {
     const k = await stack.service.createApiKey(acc, { scopes: [] });
     mark(account, k.id);
@@ -287,6 +296,8 @@ async function bodyFor(id: string, account: AccountName): Promise<unknown> {
       return {};
     case "apiKeys.create":
       return { scopes: [] };
+    case "suppressions.add":
+      return { address: `add${++seq}@${MAIL[account]}`, reason: "matrix" };
     case "admin.accounts.create":
       return { name: "Created by the operator", plan: "free" };
     default:
@@ -298,7 +309,10 @@ const NAMED = /\{(\w+)\}/g;
 
 async function snapshot(): Promise<string> {
   const states = await Promise.all((["A", "B", "C"] as const).map((a) => stack.service.state(IDS[a])));
-  return JSON.stringify(states);
+  const suppressed = await Promise.all(
+    (["A", "B", "C"] as const).map((a) => stack.service.listSuppressions(IDS[a], { limit: 1000 })),
+  );
+  return JSON.stringify([states, suppressed]);
 }
 
 // — the matrix —

@@ -81,6 +81,7 @@ describe("grantableScopes", () => {
       "stats:read",
       "users:write",
       "domains:write",
+      "suppressions:write",
     ]);
     expect(grantableScopes(member("custom", ["smtp.domains"]), SCOPES)).toEqual(["domains:write"]);
     expect(grantableScopes(key(...SCOPES), SCOPES)).toEqual([]);

@@ -119,6 +119,22 @@ describe("seed 003 causes", () => {
     });
   });
 
+  it("DKIM keys unavailable on our side: deferred (never sent unsigned), soft once expired, never suppresses (D3)", () => {
+    const c = classifyTransport("signing_unavailable");
+    expect(c).toMatchObject({ result: "defer", reason: "sender_authentication" });
+    expect(expire(c)).toMatchObject({ result: "soft", reason: "sender_authentication" });
+    expect(isSuppressible(expire(c))).toBe(false);
+  });
+
+  it("an internationalized recipient the MX cannot take (553 5.6.7, RFC 6531) is soft, never suppresses", () => {
+    const c = classifyReply(
+      "553 5.6.7 Internationalized recipient needs SMTPUTF8, which mx.example.com does not offer (RFC 6531)",
+      "RCPT",
+    );
+    expect(c).toMatchObject({ result: "soft", reason: "message_rejected" });
+    expect(isSuppressible(c)).toBe(false);
+  });
+
   it("a remote that gave up after 4xx (DSN Action: failed, Status 4.4.3) is soft, never hard", () => {
     const c = classify({
       enhanced: "4.4.3",

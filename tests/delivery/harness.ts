@@ -83,8 +83,10 @@ export interface NodeOptions {
   idleMs?: number;
   /** Called as each status event arrives (benchmarks time them). */
   onEvent?(e: StatusEvent): void;
-  /** Sign with DKIM (default true). */
+  /** Sign with DKIM (default true; false only for the DKIM-off benchmark). */
   dkim?: boolean;
+  /** The sending-domain lookup (default: `domain` by its name). */
+  sendingDomain?(accountId: string, domain: string): Promise<SendingDomain | undefined>;
 }
 
 let messageSeq = 0;
@@ -114,7 +116,8 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     actors: system,
     resolver: createResolver({ servers: [o.dnsServer] }),
     content,
-    sendingDomain: async (_a, d) => (d === o.domain.domain && o.dkim !== false ? o.domain : undefined),
+    sendingDomain: o.sendingDomain ?? (async (_a, d) => (d === o.domain.domain ? o.domain : undefined)),
+    sign: o.dkim !== false,
     verpKey: VERP_KEY,
     port: o.smtpPort,
     pool: {

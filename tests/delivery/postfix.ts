@@ -50,6 +50,12 @@ export interface PostfixOptions {
   aliases?: Record<string, string>;
   /** `address → action` (access(5)), e.g. `450 4.2.0 Try again later`. */
   access?: Record<string, string>;
+  /** Offer SMTPUTF8 (RFC 6531) and take UTF-8 addresses (default false). */
+  smtputf8?: boolean;
+  /** Offer STARTTLS (default true); off, a test can read the session on the wire. */
+  starttls?: boolean;
+  /** Offer PIPELINING (RFC 2920; default true); off, it is dropped from the EHLO reply. */
+  pipelining?: boolean;
 }
 
 export interface Postfix {
@@ -117,13 +123,14 @@ function mainCf(dir: string, o: PostfixOptions): string {
     `transport_maps = texthash:${dir}/transport`,
     `virtual_alias_maps = texthash:${dir}/valias`,
     `smtpd_recipient_restrictions = check_recipient_access texthash:${dir}/access, reject_unauth_destination`,
-    "smtpd_tls_security_level = may",
+    `smtpd_tls_security_level = ${o.starttls === false ? "none" : "may"}`,
     `smtpd_tls_cert_file = ${dir}/cert.pem`,
     `smtpd_tls_key_file = ${dir}/key.pem`,
     "smtp_tls_security_level = none",
     "smtp_dns_support_level = disabled",
     "disable_dns_lookups = yes",
-    "smtputf8_enable = no",
+    `smtputf8_enable = ${o.smtputf8 ? "yes" : "no"}`,
+    ...(o.pipelining === false ? ["smtpd_discard_ehlo_keywords = pipelining"] : []),
     "queue_run_delay = 1s",
     "minimal_backoff_time = 1s",
     "maximal_backoff_time = 2s",

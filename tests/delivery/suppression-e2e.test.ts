@@ -1,0 +1,185 @@
+/**
+ * The suppression list end to end (D8, S9) on the whole relay: `npm start` as a child process
+ * (tests/cli/relay.ts) resolving through a real Knot DNS server and delivering to a real Postfix
+ * (tests/delivery/postfix.ts), driven only through its public surfaces — the /v1 API over HTTP
+ * with an API key of scope `suppressions:write`, and SMTP submission (STARTTLS + AUTH).
+ *
+ * An address added by hand is accepted at RCPT (`250`, S9: the rest of the message goes out) but
+ * logged Rejected (reason `suppressed`) and never delivered; once removed, the next message to it
+ * is Accepted and lands in the Postfix mailbox.
+ */
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { petrel, type RunningRelay, startRelayProcess } from "../cli/relay.ts";
+import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { freePort } from "../smoke/readyz.ts";
+import { type Postfix, requirePostfix, startPostfix } from "./postfix.ts";
+
+const available =
+  requireDnsServer("suppression end to end (tests/delivery/suppression-e2e.test.ts)") &&
+  requirePostfix("suppression end to end (tests/delivery/suppression-e2e.test.ts)");
+
+const TOKEN = "suppression-e2e-operator-token-0123456789";
+const ACCOUNT = "supp";
+const SENDER = "shop.test";
+const RCPT = "rcpt.test";
+const ALICE = `alice@${RCPT}`;
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
+type Json = any;
+
+describe.skipIf(!available)("suppression list, end to end (D8, S9)", () => {
+  let dns: DnsServer;
+  let postfix: Postfix;
+  let relay: RunningRelay;
+  let key = "";
+  let smtp: { username: string; password: string };
+
+  const api = async (method: string, path: string, body?: unknown, token = key) => {
+    const res = await fetch(`${relay.api}/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Json };
+  };
+  const operator = (method: string, path: string, body?: unknown) => api(method, path, body, TOKEN);
+
+  async function send(to: string, subject: string) {
+    const t = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: submissionPort,
+      secure: false,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false },
+      auth: { user: smtp.username, pass: smtp.password },
+    });
+    try {
+      return await t.sendMail({ from: `App <app@${SENDER}>`, to, subject, text: `This is ${subject}.` });
+    } finally {
+      t.close();
+    }
+  }
+
+  let submissionPort = 0;
+
+  beforeAll(async () => {
+    dns = await startDnsServer({ zones: [testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])] });
+    postfix = await startPostfix({ domains: [RCPT], users: [ALICE] });
+    submissionPort = await freePort();
+    relay = await startRelayProcess({
+      PETREL_ADMIN_TOKEN: TOKEN,
+      PETREL_HOSTNAME: "smtp.petrel.test",
+      PETREL_SUBMISSION_PORT: String(submissionPort),
+      PETREL_DNS_SERVERS: dns.address,
+      PETREL_SMTP_OUT_PORT: String(postfix.port),
+    });
+    expect(
+      (await operator("POST", "/admin/accounts", { name: "Supp", plan: "starter", accountId: ACCOUNT }))
+        .status,
+    ).toBe(201);
+    expect((await operator("POST", `/admin/accounts/${ACCOUNT}/domains`, { domain: SENDER })).status).toBe(
+      201,
+    );
+    const trusted = await operator("POST", `/admin/accounts/${ACCOUNT}/domains/${SENDER}/verify`, {
+      trust: true,
+    });
+    expect(trusted.body.status).toBe("verified");
+    const user = await operator("POST", `/admin/accounts/${ACCOUNT}/smtp-users`, { name: "app" });
+    smtp = { username: user.body.username, password: user.body.password };
+    const k = await operator("POST", `/admin/accounts/${ACCOUNT}/api-keys`, {
+      scopes: ["suppressions:write", "activity:read"],
+    });
+    key = k.body.key;
+  }, 240_000);
+
+  afterAll(async () => {
+    await relay?.stop();
+    await postfix?.stop();
+    await dns?.stop();
+  });
+
+  it("a manually suppressed address is accepted at RCPT, Rejected (suppressed), not delivered; removed, it is delivered again", async () => {
+    const added = await api("POST", "/suppressions", { address: "Alice@RCPT.test", reason: "asked to stop" });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({
+      address: "Alice@rcpt.test",
+      source: "manual",
+      reason: "asked to stop",
+    });
+
+    // S9: accepted at SMTP (250), so the rest of a message would still go out.
+    const first = await send(ALICE, "first while suppressed");
+    expect(first.accepted).toEqual([ALICE]);
+    expect(first.response).toMatch(/^250 /);
+
+    const removed = await api("DELETE", `/suppressions/${encodeURIComponent(ALICE)}`);
+    expect(removed.status).toBe(204);
+    expect((await api("GET", "/suppressions")).body.suppressions).toEqual([]);
+
+    const second = await send(ALICE, "second after removal");
+    expect(second.accepted).toEqual([ALICE]);
+
+    const mail = await waitFor(
+      async () => {
+        const box = await postfix.mailbox(ALICE);
+        return box.length > 0 ? box : undefined;
+      },
+      { what: "the second message in Postfix's mailbox", timeoutMs: 60_000 },
+    );
+    expect(mail).toHaveLength(1);
+    expect(mail[0]).toContain("Subject: second after removal");
+
+    // Activity (A1): the first message's only row is Rejected/suppressed; the second is delivered.
+    const rows = await waitFor(
+      async () => {
+        const r = await api("GET", `/activity?recipient=${encodeURIComponent(ALICE)}&limit=100`);
+        const list = (r.body?.rows ?? []) as { subject: string; status: string; reason: string }[];
+        return list.some((x) => x.status === "Delivered") && list.some((x) => x.status === "Rejected")
+          ? list
+          : undefined;
+      },
+      { what: "activity rows of both messages", timeoutMs: 60_000 },
+    );
+    const firstRows = rows.filter((r) => r.subject === "first while suppressed");
+    expect(firstRows.map((r) => [r.status, r.reason])).toEqual([["Rejected", "suppressed"]]);
+    const secondRows = rows.filter((r) => r.subject === "second after removal").map((r) => r.status);
+    expect(secondRows).toContain("Accepted");
+    expect(secondRows).toContain("Delivered");
+    // Still exactly one message in the mailbox: the suppressed one never went out.
+    expect(await postfix.mailbox(ALICE)).toHaveLength(1);
+  }, 180_000);
+
+  it("petrel suppressions add | list | remove (O4 style: JSON out, non-zero exit and one line on failure)", async () => {
+    const env = { PETREL_ADMIN_TOKEN: TOKEN, PETREL_HTTP_PORT: String(relay.httpPort) };
+    const added = await petrel(
+      ["suppressions", "add", "--account", ACCOUNT, "--address", "Bob@RCPT.test", "--reason", "by cli"],
+      env,
+    );
+    expect(added.code).toBe(0);
+    expect(added.json()).toMatchObject({ address: "Bob@rcpt.test", source: "manual", reason: "by cli" });
+    const listed = await petrel(["suppressions", "list", "--account", ACCOUNT, "--limit", "10"], env);
+    expect(listed.code).toBe(0);
+    expect(listed.json().suppressions.map((s: { address: string }) => s.address)).toEqual(["Bob@rcpt.test"]);
+    const removed = await petrel(
+      ["suppressions", "remove", "--account", ACCOUNT, "--address", "bob@rcpt.test"],
+      env,
+    );
+    expect(removed.code).toBe(0);
+    expect(removed.json()).toEqual({ removed: "bob@rcpt.test" });
+    const again = await petrel(
+      ["suppressions", "remove", "--account", ACCOUNT, "--address", "bob@rcpt.test"],
+      env,
+    );
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("not on the suppression list");
+    const bad = await petrel(["suppressions", "add", "--account", ACCOUNT, "--address", "nope"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("address");
+  }, 120_000);
+});
