@@ -45,7 +45,7 @@ export function pageApi(c: Context, v1: V1Fetch): PageApi {
       try {
         return await get<T>(path);
       } catch (e) {
-        if (e instanceof PageApiError && e.status !== 401 && e.status < 500) return e;
+        if (e instanceof PageApiError && e.status !== 401 && (e.status < 500 || e.status === 503)) return e;
         throw e;
       }
     },

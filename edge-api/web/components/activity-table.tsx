@@ -1,0 +1,106 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * A1: activity rows as a table, one row per recipient status event: time in the account's time
+ * zone, status label (reason on hover and focus), recipient, subject, sender; the full table adds
+ * the message id and a "Details" disclosure with the rest of A1 (SMTP user, sending domain,
+ * remote reply, MX host). Used by the Activity page and the Dashboard's last 10 activities.
+ */
+import type { ActivityRow } from "../types.ts";
+import { StatusLabel } from "./status-label.tsx";
+
+/** `2026-11-22T23:40:01.123+01:00` → `2026-11-22 23:40:01` (the API already gives account time). */
+export function localTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso;
+}
+
+export interface ActivityTableProps {
+  rows: ActivityRow[];
+  caption: string;
+  timezone: string;
+  /** Dashboard: the five columns of seed 004 only. */
+  compact?: boolean;
+  /** Prefix of the tooltip ids, unique in the page. */
+  idPrefix: string;
+}
+
+export function ActivityTable(p: ActivityTableProps) {
+  return (
+    <table class="activity" data-rows={p.rows.length}>
+      <caption>
+        {p.caption} <span class="muted">(times in {p.timezone})</span>
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Time</th>
+          <th scope="col">Status</th>
+          <th scope="col">Recipient</th>
+          <th scope="col">Subject</th>
+          <th scope="col">Sender</th>
+          {p.compact ? null : <th scope="col">Message id</th>}
+          {p.compact ? null : <th scope="col">Details</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <ActivityTableRow row={r} compact={p.compact ?? false} idPrefix={p.idPrefix} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function ActivityTableRow({
+  row,
+  compact,
+  idPrefix,
+}: {
+  row: ActivityRow;
+  compact: boolean;
+  idPrefix: string;
+}) {
+  return (
+    <tr data-recipient={row.recipient} data-status={row.status}>
+      <td class="nowrap">
+        <time datetime={row.time}>{localTime(row.time)}</time>
+      </td>
+      <td>
+        <StatusLabel
+          id={`${idPrefix}-${row.eventId}`}
+          status={row.status}
+          reason={row.reason}
+          remoteReply={row.remoteReply}
+          mxHost={row.mxHost}
+        />
+      </td>
+      <td class="addr">
+        {row.recipient}
+        {row.isTest ? <span class="badge">test</span> : null}
+      </td>
+      <td>{row.subject}</td>
+      <td class="addr">{row.sender}</td>
+      {compact ? null : (
+        <td class="addr">
+          <code>{row.messageId}</code>
+        </td>
+      )}
+      {compact ? null : (
+        <td>
+          <details class="more">
+            <summary>More</summary>
+            <dl>
+              <dt>SMTP user</dt>
+              <dd>{row.smtpUser || "—"}</dd>
+              <dt>Sending domain</dt>
+              <dd>{row.sendingDomain || "—"}</dd>
+              <dt>Remote reply</dt>
+              <dd>{row.remoteReply || "—"}</dd>
+              <dt>MX host</dt>
+              <dd>{row.mxHost || "—"}</dd>
+            </dl>
+          </details>
+        </td>
+      )}
+    </tr>
+  );
+}

@@ -1,0 +1,29 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * A value to paste elsewhere (a DNS record, a username, a password shown once) with its copy
+ * button: assets/app.js copies the text of the element named by `data-copy`. The button's name
+ * says what it copies ("Copy DKIM 1 value").
+ */
+
+export interface CopyValueProps {
+  /** Unique in the page. */
+  id: string;
+  /** What is copied, for the button's accessible name. */
+  what: string;
+  /** The value; absent for a slot filled in the browser (`data-field`, secrets shown once). */
+  value?: string;
+  field?: string;
+}
+
+export function CopyValue(p: CopyValueProps) {
+  return (
+    <span class="copy-value">
+      <code id={p.id} data-field={p.field}>
+        {p.value ?? ""}
+      </code>{" "}
+      <button type="button" class="copy" data-copy={`#${p.id}`} aria-label={`Copy ${p.what}`}>
+        Copy
+      </button>
+    </span>
+  );
+}
