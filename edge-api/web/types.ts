@@ -31,64 +31,10 @@ export interface Account {
   plan: string;
 }
 
-/** A1: one row of GET /v1/activity (and of `recent` in GET /v1/stats). */
-export interface ActivityRow {
-  eventId: string;
-  ts: number;
-  /** ISO 8601 in the account's time zone. */
-  time: string;
-  status: string;
-  recipient: string;
-  subject: string;
-  sender: string;
-  reason: string;
-  messageId: string;
-  smtpUser: string;
-  sendingDomain: string;
-  remoteReply: string;
-  mxHost: string;
-  isTest: boolean;
-}
-
-export interface ActivityPage {
-  rows: ActivityRow[];
-  nextCursor?: string;
-}
-
-/** A4: one KPI with its change against the previous period (null: no previous data). */
-export interface Kpi {
-  value: number;
-  previous: number;
-  change: number | null;
-}
-
-export interface SeriesPoint {
-  ts: number;
-  time: string;
-  recipients: number;
-  delivered: number;
-  softBounces: number;
-  hardBounces: number;
-}
-
-export interface DomainFigures {
-  domain: string;
-  recipients: number;
-  delivered: number;
-  bounces: number;
-  softBounces: number;
-  hardBounces: number;
-}
-
-/** GET /v1/stats (A4–A6). */
-export interface Stats {
-  period: { from: string; to: string; timezone: string };
-  previous: { from: string; to: string };
-  kpis: { totalRecipients: Kpi; deliveryRate: Kpi; softBounceRate: Kpi; hardBounceRate: Kpi };
-  series: { bucket: "hour" | "day"; view: "new" | "cumulative"; points: SeriesPoint[] };
-  domains: DomainFigures[];
-  recent: ActivityRow[];
-}
+// The analytics answers are the API's own types (shared/analytics): one definition, not a copy.
+export type { ActivityPage, ActivityRow } from "../../shared/analytics/activity.ts";
+export type { DomainFigures, Kpi, SeriesPoint } from "../../shared/analytics/queries.ts";
+export type { StatsAnswer as Stats } from "../../shared/analytics/service.ts";
 
 // — Domains, Users, Pricing, Team pages (C2–C4, C6) —
 
@@ -124,12 +70,7 @@ export interface SmtpUser {
 }
 
 /** C6: one plan of GET /v1/plans. */
-export interface Plan {
-  name: string;
-  monthlyRecipients: number;
-  priceCents: number;
-  currency: string;
-}
+export type { Plan } from "../../actors/account/protocol.ts";
 
 /** C6: one period of GET /v1/account/billing (and the account's current period). */
 export interface BillingPeriod {

@@ -8,8 +8,8 @@ import { createControl } from "../../edge-api/control.ts";
 import type { Config } from "../config/schema.ts";
 import { createResolver } from "../domains/verify.ts";
 import { zoneSettings } from "../domains/zone.ts";
-import { fileAssets } from "./assets.ts";
 import type { Logger } from "../log.ts";
+import { fileAssets } from "./assets.ts";
 import { type Relay, VERSION } from "./relay.ts";
 
 export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<typeof createApp> {

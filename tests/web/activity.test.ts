@@ -21,7 +21,7 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { freePort } from "../smoke/readyz.ts";
-import { browserUnavailable, launchChromium, screenshot } from "./browser.ts";
+import { browserUnavailable, launchChromium, screenshot, signIn } from "./browser.ts";
 import { ACCOUNT, ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
 const skip =
@@ -81,7 +81,7 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
     expect(user.status).toBe(201);
     smtp = { username: user.body.username, password: user.body.password };
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signIn(page, ADMIN);
+    await signIn(page, stack.base, ADMIN);
   }, 240_000);
 
   afterAll(async () => {
@@ -90,14 +90,6 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
     await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
     await dns?.stop();
   });
-
-  async function signIn(p: Page, who: { email: string; password: string }, next = "/") {
-    await p.goto(`${stack.base}/sign-in?next=${encodeURIComponent(next)}`);
-    await p.getByLabel("Email").fill(who.email);
-    await p.getByLabel("Password").fill(who.password);
-    await p.getByRole("button", { name: "Sign in" }).click();
-    await p.waitForURL((u) => u.pathname === next);
-  }
 
   async function send(to: string[], subject: string) {
     const t = nodemailer.createTransport({
@@ -413,7 +405,7 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
 
     const context = await browser.newContext();
     const other = await context.newPage();
-    await signIn(other, CUSTOM, "/domains");
+    await signIn(other, stack.base, CUSTOM, "/domains");
     const menu = other.getByRole("navigation", { name: "SMTP" });
     await expect(menu.getByRole("link", { name: "Domains" }).count()).resolves.toBe(1);
     await expect(menu.getByRole("link", { name: "Activity" }).count()).resolves.toBe(0);

@@ -48,3 +48,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** Signs in through the sign-in form (C2) and waits for the page asked for. */
+export async function signIn(page: Page, base: string, who: Credentials, path = "/"): Promise<void> {
+  await page.goto(`${base}/sign-in?next=${encodeURIComponent(path)}`);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => u.pathname === path);
+}
+
+/** Runs an action after which the page reloads (app.js `data-then="reload"`), and waits for the new page. */
+export async function reloads(page: Page, action: () => Promise<unknown>): Promise<void> {
+  const loaded = page.waitForEvent("load", { timeout: 20_000 });
+  await action();
+  await loaded;
+}

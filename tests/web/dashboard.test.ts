@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserUnavailable, launchChromium, screenshot } from "./browser.ts";
+import { browserUnavailable, launchChromium, screenshot, signIn } from "./browser.ts";
 import { ACCOUNT, ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
 const skip = browserUnavailable();
@@ -22,20 +22,13 @@ describe.skipIf(skip)("Dashboard periods and views (real Chromium)", () => {
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startWebStack(), launchChromium()]);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signIn(page, ADMIN);
+    await signIn(page, stack.base, ADMIN);
   }, 240_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
   });
 
-  async function signIn(p: Page, who: { email: string; password: string }) {
-    await p.goto(`${stack.base}/sign-in`);
-    await p.getByLabel("Email").fill(who.email);
-    await p.getByLabel("Password").fill(who.password);
-    await p.getByRole("button", { name: "Sign in" }).click();
-    await p.waitForURL((u) => u.pathname === "/");
-  }
   const points = () => page.locator("#chart-table tbody tr").count();
   const words = () => page.locator(".period-words").textContent();
 

@@ -9,7 +9,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
-import { browserUnavailable, launchChromium, screenshot } from "./browser.ts";
+import { browserUnavailable, launchChromium, reloads, screenshot, signIn } from "./browser.ts";
 import { ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
 const skip = browserUnavailable();
@@ -17,21 +17,6 @@ const skip = browserUnavailable();
 const POLL = { timeout: 15_000, interval: 100 };
 const dnsAvailable = !skip && requireDnsServer("dashboard Domains suite (tests/web/domains.test.ts)");
 const DOMAIN = "shop-example.test";
-
-/** Runs an action after which the page reloads (app.js `data-then="reload"`), and waits for the new page. */
-async function reloads(page: Page, action: () => Promise<unknown>): Promise<void> {
-  const loaded = page.waitForEvent("load", { timeout: 20_000 });
-  await action();
-  await loaded;
-}
-
-async function signIn(page: Page, base: string, path: string): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.pathname === path);
-}
 
 /** The verification word of one record row (Verified / Pending / Failed). */
 const stateOf = (page: Page, kind: string) =>
@@ -58,7 +43,7 @@ describe.skipIf(skip || !dnsAvailable)("dashboard Domains (real Chromium, real D
   it("adds a domain, shows its three records, verifies them per record against DNS, deletes it", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await signIn(page, stack.base, "/domains");
+    await signIn(page, stack.base, ADMIN, "/domains");
     await expect(page.getByText("No sending domain yet.").count()).resolves.toBe(1);
 
     // A bad name: the API's sentence, and no navigation.

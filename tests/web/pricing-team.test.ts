@@ -10,34 +10,13 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserUnavailable, launchChromium, screenshot } from "./browser.ts";
+import { browserUnavailable, launchChromium, reloads, screenshot, signIn } from "./browser.ts";
 import { ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
 const skip = browserUnavailable();
 /** Bounded waits for what the browser does after a request (hashing, reload). */
 const POLL = { timeout: 15_000, interval: 100 };
 const CARL = "carl@acme.test";
-
-/** Runs an action after which the page reloads (app.js `data-then="reload"`), and waits for the new page. */
-async function reloads(page: Page, action: () => Promise<unknown>): Promise<void> {
-  const loaded = page.waitForEvent("load", { timeout: 20_000 });
-  await action();
-  await loaded;
-}
-
-async function signIn(
-  page: Page,
-  base: string,
-  path: string,
-  email: string,
-  password: string,
-): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.pathname === path);
-}
 
 const menu = (page: Page) =>
   page.getByRole("navigation", { name: "SMTP" }).getByRole("link").allTextContents();
@@ -65,7 +44,7 @@ describe.skipIf(skip)("dashboard Team and Pricing (real Chromium)", () => {
 
   it("Team: a custom member sees only their pages; roles change; last_admin is refused; removal", async () => {
     const admin = await browser.newPage();
-    await signIn(admin, stack.base, "/team", ADMIN.email, ADMIN.password);
+    await signIn(admin, stack.base, ADMIN, "/team");
     const ann = admin.locator(`tr[data-member="${ADMIN.email}"]`);
     await expect(ann.textContent()).resolves.toContain("Administrator");
 
@@ -103,7 +82,7 @@ describe.skipIf(skip)("dashboard Team and Pricing (real Chromium)", () => {
     await stack.operator("POST", "/admin/accounts/acme/domains", { domain: "carl-shop.test" });
     const carlContext = await browser.newContext();
     const carl = await carlContext.newPage();
-    await signIn(carl, stack.base, "/domains", CARL, password);
+    await signIn(carl, stack.base, { email: CARL, password }, "/domains");
     await expect(menu(carl)).resolves.toEqual(["Domains", "Users"]);
     await expect(carl.locator(".figures-refused").textContent()).resolves.toContain("Access SMTP activities");
     await expect(carl.getByRole("columnheader", { name: "Bounces" }).count()).resolves.toBe(0);
@@ -152,7 +131,7 @@ describe.skipIf(skip)("dashboard Team and Pricing (real Chromium)", () => {
 
   it("Pricing: plans, upgrade at once, downgrade from the next period, billing history, cancel", async () => {
     const page = await browser.newPage();
-    await signIn(page, stack.base, "/pricing", ADMIN.email, ADMIN.password);
+    await signIn(page, stack.base, ADMIN, "/pricing");
     const plans = page.getByRole("table", { name: "Plans" });
     await expect(plans.locator("tbody tr").count()).resolves.toBe(3);
     await expect(plans.locator('tr[aria-current="true"]').getAttribute("data-plan")).resolves.toBe("tiny");

@@ -8,28 +8,13 @@
 import nodemailer from "nodemailer";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserUnavailable, launchChromium, screenshot } from "./browser.ts";
+import { browserUnavailable, launchChromium, reloads, screenshot, signIn } from "./browser.ts";
 import { ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
 const skip = browserUnavailable();
 /** Bounded waits for what the browser does after a request (hashing, reload). */
 const POLL = { timeout: 15_000, interval: 100 };
 const SENDER_DOMAIN = "users-shop.test";
-
-/** Runs an action after which the page reloads (app.js `data-then="reload"`), and waits for the new page. */
-async function reloads(page: Page, action: () => Promise<unknown>): Promise<void> {
-  const loaded = page.waitForEvent("load", { timeout: 20_000 });
-  await action();
-  await loaded;
-}
-
-async function signIn(page: Page, base: string, path: string): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.pathname === path);
-}
 
 /** One message through 587 with these credentials: the server's reply, or the SMTP error. */
 async function send(port: number, user: string, pass: string): Promise<{ code: number; text: string }> {
@@ -80,7 +65,7 @@ describe.skipIf(skip)("dashboard Users (real Chromium, real SMTP)", () => {
 
   it("creates a user with the password shown once, sends with it, resets it, deletes it", async () => {
     const page = await browser.newPage();
-    await signIn(page, stack.base, "/users");
+    await signIn(page, stack.base, ADMIN, "/users");
     await expect(page.getByText("No SMTP user yet.").count()).resolves.toBe(1);
 
     await page.getByLabel("Name (optional)").fill("Web shop");

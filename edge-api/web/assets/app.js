@@ -78,7 +78,7 @@ async function send(form) {
 }
 
 document.addEventListener("submit", (ev) => {
-  const form = ev.target.closest && ev.target.closest("form[data-api]");
+  const form = ev.target.closest?.("form[data-api]");
   if (!form) return;
   ev.preventDefault();
   send(form);
@@ -86,7 +86,7 @@ document.addEventListener("submit", (ev) => {
 
 // Copy buttons: `data-copy="#id"` copies that element's text.
 document.addEventListener("click", (ev) => {
-  const b = ev.target.closest && ev.target.closest("[data-copy]");
+  const b = ev.target.closest?.("[data-copy]");
   if (!b) return;
   const el = document.querySelector(b.dataset.copy);
   if (el && navigator.clipboard) navigator.clipboard.writeText(el.textContent.trim()).catch(() => {});
@@ -95,6 +95,6 @@ document.addEventListener("click", (ev) => {
 
 // "Done" buttons on shown-once panels reload the page, so the secret is gone from the DOM.
 document.addEventListener("click", (ev) => {
-  const b = ev.target.closest && ev.target.closest("[data-reload]");
+  const b = ev.target.closest?.("[data-reload]");
   if (b) window.location.reload();
 });
