@@ -62,6 +62,8 @@ export function createControl(p: ControlParts): ControlDeps {
     accounts: p.accounts,
     domains: createDomainOps(p),
     adminToken: p.adminToken,
+    // The read routes' "today" comes from the same clock as the rest of the control plane.
+    now: () => p.clock.now(),
     sessions: p.sessions ?? new SessionStore({ now: () => p.clock.now() }),
     audit: (event, fields) => p.log?.warn({ audit: true, ...fields }, event),
     ...(p.analytics ? { analytics: p.analytics } : {}),

@@ -84,8 +84,9 @@ export function createEdgeApp(o: EdgeOptions): Hono<EdgeEnv> {
   });
   app.get("/v1/stats/domains/:domain", need("stats:read"), async (c) => {
     const p = c.var.principal;
-    const { period } = statsPeriod(new URL(c.req.url), now(), p.timezone);
-    return c.json(await analytics.domain(p.accountId, c.req.param("domain").toLowerCase(), period));
+    const t = now();
+    const { period } = statsPeriod(new URL(c.req.url), t, p.timezone);
+    return c.json(await analytics.domain(p.accountId, c.req.param("domain").toLowerCase(), period, t));
   });
   app.notFound((c) => c.json({ code: "not_found", message: "no such route at the edge" }, 404));
   return app;

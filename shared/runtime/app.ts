@@ -13,13 +13,12 @@ import { fileAssets } from "./assets.ts";
 import { type Relay, VERSION } from "./relay.ts";
 
 export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<typeof createApp> {
-  const clock = { now: () => Date.now() };
   const control = createControl({
     accounts: relay.accounts,
     actors: relay.actors,
     directory: relay.directory,
     resolver: createResolver({ servers: config.dnsServers }),
-    clock,
+    clock: { now: () => Date.now() },
     zone: zoneSettings(config),
     adminToken: relay.secrets.adminToken,
     analytics: relay.analytics,
@@ -30,7 +29,6 @@ export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<
     readiness: () => relay.readiness(),
     assets: fileAssets(),
     metrics: async () => ({ contentType: relay.metrics.contentType, body: await relay.metrics.metrics() }),
-    // The read routes' "today" comes from the same clock as the rest of the control plane.
-    control: { ...control, now: () => clock.now() },
+    control,
   });
 }
