@@ -3,6 +3,7 @@
  * the one that holds the partition of its key.
  */
 import type { TimerHandle } from "./clock.ts";
+import type { AskAddress } from "./envelope.ts";
 import { Mailbox } from "./mailbox.ts";
 
 export interface ArmedTimer {
@@ -11,8 +12,16 @@ export interface ArmedTimer {
   handle?: TimerHandle;
 }
 
+/** One message for the actor: from the inbox (with its offset), a local ask, or a due timer. */
+export interface Job {
+  msg: unknown;
+  offset?: number;
+  ask?: AskAddress;
+  timer?: { name: string; timer: ArmedTimer };
+}
+
 export class Cell {
-  readonly mailbox = new Mailbox();
+  readonly mailbox: Mailbox<Job>;
   readonly timers = new Map<string, ArmedTimer>();
   /** Set when the partition is revoked: queued work is dropped, the new owner redoes it. */
   retired = false;
@@ -24,5 +33,8 @@ export class Cell {
     public state: unknown,
     /** Last inbox offset included in `state`. */
     public offset: number,
-  ) {}
+    turn: (cell: Cell, jobs: Job[]) => Promise<void>,
+  ) {
+    this.mailbox = new Mailbox((jobs) => turn(this, jobs));
+  }
 }

@@ -8,7 +8,7 @@
 import { partitionFor } from "../shared/bus/partition.ts";
 import type { Bus, BusRecord, OutRecord, TopicPartition } from "../shared/bus/types.ts";
 import type { AnyBehavior } from "./behavior.ts";
-import { Cell } from "./cell.ts";
+import { type ArmedTimer, Cell, type Job } from "./cell.ts";
 import type { Clock } from "./clock.ts";
 import { decodeJson, encodeJson, type InboxEnvelope, isSnapshot, type Snapshot } from "./envelope.ts";
 import { parseActorKey } from "./keys.ts";
@@ -104,13 +104,13 @@ export class ActorHost {
   handleRecord(record: BusRecord): Promise<void> {
     const env = decodeJson<InboxEnvelope>(record.value);
     const cell = this.activate(record.key);
-    return cell.mailbox.enqueue(() => this.process(cell, env.m, record.offset, env.ask));
+    return cell.mailbox.post({ msg: env.m, offset: record.offset, ...(env.ask ? { ask: env.ask } : {}) });
   }
 
   /** A message that did not travel on the bus (a local ask on a single node). */
   deliverLocal(key: string, msg: unknown, ask: InboxEnvelope["ask"]): Promise<void> {
     const cell = this.activate(key);
-    return cell.mailbox.enqueue(() => this.process(cell, msg, undefined, ask));
+    return cell.mailbox.post({ msg, ...(ask ? { ask } : {}) });
   }
 
   /** Waits for every queued transition; used by graceful shutdown. */
@@ -133,7 +133,14 @@ export class ActorHost {
     this.dormant.delete(key);
     const b = this.behavior;
     const state = snap ? (b.decode ? b.decode(snap.state) : snap.state) : b.initial(id);
-    const cell = new Cell(key, id, partitionFor(key, this.deps.partitions), state, snap?.offset ?? -1);
+    const cell = new Cell(
+      key,
+      id,
+      partitionFor(key, this.deps.partitions),
+      state,
+      snap?.offset ?? -1,
+      (c, jobs) => this.turn(c, jobs),
+    );
     this.cells.set(key, cell);
     for (const t of snap?.timers ?? []) this.arm(cell, t.name, t.at, t.msg);
     return cell;
@@ -142,7 +149,7 @@ export class ActorHost {
   private arm(cell: Cell, name: string, at: number, msg: unknown): void {
     const old = cell.timers.get(name);
     if (old?.handle) this.deps.clock.cancel(old.handle);
-    const timer = { at, msg, handle: undefined as ReturnType<Clock["schedule"]> | undefined };
+    const timer: ArmedTimer = { at, msg };
     cell.timers.set(name, timer);
     const fire = () => {
       if (cell.retired || cell.timers.get(name) !== timer) return;
@@ -150,36 +157,48 @@ export class ActorHost {
         this.heldTimers.push(fire);
         return;
       }
-      cell.mailbox
-        .enqueue(async () => {
-          if (cell.timers.get(name) !== timer) return; // cancelled or replaced meanwhile
-          cell.timers.delete(name);
-          await this.process(cell, msg, undefined, undefined);
-        })
-        .catch((e) => this.deps.onError(e, cell.key));
+      cell.mailbox.post({ msg, timer: { name, timer } }).catch((e) => this.deps.onError(e, cell.key));
     };
     timer.handle = this.deps.clock.schedule(at, fire);
   }
 
-  private async process(cell: Cell, msg: unknown, offset: number | undefined, ask: InboxEnvelope["ask"]) {
+  /**
+   * One turn of the actor: every job that arrived since the last turn runs through the transition
+   * in order; then, once for all of them, outputs are published, the snapshot is written, and the
+   * answers are sent. A crash in between repeats outputs (at-least-once) but never loses one, and
+   * no answer leaves before the state it reports is durable.
+   */
+  private async turn(cell: Cell, jobs: Job[]): Promise<void> {
     if (cell.retired) return;
-    if (offset !== undefined && offset <= cell.offset) return; // already in the restored state
-    const timersBefore = new Map([...cell.timers].map(([n, t]) => [n, t.at]));
-    const result = runTransition(this.behavior, cell, msg, this.deps.clock.now(), timersBefore);
-    if (offset !== undefined) cell.offset = offset;
-    cell.state = result.state;
-    for (const name of result.cancelled) {
-      const t = cell.timers.get(name);
-      if (t?.handle) this.deps.clock.cancel(t.handle);
-      cell.timers.delete(name);
+    const effects: Effects = { sends: [], emits: [], reply: undefined };
+    const replies: NonNullable<Effects["reply"]>[] = [];
+    let changed = false;
+    for (const job of jobs) {
+      if (job.timer) {
+        if (cell.timers.get(job.timer.name) !== job.timer.timer) continue; // cancelled or replaced meanwhile
+        cell.timers.delete(job.timer.name);
+        changed = true;
+      }
+      if (job.offset !== undefined && job.offset <= cell.offset) continue; // already in the restored state
+      const timersBefore = new Map([...cell.timers].map(([n, t]) => [n, t.at]));
+      const result = runTransition(this.behavior, cell, job.msg, this.deps.clock.now(), timersBefore);
+      if (job.offset !== undefined) cell.offset = job.offset;
+      cell.state = result.state;
+      changed = true;
+      for (const name of result.cancelled) {
+        const t = cell.timers.get(name);
+        if (t?.handle) this.deps.clock.cancel(t.handle);
+        cell.timers.delete(name);
+      }
+      for (const [name, t] of result.timers) this.arm(cell, name, t.at, t.msg);
+      effects.sends.push(...result.effects.sends);
+      effects.emits.push(...result.effects.emits);
+      if (job.ask) replies.push({ to: job.ask, ...result.reply });
     }
-    for (const [name, t] of result.timers) this.arm(cell, name, t.at, t.msg);
-    // Outputs first, then the snapshot that includes their cause, then the answer: a crash in
-    // between repeats outputs (at-least-once) but never loses one.
-    await this.deps.dispatch({ ...result.effects, reply: undefined }, cell.key);
+    if (!changed) return;
+    await this.deps.dispatch(effects, cell.key);
     await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
-    if (ask)
-      await this.deps.dispatch({ sends: [], emits: [], reply: { to: ask, ...result.reply } }, cell.key);
+    await Promise.all(replies.map((reply) => this.deps.dispatch({ sends: [], emits: [], reply }, cell.key)));
   }
 
   private snapshotRecord(cell: Cell): OutRecord {

@@ -1,30 +1,51 @@
 /**
- * A mailbox runs the jobs given to it one at a time, in the order given (xstate's Mailbox).
- * `drain()` resolves when everything enqueued so far has finished.
+ * An actor's mailbox: jobs run in the order posted, never two turns at once (xstate's Mailbox).
+ * Everything that arrived while a turn was running is handed to the next turn together, so the
+ * actor can make one durable write for all of it (group commit at the actor level). A posted
+ * job's promise settles when the turn that took it has finished.
  */
-export class Mailbox {
-  private tail: Promise<void> = Promise.resolve();
-  private depth = 0;
+interface Posted<J> {
+  job: J;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
-  enqueue<T>(job: () => Promise<T>): Promise<T> {
-    this.depth++;
-    const run = this.tail.then(job);
-    this.tail = run.then(
-      () => {
-        this.depth--;
-      },
-      () => {
-        this.depth--;
-      },
-    );
-    return run;
+export class Mailbox<J> {
+  private queue: Posted<J>[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly turn: (jobs: J[]) => Promise<void>) {}
+
+  post(job: J): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.running ??= this.run();
+    });
   }
 
+  /** Jobs waiting or running. */
   get size(): number {
-    return this.depth;
+    return this.queue.length + (this.running ? 1 : 0);
   }
 
+  /** Resolves when everything posted so far has been handled. */
   drain(): Promise<void> {
-    return this.tail;
+    return this.running ?? Promise.resolve();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        try {
+          await this.turn(batch.map((p) => p.job));
+          for (const p of batch) p.resolve();
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
   }
 }
