@@ -110,6 +110,20 @@ export async function publishEvents(bus: Bus, events: StatusEvent[]): Promise<vo
   if (events.length > 0) await bus.publish(STATUS_EVENTS_TOPIC, eventRecords(events));
 }
 
+/**
+ * A failed durable accept. `recordsPublished`: the recipient records did reach the bus (only the
+ * events failed), so the stored content is referenced and must stay.
+ */
+export class PublishFailedError extends Error {
+  override readonly name = "PublishFailedError";
+  constructor(
+    readonly recordsPublished: boolean,
+    cause: unknown,
+  ) {
+    super(`durable accept failed (records ${recordsPublished ? "published" : "not published"})`, { cause });
+  }
+}
+
 /** S11: records to the domain actors and the events, both durable, before the caller answers 250. */
 export async function publishAccepted(
   actors: ActorSystem,
@@ -117,7 +131,7 @@ export async function publishAccepted(
   records: RecipientRecord[],
   events: StatusEvent[],
 ): Promise<void> {
-  await Promise.all([
+  const [recs, evs] = await Promise.allSettled([
     records.length > 0
       ? actors.tellAll(
           records.map((record) => ({
@@ -128,4 +142,6 @@ export async function publishAccepted(
       : Promise.resolve(),
     publishEvents(bus, events),
   ]);
+  if (recs.status === "rejected") throw new PublishFailedError(false, recs.reason);
+  if (evs.status === "rejected") throw new PublishFailedError(true, evs.reason);
 }

@@ -7,6 +7,7 @@ import type { SMTPServerDataStream } from "smtp-server";
 import type { StatusEvent } from "../shared/model/event.ts";
 import type { RecipientRecord } from "../shared/model/recipient.ts";
 import { buildEvent, buildRecords } from "./accept.ts";
+import { Replies } from "./errors.ts";
 import { type IntakeResult, intake } from "./intake.ts";
 import { senderVerdict } from "./policy.ts";
 import type { IngressDeps } from "./session.ts";
@@ -28,10 +29,14 @@ export function storeMessage(
     now,
     maxBytes: d.limits.maxMessageBytes,
     maxHeaderBytes: d.limits.maxHeaderBytes,
-    checkHeaderFrom: (domain) => {
-      if (domain === null || domain === tx.sender.domain) return;
-      const refusal = senderVerdict(d.directory.account(tx.principal.accountId), domain);
-      if (refusal) throw refusal.error;
+    checkHeaderFrom: (domains) => {
+      // S7: every author's domain, not only the first one's; no author at all is refused too.
+      if (domains === null) throw Replies.noHeaderFrom();
+      for (const domain of domains) {
+        if (domain === tx.sender.domain) continue;
+        const refusal = senderVerdict(d.directory.account(tx.principal.accountId), domain);
+        if (refusal) throw refusal.error;
+      }
     },
   });
 }

@@ -35,6 +35,8 @@ export const Replies = {
   sendingNotAllowed: () => new SmtpError(550, "5.7.1", "Sending is not enabled for this account"),
   senderNotAuthenticated: (domain: string) =>
     new SmtpError(550, "5.7.1", `Sender domain ${domain} is not authenticated`),
+  /** S7: no author to check; SPEC gives no reply for it, this one is documented in docs/smtp-replies.md. */
+  noHeaderFrom: () => new SmtpError(550, "5.7.1", "The From header is missing or has no address"),
   badAddress: (what: string) => new SmtpError(501, "5.1.3", `Bad ${what} address syntax`),
   utf8WithoutSmtputf8: () => new SmtpError(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"),
   tooManyRecipients: () => new SmtpError(452, "4.5.3", "Too many recipients"),

@@ -64,6 +64,8 @@ export function hardenConnection(
     onReset(session: SMTPServerSession): void;
     /** A RCPT that smtp-server's parser refused (S9: still a Rejected row). */
     onBadRecipient(session: SMTPServerSession, commandLine: string): void;
+    /** A RCPT smtp-server refused with 503 because no MAIL FROM was accepted (S7 Rejected rows). */
+    onRecipientWithoutSender?(session: SMTPServerSession, commandLine: string): void;
   },
 ): () => void {
   const send = conn.send.bind(conn);
@@ -89,6 +91,8 @@ export function hardenConnection(
         o.onBadRecipient(conn.session, lastCommand.line);
       return conn.send(builtin.code, `${builtin.enhanced} ${builtin.text}`);
     }
+    if (code === 503 && lastCommand.name === "RCPT" && data === "Error: need MAIL command")
+      o.onRecipientWithoutSender?.(conn.session, lastCommand.line);
     const own = typeof data === "string" && ENHANCED.test(data);
     send(code, data, own ? false : context);
     if (code >= 500) {

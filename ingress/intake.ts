@@ -12,7 +12,7 @@ import type { ContentStore, StoredContent } from "../shared/content/store.ts";
 import { attachmentAllowed } from "./attachments.ts";
 import { Replies, SmtpError } from "./errors.ts";
 import { LineGuard } from "./lines.ts";
-import { headerFromDomain } from "./policy.ts";
+import { headerFromDomains } from "./policy.ts";
 
 export interface IntakeOptions {
   store: ContentStore;
@@ -21,8 +21,8 @@ export interface IntakeOptions {
   now: number;
   maxBytes: number;
   maxHeaderBytes: number;
-  /** S7: throws SmtpError when the header From domain (null: none) may not be used. */
-  checkHeaderFrom(domain: string | null, value: string): void;
+  /** S7: throws SmtpError unless every header From domain may be used (null: no From address). */
+  checkHeaderFrom(domains: string[] | null, value: string): void;
 }
 
 export interface IntakeResult {
@@ -50,8 +50,8 @@ class MimeInspector extends Transform {
   private inspect(node: MimeNode): void {
     if (node.root) {
       this.subject = node.headers.getFirst("subject").slice(0, 998);
-      const from = node.headers.getFirst("from");
-      this.o.checkHeaderFrom(from ? headerFromDomain(from) : null, from);
+      const from = node.headers.getDecoded("from").map((h) => String(h.value ?? ""));
+      this.o.checkHeaderFrom(headerFromDomains(from), from.join(", "));
       if (!node.headers.hasHeader("message-id"))
         node.headers.add("Message-ID", `<${this.o.messageId}@${this.o.hostname}>`);
       if (!node.headers.hasHeader("date")) node.headers.add("Date", new Date(this.o.now).toUTCString());

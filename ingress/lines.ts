@@ -15,10 +15,15 @@ export function normalizeLineEnds(
   chunk: Uint8Array,
   pendingCr: boolean,
 ): { out: Buffer; pendingCr: boolean } {
+  // Fast path, the usual case: only CRLF line ends — the chunk goes on as it is, uncopied.
+  if (!pendingCr && onlyCrlf(chunk)) {
+    return { out: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), pendingCr: false };
+  }
   const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
   let n = 0;
   let cr = pendingCr;
-  for (const b of chunk) {
+  for (let i = 0; i < chunk.length; i++) {
+    const b = chunk[i] as number;
     if (cr) {
       out[n++] = CR;
       out[n++] = LF;
@@ -32,6 +37,23 @@ export function normalizeLineEnds(
     } else out[n++] = b;
   }
   return { out: out.subarray(0, n), pendingCr: cr };
+}
+
+/** Every LF preceded by a CR and as many CRs as LFs: no bare CR or LF, no CR at the end. */
+function onlyCrlf(chunk: Uint8Array): boolean {
+  let lfs = 0;
+  for (let p = chunk.indexOf(LF); p !== -1; p = chunk.indexOf(LF, p + 1)) {
+    if (p === 0 || chunk[p - 1] !== CR) return false;
+    lfs++;
+  }
+  let crs = 0;
+  for (let p = chunk.indexOf(CR); p !== -1; p = chunk.indexOf(CR, p + 1)) if (++crs > lfs) return false;
+  return crs === lfs;
+}
+
+function hasEightBit(chunk: Uint8Array): boolean {
+  for (let i = 0; i < chunk.length; i++) if ((chunk[i] as number) >= 0x80) return true;
+  return false;
 }
 
 export class LineGuard extends Transform {
@@ -49,7 +71,7 @@ export class LineGuard extends Transform {
       done(Replies.tooLarge());
       return;
     }
-    if (!this.eightBit && chunk.some((b) => b >= 0x80)) this.eightBit = true;
+    if (!this.eightBit && hasEightBit(chunk)) this.eightBit = true;
     const r = normalizeLineEnds(chunk, this.pendingCr);
     this.pendingCr = r.pendingCr;
     done(null, r.out);

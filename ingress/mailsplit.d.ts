@@ -5,6 +5,8 @@ declare module "mailsplit" {
   export interface MimeHeaders {
     get(key: string): string[];
     getFirst(key: string): string;
+    /** Every line of `key`, RFC 2047 words decoded. */
+    getDecoded(key: string): { key: string; value: string }[];
     hasHeader(key: string): boolean;
     add(key: string, value: string, index?: number): void;
   }

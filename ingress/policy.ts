@@ -95,7 +95,60 @@ export function headerFromDomain(value: string): string | null {
   const domain = addr
     .slice(at + 1)
     .trim()
-    .replace(/[>\s].*$/, "")
+    .replace(/[>;\s].*$/, "")
     .toLowerCase();
   return domain.length > 0 ? domain : null;
+}
+
+/**
+ * S7: the domains of every address in the header From (every `From:` line, every address of a
+ * list or group), lower-cased, without duplicates. `null` when there is no From header or a part
+ * of it has no address: such a message is refused (docs/smtp-replies.md).
+ */
+export function headerFromDomains(values: string[]): string[] | null {
+  const domains = new Set<string>();
+  for (const value of values) {
+    for (const part of splitAddressList(value)) {
+      const d = headerFromDomain(part);
+      if (d === null) return null;
+      domains.add(d);
+    }
+  }
+  return domains.size > 0 ? [...domains] : null;
+}
+
+/** The non-empty top-level parts of an address list: commas inside quotes, <>, () do not split. */
+export function splitAddressList(value: string): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  let quoted = false;
+  let angle = 0;
+  let comment = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i] as string;
+    if (ch === "\\" && (quoted || comment > 0)) {
+      cur += ch + (value[i + 1] ?? "");
+      i++;
+      continue;
+    }
+    if (quoted) {
+      if (ch === '"') quoted = false;
+      cur += ch;
+      continue;
+    }
+    if (ch === '"' && comment === 0) quoted = true;
+    else if (ch === "(") comment++;
+    else if (ch === ")" && comment > 0) comment--;
+    else if (ch === "<" && comment === 0) angle++;
+    else if (ch === ">" && comment === 0 && angle > 0) angle--;
+    else if (comment === 0 && angle === 0 && (ch === "," || ch === ":" || ch === ";")) {
+      // `,` separates addresses; `Group: a, b;` — the group's name and its end carry none
+      if (ch !== ":" && cur.trim().length > 0) parts.push(cur.trim());
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim().length > 0) parts.push(cur.trim());
+  return parts;
 }

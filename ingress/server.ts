@@ -96,6 +96,8 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
           onReset: (s: SMTPServerSession) => void handlers.reset(s).catch(unexpected),
           onBadRecipient: (s: SMTPServerSession, line: string) =>
             void handlers.badRecipient(s, line).catch(unexpected),
+          onRecipientWithoutSender: (s: SMTPServerSession, line: string) =>
+            handlers.recipientAfterRefusedSender(s, line),
         }),
       );
       return add(conn);

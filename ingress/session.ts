@@ -17,7 +17,7 @@ import type { AccountEntry } from "../shared/directory/entries.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Registry } from "../shared/metrics.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
-import { publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
+import { PublishFailedError, publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
 import type { AccountPort } from "./account-port.ts";
 import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
 import { Replies, SmtpError } from "./errors.ts";
@@ -62,6 +62,17 @@ interface Conn {
   leaseId?: string;
   renew?: NodeJS.Timeout;
   tx?: Transaction;
+  /**
+   * S7: a refused MAIL FROM, held until the client moves on (next MAIL, RSET, QUIT or close) so
+   * that its Rejected events name the recipients the client still sent (each got 503).
+   */
+  refused?: RefusedSender;
+}
+
+interface RefusedSender {
+  tx: Transaction;
+  refusal: Refusal;
+  recipients: { address: string; domain: string }[];
 }
 
 export class SubmissionHandlers {
@@ -135,6 +146,7 @@ export class SubmissionHandlers {
     const c = this.conn(session);
     const principal = this.principal(c);
     await this.endTx(c);
+    await this.flushRefused(c);
     const args = (address.args || {}) as Record<string, string | boolean>;
     const smtputf8 = args.SMTPUTF8 === true;
     const size = typeof args.SIZE === "string" ? Number(args.SIZE) : undefined;
@@ -154,8 +166,8 @@ export class SubmissionHandlers {
       startedAt: this.d.now(),
     };
     if (refusal) {
-      // S7: a Rejected row for the refused message (no recipient known yet).
-      await this.publishRejected([this.refusedEvent(tx, "", "", refusal)]);
+      // S7: Rejected rows once the recipients the client goes on to send are known (flushRefused).
+      c.refused = { tx, refusal, recipients: [] };
       throw refusal.error;
     }
     c.tx = tx;
@@ -223,8 +235,15 @@ export class SubmissionHandlers {
     try {
       await publishAccepted(this.d.actors, this.d.bus, records, events);
     } catch (e) {
-      // Not durable: 451, the client retries; the stored content is an orphan to collect.
+      // Not durable: 451, the client retries. No record refers to the content: remove it (a
+      // failure the bus reports after storing records anyway — a Kafka timeout — leaves a record
+      // whose content is gone; the client's retry is the message that counts).
       await this.endTx({ ip: c.ip, ipSlot: false, tx });
+      if (!(e instanceof PublishFailedError && e.recordsPublished)) {
+        await this.d.store.delete(stored.stored.ref).catch((err) => {
+          this.d.log.error({ err, messageId: tx.messageId }, "S11: orphan content not removed");
+        });
+      }
       throw e;
     }
     this.metrics.messagesAccepted.inc();
@@ -246,10 +265,21 @@ export class SubmissionHandlers {
     await this.publishRejected([this.refusedEvent(tx, address, domain, refusal, tx.seq++)]);
   }
 
+  /** S7: a RCPT after a refused MAIL FROM (smtp-server answered 503): one more would-be recipient. */
+  recipientAfterRefusedSender(session: SMTPServerSession, line: string): void {
+    const refused = this.conns.get(session.id)?.refused;
+    if (!refused || refused.recipients.length >= this.d.limits.maxRecipients) return;
+    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
+    const at = address.lastIndexOf("@");
+    refused.recipients.push({ address, domain: at >= 0 ? address.slice(at + 1).toLowerCase() : "" });
+  }
+
   /** RSET: the open transaction gives its reservations back. */
   async reset(session: SMTPServerSession): Promise<void> {
     const c = this.conns.get(session.id);
-    if (c) await this.endTx(c);
+    if (!c) return;
+    await this.endTx(c);
+    await this.flushRefused(c);
   }
 
   async close(session: SMTPServerSession): Promise<void> {
@@ -259,6 +289,7 @@ export class SubmissionHandlers {
     if (c.ipSlot) this.ipSlots.release(c.ip);
     if (c.renew) clearInterval(c.renew);
     await this.endTx(c);
+    await this.flushRefused(c);
     if (c.principal && c.leaseId) await this.d.accounts.releaseSession(c.principal.accountId, c.leaseId);
   }
 
@@ -273,6 +304,21 @@ export class SubmissionHandlers {
       this.refusedEvent(tx, r.mailbox.address, r.mailbox.domain, { error: e, reason }, r.seq, r.isTest),
     );
     await this.endTx(c);
+    await this.publishRejected(events);
+  }
+
+  /**
+   * S7, A1: the Rejected rows of a refused sender: one per recipient the client sent after it, or
+   * one message-level row (empty recipient) when it sent none.
+   */
+  private async flushRefused(c: Conn): Promise<void> {
+    const r = c.refused;
+    if (!r) return;
+    c.refused = undefined;
+    const events =
+      r.recipients.length === 0
+        ? [this.refusedEvent(r.tx, "", "", r.refusal)]
+        : r.recipients.map((x, seq) => this.refusedEvent(r.tx, x.address, x.domain, r.refusal, seq));
     await this.publishRejected(events);
   }
 

@@ -3,10 +3,12 @@
  * `put` streams into a temporary file, fsyncs it, renames it into place and fsyncs the directory,
  * so a resolved `put` survives a crash (S11); a failed or aborted write removes its temporary file
  * and leaves nothing under any reference. Temporary files left by a crash are removed at open.
+ * Incoming chunks are written 256 KiB at a time (one `writev`), and the shard directories of
+ * message ids are made at open, so a small message costs one write, not one per chunk.
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
@@ -22,8 +24,13 @@ export class LocalContentStore implements ContentStore {
     await mkdir(join(dir, "tmp"), { recursive: true });
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
+    // Every shard a message id can name, made (and made durable by one directory fsync) now
+    // rather than one mkdir + fsync at a time on the path of the first messages.
+    await Promise.all(SHARDS.map((name) => mkdir(join(dir, name), { recursive: true })));
     await fsyncDir(dir);
-    return new LocalContentStore(dir);
+    const store = new LocalContentStore(dir);
+    for (const name of SHARDS) store.shards.set(name, Promise.resolve());
+    return store;
   }
 
   async put(
@@ -36,15 +43,21 @@ export class LocalContentStore implements ContentStore {
     const fh = await open(tmp, "wx");
     let size = 0;
     try {
+      // Chunks (often one per line) are gathered and written WRITE_BATCH bytes at a time.
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
       for await (const chunk of content as AsyncIterable<Uint8Array>) {
         const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-        let off = 0;
-        while (off < buf.length) {
-          const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-          off += bytesWritten;
-        }
+        pending.push(buf);
+        pendingBytes += buf.length;
         size += buf.length;
+        if (pendingBytes >= WRITE_BATCH) {
+          await writeAll(fh, pending);
+          pending = [];
+          pendingBytes = 0;
+        }
       }
+      await writeAll(fh, pending);
       await fh.sync();
       await fh.close();
     } catch (e) {
@@ -104,6 +117,25 @@ export class LocalContentStore implements ContentStore {
     }
     return made.then(() => dir);
   }
+}
+
+const WRITE_BATCH = 256 * 1024;
+
+/** Message ids are Crockford base32 (ingress/ids.ts): their shards, two lower-cased characters. */
+const SHARDS: string[] = (() => {
+  const a = "0123456789abcdefghjkmnpqrstvwxyz";
+  return [...a].flatMap((x) => [...a].map((y) => x + y));
+})();
+
+/** Writes every buffer, in order, at the file's position: one writev, more only if it was short. */
+async function writeAll(fh: FileHandle, bufs: Uint8Array[]): Promise<void> {
+  if (bufs.length === 0) return;
+  const total = bufs.reduce((n, b) => n + b.length, 0);
+  const { bytesWritten } = await fh.writev(bufs as NodeJS.ArrayBufferView[]);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(bufs).subarray(bytesWritten);
+  let off = 0;
+  while (off < rest.length) off += (await fh.write(rest, off, rest.length - off)).bytesWritten;
 }
 
 function shardOf(ref: string): string {

@@ -17,6 +17,7 @@ import { normalizeLineEnds } from "../../ingress/lines.ts";
 import {
   declaredSizeVerdict,
   headerFromDomain,
+  headerFromDomains,
   isSandbox,
   parseMailbox,
   recipientCountVerdict,
@@ -100,6 +101,24 @@ describe("counts, sizes, sandbox, header From", () => {
   ])("From: %s → %s", (v, d) => {
     expect(headerFromDomain(v)).toBe(d);
   });
+
+  it.each([
+    [["app@shop.example"], ["shop.example"]],
+    [['"Shop, Inc." <app@Shop.example>, ops@shop.example'], ["shop.example"]],
+    [["a@shop.example, Boss <ceo@evil.example>"], ["shop.example", "evil.example"]],
+    [
+      ["a@shop.example", "ceo@evil.example"],
+      ["shop.example", "evil.example"],
+    ],
+    [["Team: a@shop.example, b@evil.example;"], ["shop.example", "evil.example"]],
+    [['"a@evil.example" <a@shop.example> (x, y@z.example)'], ["shop.example"]],
+    [[], null],
+    [[""], null],
+    [["undisclosed-senders:;"], null],
+    [["a@shop.example, undisclosed"], null],
+  ])("S7 every From address: %j → %j", (values, domains) => {
+    expect(headerFromDomains(values)).toEqual(domains);
+  });
 });
 
 describe("attachmentAllowed (S10)", () => {
@@ -127,6 +146,9 @@ describe("attachmentAllowed (S10)", () => {
 describe("normalizeLineEnds (S13)", () => {
   it.each([
     ["a\r\nb", "a\r\nb"],
+    ["a\r\n\r\nb\r\n", "a\r\n\r\nb\r\n"],
+    ["a\r\nb\n\r\n", "a\r\nb\r\n\r\n"],
+    ["a\r\n\rb", "a\r\n\r\nb"],
     ["a\nb", "a\r\nb"],
     ["a\rb", "a\r\nb"],
     ["a\n.\nb", "a\r\n.\r\nb"],
