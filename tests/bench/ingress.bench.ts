@@ -9,7 +9,12 @@
  * Reports accepted msg/s, p50/p99 end-of-DATA→250 latency, relay CPU seconds per 1,000 messages
  * and the relay's peak RSS; medians of RUNS runs. `BENCH_SCALE=0.2` shrinks the counts,
  * `BENCH_RUNS=1` runs once, `BENCH_ONLY=a,d` picks workloads.
- * Run: `npm run bench:ingress`. Postfix and Haraka comparisons are not automated here.
+ * Peers in the same run (`BENCH_PEERS=petrel,postfix`, the default): a private Postfix doing the
+ * same intake (STARTTLS, SASL AUTH, fsync'd queue, mail held; tests/bench/ingress-postfix.ts),
+ * driven by the same client with the same load; each run starts fresh instances of both, in
+ * alternating order, and the table gives Petrel/Postfix ratios of the medians.
+ * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts).
+ * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,10 +22,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, ROOT } from "../cli/relay.ts";
 import { HOST, RawClient } from "../ingress/harness.ts";
+import { harakaPeerMissing, startHarakaPeer } from "./ingress-haraka.ts";
+import { type PostfixPeer, postfixPeerMissing, startPostfixPeer } from "./ingress-postfix.ts";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
 const ONLY = (process.env.BENCH_ONLY ?? "a,b,d,e").split(",");
+const PEERS = (
+  process.env.BENCH_PEERS ?? (process.env.BENCH_HARAKA ? "petrel,postfix,haraka" : "petrel,postfix")
+).split(",");
 
 interface Workload {
   name: string;
@@ -45,7 +55,41 @@ interface Child {
   dir: string;
 }
 
-async function startChild(): Promise<Child> {
+/** A server under load: Petrel's ingress child or the Postfix peer. */
+interface Target {
+  port: number;
+  creds: { username: string; password: string };
+  /** false: the peer does not offer AUTH (sessions skip it). */
+  auth: boolean;
+  cpuSeconds(): number;
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+async function startTarget(peer: string): Promise<Target> {
+  if (peer === "postfix") {
+    const p: PostfixPeer = await startPostfixPeer();
+    return p;
+  }
+  if (peer === "haraka") return startHarakaPeer();
+  // `petrel-base`: the same child from another checkout (BENCH_BASE_ROOT), for before/after.
+  const c = await startChild(peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT);
+  const pid = c.proc.pid as number;
+  return {
+    port: c.port,
+    creds: c.creds,
+    auth: true,
+    cpuSeconds: () => cpuSeconds(pid),
+    peakRssMiB: () => peakRssMiB(pid),
+    async stop() {
+      c.proc.kill("SIGTERM");
+      await new Promise((r) => c.proc.once("exit", r));
+      rmSync(c.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startChild(root = ROOT): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_TARGET=relay: the whole relay (delivery, analytics sink in the same process);
@@ -55,7 +99,7 @@ async function startChild(): Promise<Child> {
       ? "tests/ingress/durability-child.ts"
       : "tests/bench/ingress-child.ts";
   const proc = spawn(process.execPath, [...extra, "--import", "tsx", script], {
-    cwd: ROOT,
+    cwd: root,
     env: cleanEnv({
       PETREL_DATA_DIR: dir,
       PETREL_HOST: HOST,
@@ -99,21 +143,38 @@ function body(bytes: number, n: number): string {
   return head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length)));
 }
 
-async function session(c: Child): Promise<RawClient> {
+async function session(c: Target): Promise<RawClient> {
+  // 100 sessions opening at once on a busy 2-core machine: allow more than the 10 s default
+  const SETUP_MS = 60_000;
+  const cmd = async (line: string) => {
+    client.write(`${line}\r\n`);
+    return client.reply(SETUP_MS);
+  };
   const client = await RawClient.connect(c.port);
-  await client.reply();
-  await client.cmd("EHLO bench.test");
-  await client.starttls();
-  await client.cmd("EHLO bench.test");
-  const r = await client.cmd(
+  await client.reply(SETUP_MS);
+  await cmd("EHLO bench.test");
+  const tls = await client.starttls();
+  if (!tls.startsWith("220")) throw new Error(tls);
+  await cmd("EHLO bench.test");
+  if (!c.auth) return client;
+  const r = await cmd(
     `AUTH PLAIN ${Buffer.from(`\0${c.creds.username}\0${c.creds.password}`).toString("base64")}`,
   );
   if (!r.startsWith("235")) throw new Error(r);
   return client;
 }
 
-/** One message, pipelined envelope; returns the end-of-DATA→250 latency in ms, or -1 if refused. */
-async function send(client: RawClient, w: Workload, n: number, data: string): Promise<number> {
+/**
+ * One message, pipelined envelope; returns the end-of-DATA→250 latency and the whole
+ * transaction's (MAIL FROM sent → 250) in ms, or undefined if refused.
+ */
+async function send(
+  client: RawClient,
+  w: Workload,
+  n: number,
+  data: string,
+): Promise<{ data: number; message: number } | undefined> {
+  const tm = performance.now();
   let env = "MAIL FROM:<app@shop.example>\r\n";
   for (let i = 0; i < w.recipients; i++) env += `RCPT TO:<r${n}.${i}@bench${(n + i) % 16}.example>\r\n`;
   client.write(`${env}DATA\r\n`);
@@ -121,16 +182,18 @@ async function send(client: RawClient, w: Workload, n: number, data: string): Pr
   const t0 = performance.now();
   client.write(`${data}\r\n.\r\n`);
   const r = await client.reply();
-  return r.startsWith("250") ? performance.now() - t0 : -1;
+  const t1 = performance.now();
+  return r.startsWith("250") ? { data: t1 - t0, message: t1 - tm } : undefined;
 }
 
-async function runWorkload(c: Child, w: Workload) {
+async function runWorkload(c: Target, w: Workload) {
   const total = Math.max(w.sessions, Math.round(w.messages * SCALE));
   const data = body(w.bytes, 0);
   const latencies: number[] = [];
+  const whole: number[] = [];
   let next = 0;
   let refused = 0;
-  const cpu0 = cpuSeconds(c.proc.pid as number);
+  const cpu0 = c.cpuSeconds();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: w.sessions }, async () => {
@@ -138,8 +201,11 @@ async function runWorkload(c: Child, w: Workload) {
       for (let n = next++; n < total; n = next++) {
         if (w.perConnection) client = await session(c);
         const ms = await send(client as RawClient, w, n, data);
-        if (ms < 0) refused++;
-        else latencies.push(ms);
+        if (!ms) refused++;
+        else {
+          latencies.push(ms.data);
+          whole.push(ms.message);
+        }
         if (w.perConnection) {
           await client?.cmd("QUIT");
           client?.close();
@@ -152,13 +218,15 @@ async function runWorkload(c: Child, w: Workload) {
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(c.proc.pid as number) - cpu0;
+  const cpu = c.cpuSeconds() - cpu0;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  whole.sort((a, b) => a - b);
+  const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
   return {
     msgPerSec: latencies.length / secs,
-    p50: q(0.5),
-    p99: q(0.99),
+    p50: q(latencies, 0.5),
+    p99: q(latencies, 0.99),
+    msgP50: q(whole, 0.5),
     cpuPer1000: (cpu / Math.max(1, latencies.length)) * 1000,
     refused,
   };
@@ -166,27 +234,89 @@ async function runWorkload(c: Child, w: Workload) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
+type Result = Awaited<ReturnType<typeof runWorkload>>;
+interface Summary {
+  msgPerSec: number;
+  p50: number;
+  p99: number;
+  msgP50: number;
+  cpuPer1000: number;
+  rss: number;
+  refused: number;
+  runs: number[];
+}
+
+const summarize = (rs: Result[], rss: number): Summary => ({
+  msgPerSec: median(rs.map((r) => r.msgPerSec)),
+  p50: median(rs.map((r) => r.p50)),
+  p99: median(rs.map((r) => r.p99)),
+  msgP50: median(rs.map((r) => r.msgP50)),
+  cpuPer1000: median(rs.map((r) => r.cpuPer1000)),
+  rss,
+  refused: rs.reduce((s, r) => s + r.refused, 0),
+  runs: rs.map((r) => Math.round(r.msgPerSec)),
+});
+
+const peers = PEERS.filter((p) => {
+  const why = p === "postfix" ? postfixPeerMissing() : p === "haraka" ? harakaPeerMissing() : undefined;
+  if (why) console.warn(`SKIP ${p} peer: ${why}`);
+  return !why;
+});
 const rows: string[] = [];
+const ratios: string[] = [];
 for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
-  const results = [];
-  let rss = 0;
+  const results = new Map<string, Result[]>(peers.map((p) => [p, []]));
+  const rss = new Map<string, number>(peers.map((p) => [p, 0]));
+  let postfixAuth = true;
   for (let run = 0; run < RUNS; run++) {
-    const c = await startChild();
-    try {
-      results.push(await runWorkload(c, w));
-      rss = Math.max(rss, peakRssMiB(c.proc.pid as number));
-    } finally {
-      c.proc.kill("SIGTERM");
-      await new Promise((r) => c.proc.once("exit", r));
-      rmSync(c.dir, { recursive: true, force: true });
+    // alternate the order so that neither peer always runs on a warmer (or busier) machine
+    const order = run % 2 === 0 ? peers : [...peers].reverse();
+    for (const peer of order) {
+      const t = await startTarget(peer);
+      if (peer === "postfix" && !t.auth) postfixAuth = false;
+      try {
+        results.get(peer)?.push(await runWorkload(t, w));
+        rss.set(peer, Math.max(rss.get(peer) ?? 0, t.peakRssMiB()));
+      } finally {
+        await t.stop();
+      }
     }
   }
-  const row = `| (${w.name}) ${Math.round(w.messages * SCALE)} × ${w.bytes / 1024} KiB, ${w.recipients} rcpt, ${w.sessions} ${w.perConnection ? "parallel, 1 msg/connection" : "sessions"} | ${median(results.map((r) => r.msgPerSec)).toFixed(0)} | ${median(results.map((r) => r.p50)).toFixed(1)} | ${median(results.map((r) => r.p99)).toFixed(1)} | ${median(results.map((r) => r.cpuPer1000)).toFixed(2)} | ${rss.toFixed(0)} | ${results.reduce((s, r) => s + r.refused, 0)} |`;
-  rows.push(row);
-  console.log(row);
+  const label = `(${w.name}) ${Math.round(w.messages * SCALE)} × ${w.bytes / 1024} KiB, ${w.recipients} rcpt, ${w.sessions} ${w.perConnection ? "parallel, 1 msg/connection" : "sessions"}`;
+  const sums = new Map(peers.map((p) => [p, summarize(results.get(p) ?? [], rss.get(p) ?? 0)]));
+  for (const [peer, m] of sums) {
+    const name = peer === "postfix" && !postfixAuth ? "postfix (no AUTH)" : peer;
+    const row = `| ${label} | ${name} | ${m.msgPerSec.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.msgP50.toFixed(1)} | ${m.cpuPer1000.toFixed(2)} | ${m.rss.toFixed(0)} | ${m.refused} | ${m.runs.join(" / ")} |`;
+    rows.push(row);
+    console.log(row);
+  }
+  const pe = sums.get("petrel");
+  const pf = sums.get("postfix");
+  if (pe && pf) {
+    const ratio = `| ${label} | ${(pe.msgPerSec / pf.msgPerSec).toFixed(2)} | ${(pe.p50 / pf.p50).toFixed(2)} | ${(pe.cpuPer1000 / pf.cpuPer1000).toFixed(2)} |`;
+    ratios.push(ratio);
+    console.log(ratio);
+  }
+  const base = sums.get("petrel-base");
+  if (pe && base) {
+    const ratio = `| ${label} (vs petrel-base) | ${(pe.msgPerSec / base.msgPerSec).toFixed(2)} | ${(pe.p50 / base.p50).toFixed(2)} | ${(pe.cpuPer1000 / base.cpuPer1000).toFixed(2)} |`;
+    ratios.push(ratio);
+    console.log(ratio);
+  }
+  const hk = sums.get("haraka");
+  if (pe && hk) {
+    const ratio = `| ${label} (vs Haraka) | ${(pe.msgPerSec / hk.msgPerSec).toFixed(2)} | ${(pe.p50 / hk.p50).toFixed(2)} | ${(pe.cpuPer1000 / hk.cpuPer1000).toFixed(2)} |`;
+    ratios.push(ratio);
+    console.log(ratio);
+  }
 }
 console.log(
-  "\n| workload | accepted msg/s | p50 ms | p99 ms | relay CPU-s / 1,000 msg | peak RSS MiB | refused |",
+  "\n| workload | server | accepted msg/s | p50 ms | p99 ms | MAIL→250 p50 ms | CPU-s / 1,000 msg | peak RSS MiB | refused | msg/s of each run |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
 for (const r of rows) console.log(r);
+if (ratios.length > 0) {
+  console.log("\n| workload | Petrel/Postfix msg/s | Petrel/Postfix p50 | Petrel/Postfix CPU per msg |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const r of ratios) console.log(r);
+}

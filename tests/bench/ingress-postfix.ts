@@ -1,0 +1,300 @@
+/**
+ * The Postfix peer of the ingress benchmark (issue 4 "Measure"): the Debian `postfix` package as
+ * a private submission server on a loopback port, doing the work Petrel's ingress does —
+ * STARTTLS required, AUTH PLAIN/LOGIN after TLS (Cyrus SASL with a sasldb file, Debian packages
+ * `libsasl2-modules` + `sasl2-bin`), every message fsync'd into its own queue before `250` — and
+ * nothing else: accepted mail goes to the hold queue (`smtpd_data_restrictions =
+ * check_client_access static:HOLD`), so no delivery runs during the measurement.
+ *
+ * Started as `postfix -c <dir> start-fg` (a child we stop by PID and `postfix stop`); CPU is the
+ * master's process tree (live processes plus the children it reaped), like /proc accounting.
+ * Without `saslpasswd2` it runs with TLS only and says so (`auth: false`).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const POSTFIX = ["/usr/sbin/postfix", "/sbin/postfix"].find((p) => existsSync(p));
+const SASLPASSWD2 = ["/usr/sbin/saslpasswd2", "/usr/bin/saslpasswd2"].find((p) => existsSync(p));
+const REALM = "bench.test";
+
+export interface PostfixPeer {
+  port: number;
+  pid: number;
+  /** false when Cyrus SASL could not be set up: the peer then does TLS without AUTH. */
+  auth: boolean;
+  creds: { username: string; password: string };
+  version: string;
+  /** CPU seconds of the whole Postfix process tree so far. */
+  cpuSeconds(): number;
+  /** Sum of the peak RSS of the live Postfix processes, MiB. */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+export function postfixPeerMissing(): string | undefined {
+  if (!POSTFIX) return "postfix not found (apt-get install postfix)";
+  if (process.getuid?.() !== 0) return "the Postfix peer needs root";
+  return undefined;
+}
+
+function run(file: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = execFile(file, args, (err, stdout, stderr) =>
+      err ? reject(new Error(`${file} ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+    if (input !== undefined) p.stdin?.end(input);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function mainCf(dir: string, auth: boolean): string {
+  return [
+    "compatibility_level = 3.6",
+    `queue_directory = ${dir}/queue`,
+    `data_directory = ${dir}/data`,
+    "mail_owner = postfix",
+    "setgid_group = postdrop",
+    "myhostname = submission.postfix.test",
+    "mydomain = postfix.test",
+    "mydestination =",
+    "inet_interfaces = 127.0.0.1",
+    "inet_protocols = ipv4",
+    // Not trusted by address: relaying needs AUTH (or, without SASL, this peer allows loopback).
+    auth ? "mynetworks = 192.0.2.1/32" : "mynetworks = 127.0.0.0/8",
+    `maillog_file = ${dir}/maillog`,
+    `maillog_file_prefixes = ${dir}`,
+    "alias_maps =",
+    "alias_database =",
+    "local_recipient_maps =",
+    "smtpd_peername_lookup = no",
+    "disable_dns_lookups = yes",
+    "smtp_dns_support_level = disabled",
+    "smtputf8_enable = no",
+    "smtpd_tls_security_level = encrypt",
+    `smtpd_tls_cert_file = ${dir}/cert.pem`,
+    `smtpd_tls_key_file = ${dir}/key.pem`,
+    "smtpd_tls_protocols = >=TLSv1.2",
+    "smtpd_tls_auth_only = yes",
+    ...(auth
+      ? [
+          "smtpd_sasl_auth_enable = yes",
+          "smtpd_sasl_type = cyrus",
+          "smtpd_sasl_path = smtpd",
+          `cyrus_sasl_config_path = ${dir}/sasl`,
+          "smtpd_sasl_security_options = noanonymous",
+          "smtpd_relay_restrictions = permit_sasl_authenticated, reject",
+        ]
+      : ["smtpd_relay_restrictions = permit_mynetworks, reject"]),
+    "smtpd_recipient_restrictions =",
+    // Intake only: every accepted message is parked in the hold queue, never delivered.
+    "smtpd_data_restrictions = check_client_access static:HOLD",
+    "smtpd_client_connection_count_limit = 0",
+    "smtpd_client_connection_rate_limit = 0",
+    "smtpd_client_message_rate_limit = 0",
+    "default_process_limit = 200",
+    "",
+  ].join("\n");
+}
+
+const MASTER_CF = (port: number) =>
+  [
+    `127.0.0.1:${port} inet n - n - - smtpd`,
+    "pickup unix n - n 60 1 pickup",
+    "cleanup unix n - n - 0 cleanup",
+    "qmgr unix n - n 300 1 qmgr",
+    "tlsmgr unix - - n 1000? 1 tlsmgr",
+    "rewrite unix - - n - - trivial-rewrite",
+    "bounce unix - - n - 0 bounce",
+    "defer unix - - n - 0 bounce",
+    "trace unix - - n - 0 bounce",
+    "verify unix - - n - 1 verify",
+    "flush unix n - n 1000? 0 flush",
+    "proxymap unix - - n - - proxymap",
+    "smtp unix - - n - - smtp",
+    "relay unix - - n - - smtp",
+    "showq unix n - n - - showq",
+    "error unix - - n - - error",
+    "retry unix - - n - - error",
+    "discard unix - - n - - discard",
+    "anvil unix - - n - 1 anvil",
+    "scache unix - - n - 1 scache",
+    "postlog unix-dgram n - n - 1 postlogd",
+    "",
+  ].join("\n");
+
+export async function startPostfixPeer(): Promise<PostfixPeer> {
+  const missing = postfixPeerMissing();
+  if (missing || !POSTFIX) throw new Error(missing);
+  const dir = await mkdtemp(join(tmpdir(), "petrel-bench-postfix-"));
+  await chmod(dir, 0o755);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=submission.postfix.test",
+    "-keyout",
+    join(dir, "key.pem"),
+    "-out",
+    join(dir, "cert.pem"),
+  ]);
+  for (const d of ["queue", "data", "sasl"]) await mkdir(join(dir, d), { recursive: true });
+  const uid = Number((await run("id", ["-u", "postfix"])).trim());
+  const gid = Number((await run("id", ["-g", "postfix"])).trim());
+  await chown(join(dir, "data"), uid, gid);
+  const creds = { username: `bench@${REALM}`, password: "bench-password-1" };
+  let auth = false;
+  if (SASLPASSWD2) {
+    const db = join(dir, "sasl", "sasldb2");
+    await writeFile(
+      join(dir, "sasl", "smtpd.conf"),
+      `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: ${db}\n`,
+    );
+    await run(SASLPASSWD2, ["-f", db, "-c", "-p", "-u", REALM, "bench"], creds.password);
+    await chown(db, uid, gid);
+    auth = true;
+  }
+  const version = (await run("/usr/sbin/postconf", ["-d", "-h", "mail_version"])).trim();
+  let lastError: unknown;
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    await writeFile(join(dir, "main.cf"), mainCf(dir, auth));
+    await writeFile(join(dir, "master.cf"), MASTER_CF(port));
+    await run(POSTFIX, ["-c", dir, "check"]);
+    const child = spawn(POSTFIX, ["-c", dir, "start-fg"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stderr?.on("data", (c) => (out += String(c)));
+    child.stdout?.on("data", (c) => (out += String(c)));
+    if (await listening(port, child)) return peer(dir, port, child, auth, creds, version);
+    await run(POSTFIX, ["-c", dir, "stop"]).catch(() => undefined);
+    lastError = new Error(`postfix did not start: ${out}`);
+    await kill(child);
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+async function listening(port: number, child: ChildProcess): Promise<boolean> {
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("data", (d: Buffer) => {
+        s.destroy();
+        resolve(d.toString().startsWith("220"));
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await Promise.race([exited, sleep(5_000)]);
+  if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  /** utime + stime + cutime + cstime, clock ticks. */
+  ticks: number;
+}
+
+function procs(): Proc[] {
+  const out: Proc[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      out.push({
+        pid: Number(name),
+        ppid: Number(f[1]),
+        ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** The process tree under `root` (included). */
+function tree(root: number): Proc[] {
+  const all = procs();
+  const kids = new Map<number, Proc[]>();
+  for (const p of all) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p]);
+  const out: Proc[] = [];
+  const walk = (pid: number) => {
+    const self = all.find((p) => p.pid === pid);
+    if (self) out.push(self);
+    for (const k of kids.get(pid) ?? []) walk(k.pid);
+  };
+  walk(root);
+  return out;
+}
+
+/** CPU seconds of the process tree under `pid` (live processes and the children they reaped). */
+export function treeCpuSeconds(pid: number): number {
+  return tree(pid).reduce((s, p) => s + p.ticks, 0) / 100;
+}
+
+/** Sum of the peak RSS of the live processes under `pid`, MiB. */
+export function treePeakRssMiB(pid: number): number {
+  return tree(pid).reduce((s, p) => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+      return s + (m ? Number(m[1]) / 1024 : 0);
+    } catch {
+      return s;
+    }
+  }, 0);
+}
+
+function peer(
+  dir: string,
+  port: number,
+  child: ChildProcess,
+  auth: boolean,
+  creds: PostfixPeer["creds"],
+  version: string,
+): PostfixPeer {
+  const pid = child.pid as number;
+  return {
+    port,
+    pid,
+    auth,
+    creds,
+    version,
+    cpuSeconds: () => treeCpuSeconds(pid),
+    peakRssMiB: () => treePeakRssMiB(pid),
+    async stop() {
+      await run(POSTFIX as string, ["-c", dir, "stop"]).catch(() => undefined);
+      await kill(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
