@@ -1,23 +1,40 @@
 /**
- * The read routes at the edge (X3, issue 6): Activity and Statistics served by a Web-standard fetch
- * handler (Deno, Workers, any runtime with `fetch`), reading ClickHouse over HTTP through
- * `@clickhouse/client-web`. No Node-only import on this path (tests/analytics/edge.test.ts walks the
- * import graph with `deno info` and serves requests under Deno).
+ * The read routes at the edge (X3, issue 6): Activity, Statistics and the quota gauge served by a
+ * Web-standard fetch handler (Deno, Workers, any runtime with `fetch`), reading ClickHouse over HTTP
+ * through `@clickhouse/client-web`. No Node-only import on this path (tests/analytics/edge.test.ts
+ * walks the import graph with `deno info` and serves requests under Deno).
  *
  * Routes (the same answers as the relay's /v1 routes, edge-api/v1/ops/analytics.ts):
- *   GET /v1/activity, GET /v1/activity/export, GET /v1/stats, GET /v1/stats/domains/:domain
+ *   GET /v1/activity, GET /v1/activity/export, GET /v1/stats, GET /v1/stats/domains/:domain,
+ *   GET /v1/quota (A7: limit and period from `edge_accounts`, used counted from `events`).
  *
- * Who the caller is: the edge has no account actors, so `authenticate` is injected. The default
- * entry (`export default { fetch }`) uses a static key table from the environment,
- * PETREL_EDGE_KEYS = JSON `{ "<sha256 hex of the API key>": { accountId, timezone, scopes } }`, which
- * the operator publishes with the edge deployment. Revocation at the edge takes a redeploy: a stopgap
- * until keys are replicated to the edge (see the report of issue 6).
+ * Who the caller is: `authenticate` is injected (tests). The default entry (`export default { fetch }`)
+ * uses `directoryKeys`: the API key's row in `edge_api_keys`, which the relay keeps current from the
+ * directory topic (shared/analytics/edge-directory.ts), checked against the key's HMAC-SHA256 under
+ * the relay's HMAC key. The edge therefore holds that key as a secret, PETREL_EDGE_HMAC_KEY (the
+ * `hmacKey` of `<dataDir>/secrets.json`, base64url): the stored hash is keyed, so no secret-free
+ * lookup id exists without changing how the account service hashes keys. A revoked key is refused
+ * once its row is written and the edge's lookup cache (PETREL_EDGE_CACHE_MS, default 5 s, at most
+ * 30 s) has expired: no redeploy. Activity and Statistics also need an account allowed to send (C2,
+ * 403 plan_inactive), like the relay; the quota gauge does not.
  */
 import { createClient } from "@clickhouse/client-web";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Scope } from "../actors/account/protocol.ts";
 import type { QueryClient } from "../shared/analytics/client.ts";
+import {
+  type EdgeAccount,
+  edgeAccount,
+  edgeApiKeyId,
+  edgeKey,
+  edgeQuota,
+  edgeSendingAllowed,
+  fromBase64Url,
+  hexEqual,
+  hmacHex,
+  ttlCache,
+} from "../shared/analytics/edge-reads.ts";
 import { type Analytics, createAnalytics } from "../shared/analytics/service.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { activityFilter, statsPeriod } from "./v1/analytics-input.ts";
@@ -27,6 +44,8 @@ export interface EdgePrincipal {
   /** The account's time zone (A1): times and days of the answers. */
   timezone: string;
   scopes: Scope[];
+  /** C2: false = the account has no active plan (403 plan_inactive on Activity/Statistics). */
+  sendingAllowed?: boolean;
 }
 
 export interface EdgeOptions {
@@ -52,11 +71,18 @@ export function createEdgeApp(o: EdgeOptions): Hono<EdgeEnv> {
       : errorResponse(err);
     return c.json(body, status);
   });
-  const need = (scope: Scope) =>
+  /** `scope` undefined = any API key of the account, no plan needed (the quota gauge). */
+  const need = (scope?: Scope) =>
     createMiddleware<EdgeEnv>(async (c, next) => {
       const p = await o.authenticate(c.req.raw);
       if (!p) throw new ApiError(401, "unauthenticated", "send an API key (Authorization: Bearer)");
-      if (!p.scopes.includes(scope)) throw new ApiError(403, "forbidden", `missing scope ${scope}`);
+      if (scope && !p.scopes.includes(scope)) throw new ApiError(403, "forbidden", `missing scope ${scope}`);
+      if (scope && p.sendingAllowed === false)
+        throw new ApiError(
+          403,
+          "plan_inactive",
+          "the account has no active plan: SMTP features are unavailable",
+        );
       c.set("principal", p);
       await next();
     });
@@ -88,21 +114,44 @@ export function createEdgeApp(o: EdgeOptions): Hono<EdgeEnv> {
     const { period } = statsPeriod(new URL(c.req.url), t, p.timezone);
     return c.json(await analytics.domain(p.accountId, c.req.param("domain").toLowerCase(), period, t));
   });
+  app.get("/v1/quota", need(), async (c) => {
+    const p = c.var.principal;
+    const a = await edgeAccount(o.client, p.accountId);
+    if (!a) throw new ApiError(404, "not_found", "the account is not in the edge directory yet");
+    return c.json(await edgeQuota(o.client, a, now()));
+  });
   app.notFound((c) => c.json({ code: "not_found", message: "no such route at the edge" }, 404));
   return app;
 }
 
-async function sha256Hex(s: string): Promise<string> {
-  const h = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
-  return Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
+export interface DirectoryKeysOptions {
+  client: QueryClient;
+  /** The relay's HMAC key (secrets.json `hmacKey`): API keys are stored as HMAC-SHA256 under it. */
+  hmacKey: Uint8Array;
+  /** How long a key's or an account's row is reused (0–30 000 ms; default 5 000). */
+  cacheMs?: number;
+  now?: () => number;
 }
 
-/** PETREL_EDGE_KEYS as an authenticator: `Authorization: Bearer <key>`, looked up by its SHA-256. */
-export function staticKeys(table: Record<string, EdgePrincipal>): EdgeOptions["authenticate"] {
+/** `Authorization: Bearer pk_…` checked against `edge_api_keys` / `edge_accounts` (0004_edge_directory). */
+export function directoryKeys(o: DirectoryKeysOptions): EdgeOptions["authenticate"] {
+  const now = o.now ?? (() => Date.now());
+  const keys = ttlCache<Awaited<ReturnType<typeof edgeKey>>>(o.cacheMs ?? 5_000, now);
+  const accounts = ttlCache<EdgeAccount | undefined>(o.cacheMs ?? 5_000, now);
   return async (req) => {
     const m = /^Bearer (\S+)$/.exec(req.headers.get("authorization") ?? "");
-    if (!m) return null;
-    return table[await sha256Hex(m[1]!)] ?? null;
+    const id = m ? edgeApiKeyId(m[1]!) : undefined;
+    if (!m || !id) return null;
+    const k = await keys(id, () => edgeKey(o.client, id));
+    if (!k || k.revoked || !hexEqual(await hmacHex(o.hmacKey, m[1]!), k.hash)) return null;
+    const a = await accounts(k.accountId, () => edgeAccount(o.client, k.accountId));
+    if (!a) return null;
+    return {
+      accountId: k.accountId,
+      timezone: a.timezone,
+      scopes: k.scopes,
+      sendingAllowed: edgeSendingAllowed(a, now()),
+    };
   };
 }
 
@@ -111,7 +160,10 @@ export interface EdgeBindings {
   PETREL_CLICKHOUSE_USER?: string;
   PETREL_CLICKHOUSE_PASSWORD?: string;
   PETREL_CLICKHOUSE_DATABASE?: string;
-  PETREL_EDGE_KEYS?: string;
+  /** base64url HMAC key of the relay (secrets.json `hmacKey`): a secret binding. */
+  PETREL_EDGE_HMAC_KEY?: string;
+  /** Lookup cache of key and account rows, ms (0–30000, default 5000). */
+  PETREL_EDGE_CACHE_MS?: string;
 }
 
 /** Builds the handler from bindings (Workers' `env`, or Deno.env.toObject()). */
@@ -128,9 +180,16 @@ export function edgeFromEnv(env: EdgeBindings): Hono<EdgeEnv> {
       date_time_input_format: "best_effort",
     },
   });
+  if (!env.PETREL_EDGE_HMAC_KEY) throw new Error("PETREL_EDGE_HMAC_KEY is required at the edge");
+  const query = client as unknown as QueryClient;
+  const cacheMs = env.PETREL_EDGE_CACHE_MS === undefined ? undefined : Number(env.PETREL_EDGE_CACHE_MS);
   return createEdgeApp({
-    client: client as unknown as QueryClient,
-    authenticate: staticKeys(JSON.parse(env.PETREL_EDGE_KEYS ?? "{}") as Record<string, EdgePrincipal>),
+    client: query,
+    authenticate: directoryKeys({
+      client: query,
+      hmacKey: fromBase64Url(env.PETREL_EDGE_HMAC_KEY),
+      ...(cacheMs !== undefined && Number.isFinite(cacheMs) ? { cacheMs } : {}),
+    }),
   });
 }
 

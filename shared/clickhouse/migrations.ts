@@ -17,6 +17,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { migration as m0001 } from "./migrations/0001_events.ts";
 import { migration as m0002 } from "./migrations/0002_analytics.ts";
 import { migration as m0003 } from "./migrations/0003_final_stats.ts";
+import { migration as m0004 } from "./migrations/0004_edge_directory.ts";
 
 export interface Migration {
   /** Positive integer, the NNNN of the file name; strictly increasing through `MIGRATIONS`. */
@@ -27,7 +28,7 @@ export interface Migration {
   statements: readonly string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];
 
 export const MIGRATIONS_TABLE = "schema_migrations";
 

@@ -16,6 +16,7 @@ import { actorAccountPort } from "../../ingress/account-port.ts";
 import { limitsFromConfig } from "../../ingress/limits.ts";
 import { type Ingress, startIngress } from "../../ingress/server.ts";
 import { loadTls } from "../../ingress/tls.ts";
+import { startEdgeDirectory } from "../analytics/edge-directory.ts";
 import { type Analytics, createAnalytics } from "../analytics/service.ts";
 import { type EventSink, startSink } from "../analytics/sink.ts";
 import { KafkaBus } from "../bus/kafka/kafka-bus.ts";
@@ -156,6 +157,16 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
         ],
       },
     });
+    // The edge directory (edge-api/edge.ts reads it): API keys and accounts in ClickHouse.
+    const edgeDirectory = await startEdgeDirectory({
+      bus,
+      client: clickhouse.client,
+      partitions: config.partitions,
+      nodeId,
+      accounts,
+      onError: (e) => log.error({ err: e }, "edge directory writer error"),
+    });
+    closers.push(() => edgeDirectory.close());
     checks.actors = true;
     log.info({ partitions: config.partitions }, "actor system started");
 

@@ -60,7 +60,8 @@ describe("docs/clickhouse.md", () => {
   it("documents every table and column of the schema", async () => {
     const rs = await h.client.query({
       query: `SELECT table, name FROM system.columns WHERE database = currentDatabase()
-              AND table IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final', 'schema_migrations')`,
+              AND table IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final', 'schema_migrations',
+                            'edge_api_keys', 'edge_accounts')`,
       format: "JSONEachRow",
     });
     const cols = await rs.json<{ table: string; name: string }>();

@@ -46,7 +46,7 @@ describe("edge entry", () => {
     expect(specifiers.some((s) => /shared\/(analytics\/sink|clickhouse\/client)\.ts$/.test(s))).toBe(false);
   }, 120_000);
 
-  it("serves requests under Deno: 401 without a key, 200 scoped by account, 403/400 mapped, 503 when the store is down", async () => {
+  it("serves requests under Deno: 401 without a key, 200 scoped by account, 403/400 mapped, quota, 401 once revoked, 503 when the store is down", async () => {
     const { stdout } = await deno([
       "run",
       "--allow-net=127.0.0.1,edge",
@@ -62,6 +62,20 @@ describe("edge entry", () => {
     expect(out.stubQueries[0].url).toContain("param_account=acme");
     expect(out.noScope).toMatchObject({ status: 403, body: { code: "forbidden" } });
     expect(out.badInput).toMatchObject({ status: 400, body: { code: "invalid_request", field: "status.0" } });
+    // The directory read through ClickHouse (0004_edge_directory), the quota gauge (A7), revocation.
+    expect(out.directoryQueries.some((q: string) => q.includes("FROM edge_api_keys FINAL"))).toBe(true);
+    expect(out.quota).toEqual({
+      status: 200,
+      body: {
+        used: 81,
+        limit: 100,
+        percent: 81,
+        band: "orange",
+        periodStart: Date.parse("2026-11-01T04:00:00Z"),
+        periodEnd: Date.parse("2026-12-01T05:00:00Z"),
+      },
+    });
+    expect(out.revoked).toMatchObject({ status: 401, body: { code: "unauthenticated" } });
     expect(out.storeDown).toMatchObject({ status: 503, body: { code: "unavailable" } });
   }, 120_000);
 });
