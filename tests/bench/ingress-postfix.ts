@@ -4,7 +4,9 @@
  * STARTTLS required, AUTH PLAIN/LOGIN after TLS (Cyrus SASL with a sasldb file, Debian packages
  * `libsasl2-modules` + `sasl2-bin`), every message fsync'd into its own queue before `250` — and
  * nothing else: accepted mail goes to the hold queue (`smtpd_data_restrictions =
- * check_client_access static:HOLD`), so no delivery runs during the measurement.
+ * check_client_access static:HOLD`), so no delivery runs during the measurement. Relay mode
+ * (`relayTo`, the delivery bench of issue 5) relays everything to a sink on loopback instead,
+ * optionally through an OpenDKIM signing milter (`dkim`).
  *
  * Started as `postfix -c <dir> start-fg` (a child we stop by PID and `postfix stop`); CPU is the
  * master's process tree (live processes plus the children it reaped), like /proc accounting.
@@ -62,7 +64,65 @@ async function freePort(): Promise<number> {
   });
 }
 
-function mainCf(dir: string, auth: boolean): string {
+/** Relay mode (issue 5 delivery bench): accepted mail is relayed to a sink instead of held. */
+export interface PostfixPeerOptions {
+  /** Relay every message to `[127.0.0.1]:relayTo` (plain SMTP, no DNS) instead of holding it. */
+  relayTo?: number;
+  /**
+   * With `relayTo`: sign with OpenDKIM (Debian `opendkim`, a milter on a loopback port, its own
+   * 2048-bit key for the From domain `shop.example`); its CPU counts with Postfix's.
+   */
+  dkim?: boolean;
+}
+
+const OPENDKIM = ["/usr/sbin/opendkim", "/sbin/opendkim"].find((p) => existsSync(p));
+
+export function openDkimMissing(): string | undefined {
+  return OPENDKIM ? undefined : "opendkim not found (apt-get install opendkim)";
+}
+
+/** OpenDKIM as a signing milter on a free loopback port, for `shop.example`, selector `pf1`. */
+async function startOpenDkim(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  if (!OPENDKIM) throw new Error(openDkimMissing());
+  const key = join(dir, "dkim.key");
+  await run("openssl", ["genrsa", "-out", key, "2048"]);
+  await chmod(key, 0o600);
+  const port = await freePort();
+  const conf = join(dir, "opendkim.conf");
+  await writeFile(
+    conf,
+    [
+      "Syslog no",
+      "Mode s",
+      "Domain shop.example",
+      "Selector pf1",
+      `KeyFile ${key}`,
+      `Socket inet:${port}@127.0.0.1`,
+      "Canonicalization relaxed/relaxed",
+      "InternalHosts 127.0.0.1",
+      // the key lives under /tmp (world-writable): allowed for this private benchmark instance
+      "RequireSafeKeys false",
+      `PidFile ${dir}/opendkim.pid`,
+      "",
+    ].join("\n"),
+  );
+  const child = spawn(OPENDKIM, ["-f", "-x", conf], { stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return { port, child };
+    await sleep(100);
+  }
+  await kill(child);
+  throw new Error("opendkim did not start");
+}
+
+function mainCf(dir: string, auth: boolean, o: PostfixPeerOptions = {}, milterPort?: number): string {
   return [
     "compatibility_level = 3.6",
     `queue_directory = ${dir}/queue`,
@@ -101,8 +161,14 @@ function mainCf(dir: string, auth: boolean): string {
         ]
       : ["smtpd_relay_restrictions = permit_mynetworks, reject"]),
     "smtpd_recipient_restrictions =",
-    // Intake only: every accepted message is parked in the hold queue, never delivered.
-    "smtpd_data_restrictions = check_client_access static:HOLD",
+    ...(o.relayTo === undefined
+      ? // Intake only: every accepted message is parked in the hold queue, never delivered.
+        ["smtpd_data_restrictions = check_client_access static:HOLD"]
+      : // Relay: everything to the sink; Postfix's default concurrency (20 per destination).
+        [`relayhost = [127.0.0.1]:${o.relayTo}`, "smtp_tls_security_level = none"]),
+    ...(milterPort === undefined
+      ? []
+      : [`smtpd_milters = inet:127.0.0.1:${milterPort}`, "milter_default_action = tempfail"]),
     "smtpd_client_connection_count_limit = 0",
     "smtpd_client_connection_rate_limit = 0",
     "smtpd_client_message_rate_limit = 0",
@@ -137,7 +203,7 @@ const MASTER_CF = (port: number) =>
     "",
   ].join("\n");
 
-export async function startPostfixPeer(): Promise<PostfixPeer> {
+export async function startPostfixPeer(o: PostfixPeerOptions = {}): Promise<PostfixPeer> {
   const missing = postfixPeerMissing();
   if (missing || !POSTFIX) throw new Error(missing);
   const dir = await mkdtemp(join(tmpdir(), "petrel-bench-postfix-"));
@@ -174,21 +240,36 @@ export async function startPostfixPeer(): Promise<PostfixPeer> {
     auth = true;
   }
   const version = (await run("/usr/sbin/postconf", ["-d", "-h", "mail_version"])).trim();
+  const dkim = o.relayTo !== undefined && o.dkim ? await startOpenDkim(dir) : undefined;
   let lastError: unknown;
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
-    await writeFile(join(dir, "main.cf"), mainCf(dir, auth));
+    await writeFile(join(dir, "main.cf"), mainCf(dir, auth, o, dkim?.port));
     await writeFile(join(dir, "master.cf"), MASTER_CF(port));
     await run(POSTFIX, ["-c", dir, "check"]);
     const child = spawn(POSTFIX, ["-c", dir, "start-fg"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stderr?.on("data", (c) => (out += String(c)));
     child.stdout?.on("data", (c) => (out += String(c)));
-    if (await listening(port, child)) return peer(dir, port, child, auth, creds, version);
+    if (await listening(port, child)) {
+      const p = peer(dir, port, child, auth, creds, version);
+      if (!dkim) return p;
+      const milter = dkim.child.pid as number;
+      return {
+        ...p,
+        cpuSeconds: () => p.cpuSeconds() + treeCpuSeconds(milter),
+        peakRssMiB: () => p.peakRssMiB() + treePeakRssMiB(milter),
+        async stop() {
+          await kill(dkim.child);
+          await p.stop();
+        },
+      };
+    }
     await run(POSTFIX, ["-c", dir, "stop"]).catch(() => undefined);
     lastError = new Error(`postfix did not start: ${out}`);
     await kill(child);
   }
+  if (dkim) await kill(dkim.child);
   await rm(dir, { recursive: true, force: true });
   throw lastError;
 }

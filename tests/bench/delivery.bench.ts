@@ -1,0 +1,306 @@
+/**
+ * Delivery benchmark (issue 5 "Measure"): end to end, from submission (STARTTLS + AUTH PLAIN,
+ * 20 persistent sessions, 5 KiB, 1 recipient, pipelined envelope; the raw client of the ingress
+ * bench) to a discarding sink (smtp-server on loopback, in this process, no STARTTLS offered so
+ * both servers send in clear). Compared in the same run, each on a fresh instance, in alternating
+ * order:
+ *   - Petrel, DKIM on and DKIM off (tests/bench/delivery-child.ts: ingress + actors + delivery
+ *     workers; MX of `sink.test` → 127.0.0.1 served by Knot DNS, PETREL_SMTP_OUT_PORT = the sink);
+ *   - Postfix (Debian package; tests/bench/ingress-postfix.ts in relay mode: same STARTTLS +
+ *     SASL submission, `relayhost = [127.0.0.1]:<sink>`), without DKIM (no milter installed).
+ * Per row: delivered msg/s (N / first submission → last message at the sink), p50/p99
+ * accept→delivered latency (the client's `250` to the sink's end of DATA, matched by an
+ * `X-Bench-Id` header), CPU seconds per 1,000 messages of the server's whole process tree, the
+ * Petrel/Postfix ratio; medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000).
+ * `BENCH_PEERS=petrel-dkim,petrel-nodkim,postfix` picks rows; BENCH_NODE_ARGS go to Petrel's node
+ * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * Run: `npm run bench:delivery`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SMTPServer } from "smtp-server";
+import { cleanEnv, ROOT } from "../cli/relay.ts";
+import { startDnsServer, testZone } from "../dns/server.ts";
+import { HOST, RawClient } from "../ingress/harness.ts";
+import { openDkimMissing, postfixPeerMissing, startPostfixPeer, treeCpuSeconds } from "./ingress-postfix.ts";
+
+const N = Number(process.env.BENCH_MESSAGES ?? "2000");
+const RUNS = Number(process.env.BENCH_RUNS ?? "3");
+const SESSIONS = 20;
+const BYTES = 5 * 1024;
+const PEERS = (process.env.BENCH_PEERS ?? "petrel-dkim,petrel-nodkim,postfix,postfix-dkim").split(",");
+
+interface Target {
+  port: number;
+  creds: { username: string; password: string };
+  auth: boolean;
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** The sink: discards every message, noting when each `X-Bench-Id` arrived. */
+class Sink {
+  readonly arrived = new Map<number, number>();
+  /** Messages that arrived with a DKIM-Signature header (checks the DKIM on/off switch). */
+  signed = 0;
+  private waiter?: () => void;
+  private readonly server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    logger: false,
+    size: 0,
+    onData: (stream, _s, cb) => {
+      let head = "";
+      let id: number | undefined;
+      stream.on("data", (c: Buffer) => {
+        if (id !== undefined || head.length > 64 * 1024) return;
+        head += c.toString("latin1");
+        const m = /\r\nX-Bench-Id: (\d+)\r\n/i.exec(head);
+        if (m) id = Number(m[1]);
+      });
+      stream.on("end", () => {
+        if (id !== undefined && !this.arrived.has(id)) {
+          this.arrived.set(id, performance.now());
+          if (/(^|\r\n)DKIM-Signature:/i.test(head)) this.signed++;
+          if (this.waiter) this.waiter();
+        }
+        cb();
+      });
+    },
+  });
+  port = 0;
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, HOST, () => r()));
+    this.port = (this.server.server.address() as { port: number }).port;
+  }
+
+  /** Resolves once `n` messages arrived or after `ms` of no progress. */
+  async waitFor(n: number, ms: number): Promise<void> {
+    let last = this.arrived.size;
+    let since = performance.now();
+    while (this.arrived.size < n) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 500);
+        this.waiter = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.waiter = undefined;
+      if (this.arrived.size !== last) {
+        last = this.arrived.size;
+        since = performance.now();
+      } else if (performance.now() - since > ms) return;
+    }
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+async function startPetrel(dkim: boolean, dns: string, sinkPort: number): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), "petrel-bench-delivery-"));
+  const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [...extra, "--import", "tsx", "tests/bench/delivery-child.ts"],
+    {
+      cwd: ROOT,
+      env: cleanEnv({
+        PETREL_DATA_DIR: dir,
+        PETREL_HOST: HOST,
+        PETREL_HTTP_PORT: "0",
+        PETREL_SUBMISSION_PORT: "0",
+        PETREL_SMTPS_PORT: "0",
+        PETREL_LOG_LEVEL: "error",
+        PETREL_DNS_SERVERS: dns,
+        PETREL_SMTP_OUT_PORT: String(sinkPort),
+        // Postfix's default_destination_concurrency_limit, so both open up to 20 connections.
+        PETREL_DELIVERY_CONCURRENCY: "20",
+        PETREL_SMTP_SESSIONS_PER_USER: "200",
+        PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
+        PETREL_SMTP_SESSIONS_PER_IP: "300",
+        BENCH_DKIM: dkim ? "1" : "0",
+      }),
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    proc.stdout?.on("data", (d) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once("exit", (c) => reject(new Error(`petrel exited ${c}`)));
+  });
+  const creds = JSON.parse(readFileSync(join(dir, "creds.json"), "utf8"));
+  const pid = proc.pid as number;
+  return {
+    port,
+    creds,
+    auth: true,
+    cpuSeconds: () => treeCpuSeconds(pid),
+    async stop() {
+      proc.kill("SIGTERM");
+      await new Promise((r) => proc.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function body(n: number): string {
+  const head = `From: app@shop.example\r\nTo: r${n}@sink.test\r\nSubject: bench ${n}\r\nMessage-ID: <bench-${n}@shop.example>\r\nX-Bench-Id: ${n}\r\n\r\n`;
+  const line = `${"x".repeat(76)}\r\n`;
+  return head + line.repeat(Math.ceil((BYTES - head.length) / line.length));
+}
+
+async function session(t: Target): Promise<RawClient> {
+  const client = await RawClient.connect(t.port);
+  const cmd = async (line: string) => {
+    client.write(`${line}\r\n`);
+    return client.reply(60_000);
+  };
+  await client.reply(60_000);
+  await cmd("EHLO bench.test");
+  const tls = await client.starttls();
+  if (!tls.startsWith("220")) throw new Error(tls);
+  await cmd("EHLO bench.test");
+  if (!t.auth) return client;
+  const r = await cmd(
+    `AUTH PLAIN ${Buffer.from(`\0${t.creds.username}\0${t.creds.password}`).toString("base64")}`,
+  );
+  if (!r.startsWith("235")) throw new Error(r);
+  return client;
+}
+
+async function runOnce(t: Target, sink: Sink) {
+  sink.arrived.clear();
+  sink.signed = 0;
+  const accepted = new Map<number, number>();
+  let next = 0;
+  let refused = 0;
+  const cpu0 = t.cpuSeconds();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: SESSIONS }, async () => {
+      const c = await session(t);
+      for (let n = next++; n < N; n = next++) {
+        c.write(`MAIL FROM:<app@shop.example>\r\nRCPT TO:<r${n}@sink.test>\r\nDATA\r\n`);
+        for (let i = 0; i < 3; i++) await c.reply(60_000);
+        c.write(`${body(n)}\r\n.\r\n`);
+        const r = await c.reply(60_000);
+        if (r.startsWith("250")) accepted.set(n, performance.now());
+        else refused++;
+      }
+      await c.cmd("QUIT");
+      c.close();
+    }),
+  );
+  await sink.waitFor(accepted.size, 30_000);
+  const arrivals = [...sink.arrived.values()];
+  const end = arrivals.length > 0 ? Math.max(...arrivals) : performance.now();
+  const cpu = t.cpuSeconds() - cpu0;
+  const lat: number[] = [];
+  for (const [n, at] of sink.arrived) {
+    const a = accepted.get(n);
+    if (a !== undefined) lat.push(at - a);
+  }
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+  const delivered = sink.arrived.size;
+  return {
+    msgPerSec: delivered / ((end - t0) / 1000),
+    p50: q(0.5),
+    p99: q(0.99),
+    cpuPer1000: (cpu / Math.max(1, delivered)) * 1000,
+    missing: accepted.size - delivered,
+    signed: sink.signed,
+    refused,
+  };
+}
+
+type Result = Awaited<ReturnType<typeof runOnce>>;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+const peers = PEERS.filter((p) => {
+  const why = p.startsWith("postfix")
+    ? (postfixPeerMissing() ?? (p === "postfix-dkim" ? openDkimMissing() : undefined))
+    : undefined;
+  if (why) console.warn(`SKIP ${p}: ${why}`);
+  return !why;
+});
+const dns = await startDnsServer({ zones: [testZone("sink.test", ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])] });
+const sink = new Sink();
+await sink.start();
+const results = new Map<string, Result[]>(peers.map((p) => [p, []]));
+let postfixVersion = "";
+let postfixAuth = true;
+try {
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 === 0 ? peers : [...peers].reverse();
+    for (const peer of order) {
+      let t: Target;
+      if (peer.startsWith("postfix")) {
+        const p = await startPostfixPeer({ relayTo: sink.port, dkim: peer === "postfix-dkim" });
+        postfixVersion = p.version;
+        postfixAuth &&= p.auth;
+        t = p;
+      } else t = await startPetrel(peer === "petrel-dkim", dns.address, sink.port);
+      try {
+        const r = await runOnce(t, sink);
+        results.get(peer)?.push(r);
+        console.log(
+          `run ${run + 1} ${peer}: ${JSON.stringify(r, (_k, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v))}`,
+        );
+      } finally {
+        await t.stop();
+      }
+    }
+  }
+} finally {
+  await sink.stop();
+  await dns.stop();
+}
+
+const NAMES: Record<string, string> = {
+  "petrel-dkim": "Petrel, DKIM on",
+  "petrel-nodkim": "Petrel, DKIM off",
+  postfix: `Postfix ${postfixVersion} relay, no DKIM${postfixAuth ? "" : ", no AUTH"}`,
+  "postfix-dkim": `Postfix ${postfixVersion} relay + OpenDKIM milter${postfixAuth ? "" : ", no AUTH"}`,
+};
+const pf = results.get("postfix") ?? [];
+const pfRate = median(pf.map((r) => r.msgPerSec));
+const pfCpu = median(pf.map((r) => r.cpuPer1000));
+console.log(`\n${N} × 5 KiB, 1 rcpt, ${SESSIONS} sessions (STARTTLS + AUTH), medians of ${RUNS} runs\n`);
+console.log(
+  "| server | delivered msg/s | p50 accept→delivered ms | p99 ms | CPU-s / 1,000 msg | msg/s ÷ Postfix (no DKIM) | CPU ÷ Postfix (no DKIM) | missing | DKIM-signed at sink | msg/s of each run |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+for (const [peer, rs] of results) {
+  const rate = median(rs.map((r) => r.msgPerSec));
+  const cpu = median(rs.map((r) => r.cpuPer1000));
+  const ratio = (x: number, y: number) => (pf.length > 0 && y > 0 ? (x / y).toFixed(2) : "–");
+  console.log(
+    `| ${NAMES[peer] ?? peer} | ${rate.toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${cpu.toFixed(2)} | ${ratio(rate, pfRate)} | ${ratio(cpu, pfCpu)} | ${rs.reduce((s, r) => s + r.missing + r.refused, 0)} | ${rs.reduce((s, r) => s + r.signed, 0)} | ${rs.map((r) => r.msgPerSec.toFixed(0)).join(" / ")} |`,
+  );
+}
+
+const rateOf = (peer: string) => median((results.get(peer) ?? []).map((r) => r.msgPerSec));
+const cpuOf = (peer: string) => median((results.get(peer) ?? []).map((r) => r.cpuPer1000));
+const pairs: [string, string][] = [
+  ["petrel-dkim", "postfix-dkim"],
+  ["petrel-dkim", "postfix"],
+  ["petrel-nodkim", "postfix"],
+];
+console.log("\n| Petrel ÷ Postfix | delivered msg/s | CPU per message |");
+console.log("| --- | ---: | ---: |");
+for (const [a, b] of pairs)
+  if (results.has(a) && results.has(b))
+    console.log(
+      `| ${NAMES[a]} ÷ ${NAMES[b]} | ${(rateOf(a) / rateOf(b)).toFixed(2)} | ${(cpuOf(a) / cpuOf(b)).toFixed(2)} |`,
+    );
