@@ -23,6 +23,7 @@ import { LogBus, type LogBusOptions } from "../../shared/bus/log/log-bus.ts";
 import type { LogBusLogger } from "../../shared/bus/log/logger.ts";
 import { OffsetStore } from "../../shared/bus/log/offsets.ts";
 import { PartitionLog } from "../../shared/bus/log/partition-log.ts";
+import { Segment } from "../../shared/bus/log/segment.ts";
 import { partitionFor } from "../../shared/bus/partition.ts";
 import type { BusRecord, TopicPartition } from "../../shared/bus/types.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
@@ -256,6 +257,39 @@ describe("segments", () => {
     const { records } = await log.read(100);
     expect(records[0]).toMatchObject({ offset: 100, key: "k100" });
     await log.close();
+  });
+});
+
+describe("frames larger than the read chunk (256 KiB)", () => {
+  // A big actor snapshot: the walk used to refill once and call a frame that did not fit one chunk
+  // "truncated record" — at byte 0 when it came first, or wherever its length prefix straddled a
+  // chunk end — and compaction then failed with CorruptSegmentError on a sound segment.
+  it("walks, scans and reads back every frame, whatever its size and place", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "petrel-bigframe-"));
+    try {
+      const sizes = [300 * 1024, 10, 256 * 1024 - 60, 700 * 1024, 5, 2 * 1024 * 1024, 17];
+      const frames = sizes.map((n, i) =>
+        encodeFrame(i, 1, `k${i}`, undefined, new Uint8Array(n).fill(i + 1)),
+      );
+      const path = join(dir, "00000000000000000000.log");
+      writeFileSync(path, Buffer.concat(frames));
+      const seg = new Segment(0, path, statSync(path).size);
+      const scan = await seg.scan();
+      expect(scan.error).toBeUndefined();
+      expect(scan.records).toBe(sizes.length);
+      expect(scan.validEnd).toBe(statSync(path).size);
+      const seen: number[] = [];
+      for await (const f of seg.frames()) seen.push(decodeFrame(f.buf, f.at).value.length);
+      expect(seen).toEqual(sizes);
+      // A truly cut frame is still reported, and the walk ends.
+      truncateSync(path, statSync(path).size - 3);
+      const cut = await new Segment(0, path, statSync(path).size).scan();
+      expect(cut.records).toBe(sizes.length - 1);
+      expect(cut.error).toBe("truncated record");
+      await seg.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -120,14 +120,18 @@ export class Segment {
     let bufEnd = 0;
     while (pos < end) {
       let check = checkFrame(buf, pos - bufStart, bufEnd - bufStart);
-      if (!check.ok && check.reason === "short") {
-        // Refill from `pos`, big enough for the whole frame if its length is sane.
+      // Refill from `pos` until the frame is whole: the first refill may only learn the frame's
+      // length (its 4-byte prefix sat at the end of the last chunk), and a frame can be larger than
+      // a chunk (a big actor snapshot), so one refill is not always enough.
+      while (!check.ok && check.reason === "short") {
         const want = Math.min(Math.max(CHUNK, check.need), end - pos);
+        if (bufStart === pos && bufEnd - bufStart >= want) break; // nothing more to read: truly short
         if (buf.length < want) buf = Buffer.allocUnsafe(want);
         const { bytesRead } = await fh.read(buf, 0, want, pos);
         bufStart = pos;
         bufEnd = pos + bytesRead;
         check = checkFrame(buf, 0, bytesRead);
+        if (bytesRead < want) break; // the file ends here
       }
       if (!check.ok) {
         yield { position: pos, bad: check.reason === "short" ? "truncated record" : `bad ${check.reason}` };
