@@ -9,13 +9,13 @@
  * message to its own file, fsyncs it, renames it into place and fsyncs the directory before `OK`
  * (Haraka has no durable inbound queue of its own). rDNS is answered locally (no DNS query).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { copyFileSync, existsSync, realpathSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
 import { treeCpuSeconds, treePeakRssMiB } from "./ingress-postfix.ts";
 
 export const HARAKA_BIN = process.env.BENCH_HARAKA;
@@ -95,21 +95,7 @@ export async function startHarakaPeer(): Promise<HarakaPeer> {
   const cfg = join(dir, "config");
   await mkdir(cfg, { recursive: true });
   await mkdir(join(dir, "plugins"), { recursive: true });
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=submission.haraka.test",
-    "-keyout",
-    join(cfg, "tls_key.pem"),
-    "-out",
-    join(cfg, "tls_cert.pem"),
-  ]);
+  await selfSignedPair(dir, "submission.haraka.test");
   // Haraka's tls plugin would otherwise generate 2048-bit DH parameters at start (minutes).
   await run("openssl", ["dhparam", "-dsaparam", "-out", join(cfg, "dhparams.pem"), "2048"]);
   const creds = { username: "bench", password: "bench-password-1" };
@@ -137,8 +123,8 @@ export async function startHarakaPeer(): Promise<HarakaPeer> {
   let out = "";
   child.stdout?.on("data", (c) => (out += String(c)));
   child.stderr?.on("data", (c) => (out += String(c)));
-  if (!(await listening(port, child))) {
-    await kill(child);
+  if (!(await greets(port, child))) {
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
     throw new Error(`haraka did not start: ${out.slice(-2000)}`);
   }
@@ -152,37 +138,9 @@ export async function startHarakaPeer(): Promise<HarakaPeer> {
     cpuSeconds: () => treeCpuSeconds(pid),
     peakRssMiB: () => treePeakRssMiB(pid),
     async stop() {
-      await kill(child);
+      await stopChild(child);
       // Haraka may still be flushing its own queue folder as it exits
       await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
-}
-
-async function listening(port: number, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 150 && child.exitCode === null; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.setTimeout(2_000, () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.once("data", (d: Buffer) => {
-        s.destroy();
-        resolve(d.toString().startsWith("220"));
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null) child.kill("SIGKILL");
 }

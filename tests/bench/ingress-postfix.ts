@@ -19,6 +19,8 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MASTER_CF } from "../delivery/postfix.ts";
+import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
 
 const POSTFIX = ["/usr/sbin/postfix", "/sbin/postfix"].find((p) => existsSync(p));
 const SASLPASSWD2 = ["/usr/sbin/saslpasswd2", "/usr/bin/saslpasswd2"].find((p) => existsSync(p));
@@ -118,7 +120,7 @@ async function startOpenDkim(dir: string): Promise<{ port: number; child: ChildP
     if (ok) return { port, child };
     await sleep(100);
   }
-  await kill(child);
+  await stopChild(child);
   throw new Error("opendkim did not start");
 }
 
@@ -177,52 +179,12 @@ function mainCf(dir: string, auth: boolean, o: PostfixPeerOptions = {}, milterPo
   ].join("\n");
 }
 
-const MASTER_CF = (port: number) =>
-  [
-    `127.0.0.1:${port} inet n - n - - smtpd`,
-    "pickup unix n - n 60 1 pickup",
-    "cleanup unix n - n - 0 cleanup",
-    "qmgr unix n - n 300 1 qmgr",
-    "tlsmgr unix - - n 1000? 1 tlsmgr",
-    "rewrite unix - - n - - trivial-rewrite",
-    "bounce unix - - n - 0 bounce",
-    "defer unix - - n - 0 bounce",
-    "trace unix - - n - 0 bounce",
-    "verify unix - - n - 1 verify",
-    "flush unix n - n 1000? 0 flush",
-    "proxymap unix - - n - - proxymap",
-    "smtp unix - - n - - smtp",
-    "relay unix - - n - - smtp",
-    "showq unix n - n - - showq",
-    "error unix - - n - - error",
-    "retry unix - - n - - error",
-    "discard unix - - n - - discard",
-    "anvil unix - - n - 1 anvil",
-    "scache unix - - n - 1 scache",
-    "postlog unix-dgram n - n - 1 postlogd",
-    "",
-  ].join("\n");
-
 export async function startPostfixPeer(o: PostfixPeerOptions = {}): Promise<PostfixPeer> {
   const missing = postfixPeerMissing();
   if (missing || !POSTFIX) throw new Error(missing);
   const dir = await mkdtemp(join(tmpdir(), "petrel-bench-postfix-"));
   await chmod(dir, 0o755);
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=submission.postfix.test",
-    "-keyout",
-    join(dir, "key.pem"),
-    "-out",
-    join(dir, "cert.pem"),
-  ]);
+  await selfSignedPair(dir, "submission.postfix.test");
   for (const d of ["queue", "data", "sasl"]) await mkdir(join(dir, d), { recursive: true });
   const uid = Number((await run("id", ["-u", "postfix"])).trim());
   const gid = Number((await run("id", ["-g", "postfix"])).trim());
@@ -251,7 +213,7 @@ export async function startPostfixPeer(o: PostfixPeerOptions = {}): Promise<Post
     let out = "";
     child.stderr?.on("data", (c) => (out += String(c)));
     child.stdout?.on("data", (c) => (out += String(c)));
-    if (await listening(port, child)) {
+    if (await greets(port, child)) {
       const p = peer(dir, port, child, auth, creds, version);
       if (!dkim) return p;
       const milter = dkim.child.pid as number;
@@ -260,42 +222,18 @@ export async function startPostfixPeer(o: PostfixPeerOptions = {}): Promise<Post
         cpuSeconds: () => p.cpuSeconds() + treeCpuSeconds(milter),
         peakRssMiB: () => p.peakRssMiB() + treePeakRssMiB(milter),
         async stop() {
-          await kill(dkim.child);
+          await stopChild(dkim.child);
           await p.stop();
         },
       };
     }
     await run(POSTFIX, ["-c", dir, "stop"]).catch(() => undefined);
     lastError = new Error(`postfix did not start: ${out}`);
-    await kill(child);
+    await stopChild(child);
   }
-  if (dkim) await kill(dkim.child);
+  if (dkim) await stopChild(dkim.child);
   await rm(dir, { recursive: true, force: true });
   throw lastError;
-}
-
-async function listening(port: number, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("data", (d: Buffer) => {
-        s.destroy();
-        resolve(d.toString().startsWith("220"));
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null) child.kill("SIGKILL");
 }
 
 interface Proc {
@@ -374,7 +312,7 @@ function peer(
     peakRssMiB: () => treePeakRssMiB(pid),
     async stop() {
       await run(POSTFIX as string, ["-c", dir, "stop"]).catch(() => undefined);
-      await kill(child);
+      await stopChild(child);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -15,10 +15,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
 
 export const POSTFIX_PACKAGE = "postfix";
 const POSTFIX = ["/usr/sbin/postfix", "/sbin/postfix"].find((p) => existsSync(p));
@@ -140,7 +140,8 @@ function mainCf(dir: string, o: PostfixOptions): string {
   ].join("\n");
 }
 
-const MASTER_CF = (port: number) =>
+/** master.cf of a private instance: one smtpd on 127.0.0.1:`port`, the usual services. */
+export const MASTER_CF = (port: number) =>
   [
     `127.0.0.1:${port} inet n - n - - smtpd`,
     "pickup unix n - n 60 1 pickup",
@@ -171,21 +172,7 @@ export async function startPostfix(o: PostfixOptions): Promise<Postfix> {
   if (!POSTFIX) throw new Error(postfixMissing());
   const dir = await mkdtemp(join(tmpdir(), "petrel-postfix-"));
   await chmod(dir, 0o755);
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=mx.postfix.test",
-    "-keyout",
-    join(dir, "key.pem"),
-    "-out",
-    join(dir, "cert.pem"),
-  ]);
+  await selfSignedPair(dir, "mx.postfix.test");
   await mkdir(join(dir, "mail"), { recursive: true });
   await mkdir(join(dir, "queue"), { recursive: true });
   await mkdir(join(dir, "data"), { recursive: true });
@@ -210,45 +197,21 @@ export async function startPostfix(o: PostfixOptions): Promise<Postfix> {
     let stderr = "";
     child.stderr?.on("data", (c) => (stderr += String(c)));
     child.stdout?.on("data", (c) => (stderr += String(c)));
-    if (await listening(port, child)) return handle(dir, port, child);
+    if (await greets(port, child)) return handle(dir, port, child);
     await run(POSTFIX, ["-c", dir, "stop"]).catch(() => undefined);
     lastError = new Error(
       `postfix did not start: ${stderr}\n${await readFile(join(dir, "maillog"), "utf8").catch(() => "")}`,
     );
-    await kill(child);
+    await stopChild(child);
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError;
-}
-
-async function listening(port: number, child: ChildProcess): Promise<boolean> {
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("data", (d: Buffer) => {
-        s.destroy();
-        resolve(d.toString().startsWith("220"));
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return true;
-    await sleep(100);
-  }
-  return false;
 }
 
 async function postfixIds(): Promise<[number, number]> {
   const uid = Number((await run("id", ["-u", "postfix"])).trim());
   const gid = Number((await run("id", ["-g", "postfix"])).trim());
   return [uid, gid];
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null) child.kill("SIGKILL");
 }
 
 function handle(dir: string, port: number, child: ChildProcess): Postfix {
@@ -270,7 +233,7 @@ function handle(dir: string, port: number, child: ChildProcess): Postfix {
     async stop() {
       // `postfix stop` signals the master by its pid file; the start-fg wrapper then exits.
       await run(POSTFIX as string, ["-c", dir, "stop"]).catch(() => undefined);
-      await kill(child);
+      await stopChild(child);
       await rm(dir, { recursive: true, force: true });
     },
   };

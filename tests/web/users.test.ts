@@ -6,7 +6,7 @@
  * the new one works; delete → refused.
  */
 import nodemailer from "nodemailer";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserUnavailable, launchChromium, reloads, screenshot, signIn } from "./browser.ts";
 import { ADMIN, startWebStack, type WebStack } from "./stack.ts";
