@@ -188,7 +188,11 @@ describe.skipIf(!available)("delivery to a real Postfix", () => {
       () => node.eventsFor(r.recipientId).find((e) => e.status === "Delivered"),
       "Delivered after lift",
     );
-    const boxes = await postfix.mailbox(`defer@${RCPT}`);
+    // Postfix's 250 means queued: its local delivery to the mailbox follows a moment later.
+    const boxes = await waitFor(async () => {
+      const m = await postfix.mailbox(`defer@${RCPT}`);
+      return m.length > 0 ? m : undefined;
+    });
     expect(boxes).toHaveLength(1);
     const statuses = node.eventsFor(r.recipientId).map((e) => e.status);
     expect(statuses.filter((s) => s === "Delivered")).toHaveLength(1);
