@@ -3,6 +3,8 @@
  * these are the fields the pages use.
  */
 
+import type { BillingPeriod } from "../../actors/account/protocol.ts";
+
 export type Band = "blue" | "orange" | "red";
 
 export interface Quota {
@@ -69,19 +71,8 @@ export interface SmtpUser {
   connection?: { server: string; ports: { port: number; encryption: "STARTTLS" | "TLS" }[] };
 }
 
-/** C6: one plan of GET /v1/plans. */
-export type { Plan } from "../../actors/account/protocol.ts";
-
-/** C6: one period of GET /v1/account/billing (and the account's current period). */
-export interface BillingPeriod {
-  start: number;
-  end: number;
-  plan: string;
-  quota: number;
-  used: number;
-  priceCents: number;
-  currency: string;
-}
+/** C6: a plan of GET /v1/plans; one period of GET /v1/account/billing (and the current period). */
+export type { BillingPeriod, Plan } from "../../actors/account/protocol.ts";
 
 /** C1/C6: GET /v1/account, the fields Pricing reads beyond `Account`. */
 export interface AccountDetails extends Account {
