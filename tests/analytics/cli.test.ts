@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { petrel, type RunningRelay, startRelayProcess } from "../cli/relay.ts";
-import { freePort } from "../smoke/readyz.ts";
+import { freePort } from "../helpers/ports.ts";
 
 let relay: RunningRelay;
 let env: Record<string, string>;

@@ -12,10 +12,10 @@
 import { execFile, spawn } from "node:child_process";
 import { copyFileSync, existsSync, realpathSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
+import { freePort } from "../helpers/ports.ts";
 import { treeCpuSeconds, treePeakRssMiB } from "./ingress-postfix.ts";
 
 export const HARAKA_BIN = process.env.BENCH_HARAKA;
@@ -75,17 +75,6 @@ function run(file: string, args: string[]): Promise<string> {
       err ? reject(new Error(`${file} ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
     ),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export async function startHarakaPeer(): Promise<HarakaPeer> {

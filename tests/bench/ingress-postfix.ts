@@ -15,12 +15,13 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MASTER_CF } from "../delivery/postfix.ts";
 import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
+import { freePort } from "../helpers/ports.ts";
 
 const POSTFIX = ["/usr/sbin/postfix", "/sbin/postfix"].find((p) => existsSync(p));
 const SASLPASSWD2 = ["/usr/sbin/saslpasswd2", "/usr/bin/saslpasswd2"].find((p) => existsSync(p));
@@ -52,17 +53,6 @@ function run(file: string, args: string[], input?: string): Promise<string> {
       err ? reject(new Error(`${file} ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
     );
     if (input !== undefined) p.stdin?.end(input);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
   });
 }
 

@@ -12,7 +12,7 @@ import {
   startDnsServer,
   testZone,
 } from "../dns/server.ts";
-import { freePort } from "../smoke/readyz.ts";
+import { freePort } from "../helpers/ports.ts";
 import { type CliRun, petrel, type RunningRelay, startRelayProcess } from "./relay.ts";
 
 const PROVIDER = "petrel.test";

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../smoke/readyz.ts";
+import { freePorts } from "../helpers/ports.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -23,6 +23,8 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 export interface RunningRelay {
   dataDir: string;
   httpPort: number;
+  /** The submission (STARTTLS) port the relay listens on. */
+  submissionPort: number;
   api: string;
   /** stdout and stderr so far. */
   output(): string;
@@ -34,14 +36,19 @@ export async function startRelayProcess(
   timeoutMs = 150_000,
 ): Promise<RunningRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), "petrel-cli-"));
-  const httpPort = await freePort();
+  const [httpPort, submissionPort, smtpsPort, bouncePort] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const env = cleanEnv({
     PETREL_DATA_DIR: dataDir,
     PETREL_HTTP_PORT: String(httpPort),
     PETREL_HOST: "127.0.0.1",
-    PETREL_SUBMISSION_PORT: String(await freePort()),
-    PETREL_SMTPS_PORT: String(await freePort()),
-    PETREL_BOUNCE_PORT: String(await freePort()),
+    PETREL_SUBMISSION_PORT: String(submissionPort),
+    PETREL_SMTPS_PORT: String(smtpsPort),
+    PETREL_BOUNCE_PORT: String(bouncePort),
     PETREL_LOG_LEVEL: "info",
     PETREL_PARTITIONS: "2",
     ...extraEnv,
@@ -84,6 +91,7 @@ export async function startRelayProcess(
   return {
     dataDir,
     httpPort,
+    submissionPort: Number(env.PETREL_SUBMISSION_PORT),
     api,
     output: () => output,
     async stop() {

@@ -15,10 +15,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
+import { freePort } from "../helpers/ports.ts";
 
 export const POSTFIX_PACKAGE = "postfix";
 const POSTFIX = ["/usr/sbin/postfix", "/sbin/postfix"].find((p) => existsSync(p));
@@ -71,17 +71,6 @@ export interface Postfix {
 }
 
 const NOBODY = 65534;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { petrel, type RunningRelay, startRelayProcess } from "../cli/relay.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { freePort } from "../smoke/readyz.ts";
 import { type Postfix, requirePostfix, startPostfix } from "./postfix.ts";
 
 const available =
@@ -71,14 +70,13 @@ describe.skipIf(!available)("suppression list, end to end (D8, S9)", () => {
   beforeAll(async () => {
     dns = await startDnsServer({ zones: [testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])] });
     postfix = await startPostfix({ domains: [RCPT], users: [ALICE] });
-    submissionPort = await freePort();
     relay = await startRelayProcess({
       PETREL_ADMIN_TOKEN: TOKEN,
       PETREL_HOSTNAME: "smtp.petrel.test",
-      PETREL_SUBMISSION_PORT: String(submissionPort),
       PETREL_DNS_SERVERS: dns.address,
       PETREL_SMTP_OUT_PORT: String(postfix.port),
     });
+    submissionPort = relay.submissionPort;
     expect(
       (await operator("POST", "/admin/accounts", { name: "Supp", plan: "starter", accountId: ACCOUNT }))
         .status,

@@ -11,10 +11,10 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { Resolver } from "node:dns/promises";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../helpers/ports.ts";
 
 export interface ZoneText {
   /** The zone's apex, e.g. `example.com` (final dot optional). */
@@ -80,17 +80,6 @@ export function requireDnsServer(suite: string): boolean {
 }
 
 const origin = (o: string) => o.replace(/\.$/, "").toLowerCase();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 function config(dir: string, port: number, zones: ZoneText[]): string {
   return [

@@ -11,11 +11,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
+import { freePort } from "../helpers/ports.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const POM = join(HERE, "pom.xml");
@@ -128,18 +128,6 @@ function run(cmd: string, args: string[], signal?: AbortSignal): Promise<string>
 }
 
 // ---------------------------------------------------------------- configuration
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** A Kafka Uuid as text: 16 random bytes, URL-safe base64 without padding (never starting with "-"). */
 function kafkaUuid(): string {

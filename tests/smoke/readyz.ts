@@ -5,21 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
+import { freePorts } from "../helpers/ports.ts";
 
 export interface SmokeResult {
   readyAfterMs: number;
@@ -34,15 +23,20 @@ export async function smokeStart(
   extraEnv: Record<string, string> = {},
 ): Promise<SmokeResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "petrel-smoke-"));
-  const httpPort = await freePort();
+  const [httpPort, submissionPort, smtpsPort, bouncePort] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PETREL_DATA_DIR: dataDir,
     PETREL_HTTP_PORT: String(httpPort),
     PETREL_HOST: "127.0.0.1",
-    PETREL_SUBMISSION_PORT: String(await freePort()),
-    PETREL_SMTPS_PORT: String(await freePort()),
-    PETREL_BOUNCE_PORT: String(await freePort()),
+    PETREL_SUBMISSION_PORT: String(submissionPort),
+    PETREL_SMTPS_PORT: String(smtpsPort),
+    PETREL_BOUNCE_PORT: String(bouncePort),
     PETREL_LOG_LEVEL: "info",
     ...extraEnv,
   };

@@ -20,7 +20,7 @@ import type { Browser, Page } from "playwright-core";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
-import { freePort } from "../smoke/readyz.ts";
+import { freePort } from "../helpers/ports.ts";
 import { browserUnavailable, launchChromium, screenshot, signIn } from "./browser.ts";
 import { ACCOUNT, ADMIN, startWebStack, type WebStack } from "./stack.ts";
 

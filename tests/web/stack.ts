@@ -5,7 +5,7 @@
  */
 
 import { type RunningRelay, startRelayProcess } from "../cli/relay.ts";
-import { freePort } from "../smoke/readyz.ts";
+import { freePort } from "../helpers/ports.ts";
 
 export const ADMIN_TOKEN = "web-tests-operator-token-0123456789";
 export const ACCOUNT = "acme";
@@ -28,10 +28,8 @@ export interface WebStack {
 }
 
 export async function startWebStack(extraEnv: Record<string, string> = {}): Promise<WebStack> {
-  const submissionPort = await freePort();
   const relay = await startRelayProcess({
     PETREL_ADMIN_TOKEN: ADMIN_TOKEN,
-    PETREL_SUBMISSION_PORT: String(submissionPort),
     PETREL_PLANS: JSON.stringify(PLANS),
     PETREL_HOSTNAME: "smtp.petrel.test",
     // No DNS query may leave loopback: a closed port refuses at once (verification stays pending).
@@ -67,7 +65,7 @@ export async function startWebStack(extraEnv: Record<string, string> = {}): Prom
   return {
     relay,
     base,
-    submissionPort,
+    submissionPort: relay.submissionPort,
     operator,
     async stop() {
       await relay.stop();
