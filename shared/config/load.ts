@@ -59,7 +59,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     out[name] = parsed.data;
   }
-  return out as Config;
+  const config = out as Config;
+  checkListeners(config);
+  return config;
+}
+
+/** Two listeners on one port would fail at start with EADDRINUSE; say which keys clash instead. */
+function checkListeners(config: Config): void {
+  const listeners = ["submissionPort", "smtpsPort", "bouncePort", "httpPort"] as const;
+  const seen = new Map<number, (typeof listeners)[number]>();
+  for (const name of listeners) {
+    const port = config[name];
+    if (port === 0) continue; // 0 = any free port, chosen by the system
+    const other = seen.get(port);
+    if (other) {
+      throw new ConfigError(
+        configKeys[name].env,
+        `port ${port} is already taken by ${configKeys[other].env}; every listener needs its own port`,
+      );
+    }
+    seen.set(port, name);
+  }
 }
 
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */

@@ -82,6 +82,14 @@ describe("configuration (O2)", () => {
     expect(errorOf({ PETREL_CONFIG: "/nonexistent/petrel.json" }).key).toBe("PETREL_CONFIG");
   });
 
+  it("refuses two listeners on one port, naming both keys", () => {
+    const e = errorOf({ PETREL_SUBMISSION_PORT: "2525", PETREL_SMTPS_PORT: "2525" });
+    expect(e.key).toBe("PETREL_SMTPS_PORT");
+    expect(e.message).toContain("PETREL_SUBMISSION_PORT");
+    expect(errorOf({ PETREL_HTTP_PORT: "465" }).key).toBe("PETREL_HTTP_PORT");
+    expect(() => loadConfig({ PETREL_SUBMISSION_PORT: "0", PETREL_SMTPS_PORT: "0" })).not.toThrow();
+  });
+
   it("masks the admin token when printed", () => {
     const c = loadConfig({ PETREL_ADMIN_TOKEN: "s3cret-token-0123456789" });
     expect(describeConfig(c).adminToken).toBe("***");
