@@ -6,6 +6,7 @@
  */
 import type { TopicSpec } from "../shared/bus/types.ts";
 import type { ActorType } from "./keys.ts";
+import type { Table } from "./table.ts";
 
 export interface ActorContext<M> {
   readonly key: string;
@@ -32,9 +33,17 @@ export interface Behavior<S, M> {
   initial(id: string): S;
   /** Must not throw for expected input; a throw is answered as an ActorError and changes nothing. */
   receive(state: S, msg: M, ctx: ActorContext<M>): S;
-  /** Snapshot codec; JSON of the state when absent. */
+  /** Snapshot codec; JSON of the state when absent. With `tables`, the state without its tables. */
   encode?(state: S): unknown;
   decode?(data: unknown): S;
+  /**
+   * The keyed tables inside a state (actors/table.ts), by name: persisted row by row as deltas,
+   * changed in place by the transition, rolled back by the runtime if it throws. `decode` must
+   * give a state with empty tables; the runtime loads their rows.
+   */
+  tables?(state: S): Record<string, Table<unknown>>;
+  /** Rebuilds what a state derives from its tables (indexes), after a restore or a rollback. */
+  restored?(state: S): void;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds behaviors of many state types

@@ -2,6 +2,7 @@
  * One live actor: its state, its timers and its mailbox. A cell exists on exactly one node:
  * the one that holds the partition of its key.
  */
+import { type ChangelogCursor, freshCursor } from "./changelog.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { AskAddress } from "./envelope.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -25,6 +26,9 @@ export class Cell {
   readonly timers = new Map<string, ArmedTimer>();
   /** Set when the partition is revoked: queued work is dropped, the new owner redoes it. */
   retired = false;
+  /** Timers set, cancelled or fired since the last changelog write (for a delta). */
+  readonly timersDirty = new Set<string>();
+  cursor: ChangelogCursor;
 
   constructor(
     readonly key: string,
@@ -34,7 +38,10 @@ export class Cell {
     /** Last inbox offset included in `state`. */
     public offset: number,
     turn: (cell: Cell, jobs: Job[]) => Promise<void>,
+    /** Turn number of the restored snapshot: the first write after a restore is a full one. */
+    seq = 0,
   ) {
+    this.cursor = freshCursor(seq);
     this.mailbox = new Mailbox((jobs) => turn(this, jobs));
   }
 }

@@ -9,8 +9,26 @@ import { partitionFor } from "../shared/bus/partition.ts";
 import type { Bus, BusRecord, OutRecord, TopicPartition } from "../shared/bus/types.ts";
 import type { AnyBehavior } from "./behavior.ts";
 import { type ArmedTimer, Cell, type Job } from "./cell.ts";
+import {
+  assemble,
+  deltaKey,
+  encodeHead,
+  freshCursor,
+  materialize,
+  parseChangelogKey,
+  type Restored,
+  wantFull,
+} from "./changelog.ts";
 import type { Clock } from "./clock.ts";
-import { decodeJson, encodeJson, type InboxEnvelope, isSnapshot, type Snapshot } from "./envelope.ts";
+import {
+  type Delta,
+  decodeJson,
+  encodeJson,
+  type InboxEnvelope,
+  isDelta,
+  isSnapshot,
+  type Snapshot,
+} from "./envelope.ts";
 import { parseActorKey } from "./keys.ts";
 import { stateTopic } from "./topics.ts";
 import { type Effects, runTransition } from "./transition.ts";
@@ -27,7 +45,7 @@ export interface HostDeps {
 export class ActorHost {
   private readonly cells = new Map<string, Cell>();
   /** Snapshots restored for owned partitions, not yet activated. */
-  private readonly dormant = new Map<string, Snapshot>();
+  private readonly dormant = new Map<string, Restored>();
   private readonly owned = new Set<number>();
   private readonly stateTopic: string;
   /** During a rebalance timers hold still: their partition may be moving to another node. */
@@ -73,14 +91,25 @@ export class ActorHost {
     const parts = tps.map((tp) => tp.partition).filter((p) => !this.owned.has(p));
     if (parts.length === 0) return;
     const latest = new Map<string, Snapshot | null>();
+    const deltas = new Map<string, Delta[]>();
     await this.deps.bus.replay(this.stateTopic, parts, (r: BusRecord) => {
-      latest.set(r.key, r.value.length === 0 ? null : this.readSnapshot(r));
+      const { actorKey, delta } = parseChangelogKey(r.key);
+      if (!delta) {
+        latest.set(actorKey, r.value.length === 0 ? null : this.readSnapshot(r));
+        return;
+      }
+      const d = r.value.length === 0 ? null : this.readDelta(r);
+      if (!d) return;
+      const list = deltas.get(actorKey) ?? [];
+      deltas.set(actorKey, list);
+      list.push(d);
     });
     for (const p of parts) this.owned.add(p);
     for (const [key, snap] of latest) {
       if (!snap) continue;
-      this.dormant.set(key, snap);
-      if (snap.timers.length > 0) this.activate(key);
+      const restored = assemble(snap, deltas.get(key) ?? []);
+      this.dormant.set(key, restored);
+      if (restored.timers.length > 0) this.activate(key);
     }
   }
 
@@ -131,8 +160,7 @@ export class ActorHost {
     const { id } = parseActorKey(key);
     const snap = this.dormant.get(key);
     this.dormant.delete(key);
-    const b = this.behavior;
-    const state = snap ? (b.decode ? b.decode(snap.state) : snap.state) : b.initial(id);
+    const state = snap ? materialize(this.behavior, snap) : this.behavior.initial(id);
     const cell = new Cell(
       key,
       id,
@@ -140,6 +168,7 @@ export class ActorHost {
       state,
       snap?.offset ?? -1,
       (c, jobs) => this.turn(c, jobs),
+      snap?.seq ?? 0,
     );
     this.cells.set(key, cell);
     for (const t of snap?.timers ?? []) this.arm(cell, t.name, t.at, t.msg);
@@ -151,6 +180,7 @@ export class ActorHost {
     if (old?.handle) this.deps.clock.cancel(old.handle);
     const timer: ArmedTimer = { at, msg };
     cell.timers.set(name, timer);
+    cell.timersDirty.add(name);
     const fire = () => {
       if (cell.retired || cell.timers.get(name) !== timer) return;
       if (this.fenced) {
@@ -177,11 +207,11 @@ export class ActorHost {
       if (job.timer) {
         if (cell.timers.get(job.timer.name) !== job.timer.timer) continue; // cancelled or replaced meanwhile
         cell.timers.delete(job.timer.name);
+        cell.timersDirty.add(job.timer.name);
         changed = true;
       }
       if (job.offset !== undefined && job.offset <= cell.offset) continue; // already in the restored state
-      const timersBefore = new Map([...cell.timers].map(([n, t]) => [n, t.at]));
-      const result = runTransition(this.behavior, cell, job.msg, this.deps.clock.now(), timersBefore);
+      const result = runTransition(this.behavior, cell, job.msg, this.deps.clock.now(), cell.timers);
       if (job.offset !== undefined) cell.offset = job.offset;
       cell.state = result.state;
       changed = true;
@@ -189,6 +219,7 @@ export class ActorHost {
         const t = cell.timers.get(name);
         if (t?.handle) this.deps.clock.cancel(t.handle);
         cell.timers.delete(name);
+        cell.timersDirty.add(name);
       }
       for (const [name, t] of result.timers) this.arm(cell, name, t.at, t.msg);
       effects.sends.push(...result.effects.sends);
@@ -197,19 +228,74 @@ export class ActorHost {
     }
     if (!changed) return;
     await this.deps.dispatch(effects, cell.key);
-    await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
+    try {
+      await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
+    } catch (e) {
+      // The changes this record carried are not durable: the next write must be a full snapshot.
+      cell.cursor = freshCursor(cell.cursor.seq);
+      throw e;
+    }
     await Promise.all(replies.map((reply) => this.deps.dispatch({ sends: [], emits: [], reply }, cell.key)));
   }
 
+  /** The changelog record of this turn: a full snapshot, or for a behavior with tables a delta. */
   private snapshotRecord(cell: Cell): OutRecord {
     const b = this.behavior;
-    const snap: Snapshot = {
-      v: 1,
-      state: b.encode ? b.encode(cell.state) : cell.state,
-      timers: [...cell.timers].map(([name, t]) => ({ name, at: t.at, msg: t.msg })),
+    const c = cell.cursor;
+    const seq = c.seq + 1;
+    const head = encodeHead(b, cell.state);
+    const tables = b.tables?.(cell.state);
+    if (!tables || wantFull(c)) {
+      const snap: Snapshot = {
+        v: 2,
+        seq,
+        state: head,
+        timers: [...cell.timers].map(([name, t]) => ({ name, at: t.at, msg: t.msg })),
+        offset: cell.offset,
+        ...(tables
+          ? { tables: Object.fromEntries(Object.entries(tables).map(([name, t]) => [name, t.takeAll()])) }
+          : {}),
+      };
+      const value = encodeJson(snap);
+      cell.cursor = { seq, base: seq, deltas: 0, deltaBytes: 0, fullBytes: value.length };
+      cell.timersDirty.clear();
+      return { key: cell.key, value, partition: cell.partition };
+    }
+    const put: Delta["timers"]["put"] = [];
+    const del: string[] = [];
+    for (const name of cell.timersDirty) {
+      const t = cell.timers.get(name);
+      if (t) put.push({ name, at: t.at, msg: t.msg });
+      else del.push(name);
+    }
+    cell.timersDirty.clear();
+    const delta: Delta = {
+      v: 2,
+      delta: true,
+      seq,
+      base: c.base as number,
+      state: head,
+      timers: { put, del },
       offset: cell.offset,
+      tables: Object.fromEntries(Object.entries(tables).map(([name, t]) => [name, t.takeChanges()])),
     };
-    return { key: cell.key, value: encodeJson(snap) };
+    const value = encodeJson(delta);
+    cell.cursor = { ...c, seq, deltas: c.deltas + 1, deltaBytes: c.deltaBytes + value.length };
+    return { key: deltaKey(cell.key, c.deltas), value, partition: cell.partition };
+  }
+
+  private readDelta(r: BusRecord): Delta | null {
+    try {
+      const d = decodeJson<unknown>(r.value);
+      if (isDelta(d)) return d;
+    } catch {
+      // fall through
+    }
+    this.deps.onError(
+      new Error(`unreadable changelog delta at ${r.topic}/${r.partition}@${r.offset}`),
+      r.key,
+    );
+    return null;
   }
 
   private readSnapshot(r: BusRecord): Snapshot | null {

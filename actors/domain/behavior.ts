@@ -5,12 +5,18 @@
  * backoff schedule), `SoftBounce` (past the retry period or by classification) or `HardBounce`
  * (and suppressed). A lease that outlives its TTL (a dead worker) returns its slot and re-queues
  * the recipient. Slots are refilled on events (outcome, timer), not only on timers.
+ *
+ * A domain can hold a large backlog (a campaign to one mailbox provider, a provider outage), so
+ * a message costs O(1) whatever the backlog: recipients are rows of a table (actors/table.ts)
+ * changed in place and persisted as deltas, and the ready queue and the slots in use are an
+ * index derived from them.
  */
 
 import { STATUS_EVENTS_TOPIC } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
+import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
 import { type EventFacts, encode, statusEvent } from "./events.ts";
 import {
@@ -18,6 +24,7 @@ import {
   DELIVERY_ATTEMPTS_TOPIC,
   type DelayedBounce,
   type DeliveredEntry,
+  type DomainIndex,
   type DomainMsg,
   type DomainState,
   type DomainView,
@@ -28,8 +35,6 @@ import {
 export interface DomainOptions {
   /** Concurrent attempts (and connections) per recipient domain (D5). */
   concurrency: number;
-  /** Bound of the ready queue; the rest waits in the scheduled set. */
-  readyLimit: number;
   maxRetryMs: number;
   backoff: BackoffPolicy;
   /** How long a worker may hold a slot before it is taken back. */
@@ -45,7 +50,6 @@ export interface DomainOptions {
 
 export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
   concurrency: 10,
-  readyLimit: 1_000,
   maxRetryMs: 72 * 3_600_000,
   backoff: DEFAULT_BACKOFF,
   leaseMs: 10 * 60_000,
@@ -62,84 +66,56 @@ function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
   ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
 }
 
-function inflight(s: DomainState): number {
-  let n = 0;
-  for (const e of Object.values(s.entries)) if (e.where === "inflight") n++;
-  return n;
+/** Replaces an entry's row (rows are values) and keeps the index in step with its `where`. */
+function put(s: DomainState, id: string, e: Entry): void {
+  s.entries.set(id, e);
+  if (e.where === "ready") s.index.ready.set(id, e.queuedAt);
+  else s.index.ready.delete(id);
+  if (e.where === "inflight") s.index.inflight.add(id);
+  else s.index.inflight.delete(id);
 }
 
-/**
- * A copy to change: containers are copied, entries only when touched (copy-on-write), so a
- * transition costs O(entries) pointer copies rather than a deep clone of every record.
- */
-function draft(state: DomainState): DomainState {
-  return {
-    ...state,
-    entries: { ...state.entries },
-    ready: [...state.ready],
-    delivered: { ...state.delivered },
-    circuit: { ...state.circuit },
-  };
+function drop(s: DomainState, id: string): void {
+  s.entries.delete(id);
+  s.index.ready.delete(id);
+  s.index.inflight.delete(id);
 }
 
-function touch(s: DomainState, id: string): Entry {
-  const copy = { ...(s.entries[id] as Entry) };
-  s.entries[id] = copy;
-  return copy;
+/** Queues an entry at the back of the ready queue. */
+function enqueue(s: DomainState, id: string, e: Entry): void {
+  s.seq += 1;
+  put(s, id, { ...e, where: "ready", queuedAt: s.seq });
 }
 
-/** Fills free slots from the ready queue, and the ready queue from due scheduled entries. */
+/** Fills free slots from the front of the ready queue. */
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;
-  let free = o.concurrency - inflight(s);
-  const ready = [...s.ready];
-  while (free > 0 && ready.length > 0) {
-    const id = ready.shift() as string;
-    if (s.entries[id]?.where !== "ready") continue;
-    const e = touch(s, id);
-    e.attempts += 1;
-    const lease = `${id}#${e.attempts}`;
-    e.where = "inflight";
-    e.lease = { id: lease, expiresAt: ctx.now + o.leaseMs };
-    ctx.setTimer(`lease:${id}`, e.lease.expiresAt, { t: "leaseExpired", recipientId: id, lease });
+  for (const id of s.index.ready.keys()) {
+    if (s.index.inflight.size >= o.concurrency) break;
+    const e = s.entries.get(id) as Entry;
+    const attempts = e.attempts + 1;
+    const lease = `${id}#${attempts}`;
+    const expiresAt = ctx.now + o.leaseMs;
+    put(s, id, { ...e, attempts, where: "inflight", lease: { id: lease, expiresAt } });
+    ctx.setTimer(`lease:${id}`, expiresAt, { t: "leaseExpired", recipientId: id, lease });
     const req: AttemptRequest = {
       domain: s.domain,
       record: e.record,
-      attempt: e.attempts,
+      attempt: attempts,
       lease,
       concurrency: o.concurrency,
     };
     ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encode(req));
-    free--;
   }
-  // Scheduled entries that are due (timers already fired while the queue was full) move up.
-  for (const [id, e] of Object.entries(s.entries)) {
-    if (ready.length >= o.readyLimit) break;
-    if (e.where === "scheduled" && e.dueAt <= ctx.now && !ctx.timers().has(`retry:${id}`)) {
-      touch(s, id).where = "ready";
-      ready.push(id);
-    }
-  }
-  return { ...s, ready };
-}
-
-function enqueue(s: DomainState, id: string, ctx: Ctx, o: DomainOptions): void {
-  const e = touch(s, id);
-  if (s.ready.length < o.readyLimit) {
-    e.where = "ready";
-    s.ready.push(id);
-  } else {
-    e.where = "scheduled";
-    e.dueAt = ctx.now;
-  }
+  return s;
 }
 
 function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): DomainState {
-  const current = s.entries[out.recipientId];
+  const id = out.recipientId;
+  const current = s.entries.get(id);
   if (current?.where !== "inflight" || current.lease?.id !== out.lease) return s; // stale or duplicate
-  const e = touch(s, out.recipientId);
-  ctx.cancelTimer(`lease:${out.recipientId}`);
-  e.lease = undefined;
+  ctx.cancelTimer(`lease:${id}`);
+  const e: Entry = { ...current, lease: undefined };
   const attempt = e.attempts;
   const facts = { reason: out.reason, remoteReply: out.remoteReply, mxHost: out.mxHost, attempt };
   s.circuit = out.allMxFailed
@@ -151,35 +127,32 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
   }
   if (out.result === "delivered") {
     publish(ctx, e, { ...facts, status: "Delivered", reason: "none" });
-    remember(
-      s,
-      out.recipientId,
-      { record: compact(e.record), deliveredAt: ctx.now, attempt, mxHost: out.mxHost },
-      ctx,
-      o,
-    );
-    delete s.entries[out.recipientId];
+    drop(s, id);
+    remember(s, id, { record: compact(e.record), deliveredAt: ctx.now, attempt, mxHost: out.mxHost }, ctx, o);
     return s;
   }
   if (out.result === "defer") {
-    const nextAt = ctx.now + delayForAttempt(attempt, o.backoff, jitterUnit(out.recipientId, attempt));
+    const nextAt = ctx.now + delayForAttempt(attempt, o.backoff, jitterUnit(id, attempt));
     if (!isExpired(e.record.acceptedAt, nextAt, o.maxRetryMs)) {
       publish(ctx, e, { ...facts, status: "Deferred" });
-      e.where = "scheduled";
-      e.dueAt = nextAt;
-      e.lastReason = out.reason;
-      e.lastReply = out.remoteReply;
-      e.lastMx = out.mxHost;
-      ctx.setTimer(`retry:${out.recipientId}`, nextAt, { t: "due", recipientId: out.recipientId });
+      put(s, id, {
+        ...e,
+        where: "scheduled",
+        dueAt: nextAt,
+        lastReason: out.reason,
+        lastReply: out.remoteReply,
+        lastMx: out.mxHost,
+      });
+      ctx.setTimer(`retry:${id}`, nextAt, { t: "due", recipientId: id });
       return s;
     }
     // D6: past the maximum retry period the deferral is a soft bounce, with the last reply kept.
     publish(ctx, e, { ...facts, status: "SoftBounce", reason: "retry_period_expired" });
-    delete s.entries[out.recipientId];
+    drop(s, id);
     return s;
   }
   finalBounce(ctx, e.record, out.result, facts);
-  delete s.entries[out.recipientId];
+  drop(s, id);
   return s;
 }
 
@@ -215,25 +188,21 @@ function compact(r: RecipientRecord): RecipientRecord {
 
 /**
  * Remembers a Delivered recipient for a delayed bounce (D7), for `deliveredKeepMs` and at most
- * `deliveredLimit` per domain (oldest forgotten first), so the snapshot stays bounded.
+ * `deliveredLimit` per domain (oldest forgotten first), so the state stays bounded.
  */
 function remember(s: DomainState, id: string, d: DeliveredEntry, ctx: Ctx, o: DomainOptions): void {
-  s.delivered[id] = d;
-  const ids = Object.keys(s.delivered);
-  let drop = Math.max(0, ids.length - o.deliveredLimit);
-  for (const k of ids) {
-    const old = s.delivered[k] as DeliveredEntry;
-    if (drop > 0 || old.deliveredAt + o.deliveredKeepMs <= ctx.now) {
-      delete s.delivered[k];
-      drop--;
-    } else break;
+  s.delivered.set(id, d);
+  for (const [k, old] of s.delivered.entries()) {
+    if (s.delivered.size > o.deliveredLimit || old.deliveredAt + o.deliveredKeepMs <= ctx.now)
+      s.delivered.delete(k);
+    else break;
   }
 }
 
 function onBounce(s: DomainState, b: DelayedBounce, ctx: Ctx): DomainState {
-  const d = s.delivered[b.recipientId];
+  const d = s.delivered.get(b.recipientId);
   if (!d) return s;
-  delete s.delivered[b.recipientId];
+  s.delivered.delete(b.recipientId);
   finalBounce(ctx, d.record, b.result, {
     reason: b.reason,
     remoteReply: b.remoteReply,
@@ -244,15 +213,40 @@ function onBounce(s: DomainState, b: DelayedBounce, ctx: Ctx): DomainState {
 }
 
 export function view(s: DomainState, now: number): DomainView {
-  const all = Object.values(s.entries);
+  let scheduled = 0;
+  for (const e of s.entries.values()) if (e.where === "scheduled") scheduled++;
   return {
     domain: s.domain,
-    scheduled: all.filter((e) => e.where === "scheduled").length,
-    ready: s.ready.length,
-    inflight: all.filter((e) => e.where === "inflight").length,
-    delivered: Object.keys(s.delivered).length,
+    scheduled,
+    ready: s.index.ready.size,
+    inflight: s.index.inflight.size,
+    delivered: s.delivered.size,
     circuitOpen: s.circuit.openUntil !== undefined && s.circuit.openUntil > now,
   };
+}
+
+/** The index derived from the entries: ready ids in queue order, ids in flight. */
+function reindex(s: DomainState): void {
+  const ready: [string, number][] = [];
+  s.index.ready.clear();
+  s.index.inflight.clear();
+  for (const [id, e] of s.entries.entries()) {
+    if (e.where === "ready") ready.push([id, e.queuedAt]);
+    else if (e.where === "inflight") s.index.inflight.add(id);
+  }
+  ready.sort((a, b) => a[1] - b[1]);
+  for (const [id, at] of ready) s.index.ready.set(id, at);
+}
+
+function emptyIndex(): DomainIndex {
+  return { ready: new Map(), inflight: new Set() };
+}
+
+/** The persisted head: everything but the tables and the index. */
+interface DomainHead {
+  domain: string;
+  circuit: DomainState["circuit"];
+  seq: number;
 }
 
 export function createDomainBehavior(options: Partial<DomainOptions> = {}): Behavior<DomainState, DomainMsg> {
@@ -263,37 +257,52 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
       { name: STATUS_EVENTS_TOPIC, partitions: o.partitions },
     ],
-    initial: (id) => ({ domain: id, entries: {}, ready: [], delivered: {}, circuit: { failures: 0 } }),
+    initial: (id) => ({
+      domain: id,
+      circuit: { failures: 0 },
+      seq: 0,
+      entries: new Table(),
+      delivered: new Table(),
+      index: emptyIndex(),
+    }),
+    encode: (s): DomainHead => ({ domain: s.domain, circuit: s.circuit, seq: s.seq }),
+    decode: (data) => {
+      const h = data as DomainHead;
+      return {
+        domain: h.domain,
+        circuit: h.circuit,
+        seq: h.seq ?? 0,
+        entries: new Table(),
+        delivered: new Table(),
+        index: emptyIndex(),
+      };
+    },
+    tables: (s) => ({ entries: s.entries, delivered: s.delivered }) as Record<string, Table<unknown>>,
+    restored: reindex,
     receive(state, msg, ctx) {
-      const s = draft(state);
+      // The head is copied (it is small); the tables and their index change in place.
+      const s: DomainState = { ...state, circuit: { ...state.circuit } };
       switch (msg.t) {
         case "recipient": {
           const r = msg.record;
-          if (s.entries[r.recipientId] || s.delivered[r.recipientId]) return state; // redelivered record
-          s.entries[r.recipientId] = { record: r, attempts: 0, where: "ready", dueAt: ctx.now };
-          publish(ctx, s.entries[r.recipientId] as Entry, {
-            status: "Pending",
-            reason: "none",
-            remoteReply: "",
-            mxHost: "",
-            attempt: 0,
-          });
-          enqueue(s, r.recipientId, ctx, o);
+          if (s.entries.has(r.recipientId) || s.delivered.has(r.recipientId)) return state; // redelivered record
+          const e: Entry = { record: r, attempts: 0, where: "ready", dueAt: ctx.now, queuedAt: 0 };
+          publish(ctx, e, { status: "Pending", reason: "none", remoteReply: "", mxHost: "", attempt: 0 });
+          enqueue(s, r.recipientId, e);
           return pump(s, ctx, o);
         }
         case "outcome":
           return pump(onOutcome(s, msg.outcome, ctx, o), ctx, o);
         case "due": {
-          const e = s.entries[msg.recipientId];
+          const e = s.entries.get(msg.recipientId);
           if (e?.where !== "scheduled") return state;
-          enqueue(s, msg.recipientId, ctx, o);
+          enqueue(s, msg.recipientId, e);
           return pump(s, ctx, o);
         }
         case "leaseExpired": {
-          const e = s.entries[msg.recipientId];
+          const e = s.entries.get(msg.recipientId);
           if (e?.where !== "inflight" || e.lease?.id !== msg.lease) return state;
-          touch(s, msg.recipientId).lease = undefined;
-          enqueue(s, msg.recipientId, ctx, o);
+          enqueue(s, msg.recipientId, { ...e, lease: undefined });
           return pump(s, ctx, o);
         }
         case "circuitClose":

@@ -8,6 +8,7 @@
  */
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import type { StatusReason } from "../../shared/model/status.ts";
+import type { Table } from "../table.ts";
 
 export const DELIVERY_ATTEMPTS_TOPIC = "delivery.attempts";
 
@@ -55,12 +56,16 @@ export type DomainMsg =
   | { t: "bounce"; bounce: DelayedBounce }
   | { t: "inspect" };
 
+/** One recipient the domain has not finished with. A row of `entries`: replaced, never mutated. */
 export interface Entry {
   record: RecipientRecord;
   /** Attempts made so far. */
   attempts: number;
+  /** ready: due now, waiting for a slot; inflight: a worker holds a slot; scheduled: a retry timer runs. */
   where: "scheduled" | "ready" | "inflight";
   dueAt: number;
+  /** Queue position while ready (the domain's `seq` when it was queued): FIFO, also after a restore. */
+  queuedAt: number;
   lease?: { id: string; expiresAt: number };
   lastReason?: StatusReason;
   lastReply?: string;
@@ -74,14 +79,25 @@ export interface DeliveredEntry {
   mxHost: string;
 }
 
+/**
+ * What the domain derives from `entries` to stay O(1) per message: the ready ids in queue order
+ * and the ids in flight. Not persisted; rebuilt after a restore or a rolled-back transition.
+ */
+export interface DomainIndex {
+  ready: Map<string, number>;
+  inflight: Set<string>;
+}
+
 export interface DomainState {
   domain: string;
-  entries: Record<string, Entry>;
-  /** Ready queue (due now), FIFO, bounded by `readyLimit`. */
-  ready: string[];
-  /** Recently Delivered recipients, kept for delayed bounces (D7). */
-  delivered: Record<string, DeliveredEntry>;
   circuit: { failures: number; openUntil?: number };
+  /** Queue counter (`Entry.queuedAt`). */
+  seq: number;
+  /** Recipients not finished with, by recipient id (changed in place, persisted row by row). */
+  entries: Table<Entry>;
+  /** Recently Delivered recipients, kept for delayed bounces (D7), oldest first. */
+  delivered: Table<DeliveredEntry>;
+  index: DomainIndex;
 }
 
 export interface DomainView {

@@ -16,6 +16,11 @@ export interface OutRecord {
   key: string;
   value: Uint8Array;
   headers?: Headers;
+  /**
+   * An explicit partition, for records that must sit beside another key's (an actor's changelog
+   * deltas beside its snapshot). Default: `partitionFor(key, partitionCount)`.
+   */
+  partition?: number;
 }
 
 /** A record as the bus stores and delivers it. Offsets are per partition, from 0, dense or not. */
@@ -95,7 +100,7 @@ export interface Bus {
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   partitionCount(topic: string): Promise<number>;
   /**
-   * Appends records; each goes to `partitionFor(key, partitionCount)`. Resolves once every
+   * Appends records; each goes to its `partition`, else `partitionFor(key, partitionCount)`. Resolves once every
    * record is durable (fsync'd in the log; acknowledged by all in-sync replicas in Kafka), with
    * one result per record in input order. Records of one call with the same key keep their order.
    */

@@ -85,6 +85,23 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       expect(one.timestamp).toBeGreaterThan(Date.now() - 600_000);
     });
 
+    it("puts a record with an explicit partition there, key and all, and refuses a partition that is not there", async () => {
+      const t = topic("explicit");
+      await bus.ensureTopics([{ name: t, partitions: 4 }]);
+      const key = "domain:d.test\u00000";
+      const home = partitionFor("domain:d.test", 4);
+      expect(partitionFor(key, 4)).not.toBe(home); // else the case would prove nothing
+      const target = home;
+      const [res] = await bus.publish(t, [{ key, value: enc.encode("d"), partition: target }]);
+      expect(res!.partition).toBe(target);
+      const seen: BusRecord[] = [];
+      await bus.replay(t, [target], (r) => seen.push(r));
+      expect(seen.map((r) => [r.key, text(r)])).toEqual([[key, "d"]]);
+      await expect(bus.publish(t, [{ key, value: enc.encode("d"), partition: 4 }])).rejects.toThrow(
+        /partition 4/,
+      );
+    });
+
     it("keeps headers and binary values intact", async () => {
       const t = topic("bin");
       await bus.ensureTopics([{ name: t, partitions: 1 }]);

@@ -29,7 +29,7 @@ async function run(dkim: boolean, dnsAddress: string, port: number) {
     domain: sendingDomain(),
     dkim,
     idleMs: 5_000,
-    domainOptions: { concurrency: 20, readyLimit: 10_000 },
+    domainOptions: { concurrency: 20 },
     onEvent: (e) => {
       if (e.status !== "Delivered") return;
       lat.push(performance.now() - (sent.get(e.recipientId) ?? 0));

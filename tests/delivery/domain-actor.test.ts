@@ -1,12 +1,15 @@
 /**
  * The domain actor's transition as a pure function (D5, D6, D7): a recording context stands in
- * for the runtime, time is a number. Slots, the bounded ready queue, stale outcomes, lease
- * expiry, the retry schedule, the circuit and delayed bounces, case by case.
+ * for the runtime, time is a number. Slots, the ready queue, stale outcomes, lease expiry, the
+ * retry schedule, the circuit and delayed bounces, case by case; and the state's round trip
+ * through its changelog form (head + table rows) and a rolled-back transition.
  */
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../../actors/behavior.ts";
-import { createDomainBehavior } from "../../actors/domain/behavior.ts";
+import { materialize } from "../../actors/changelog.ts";
+import { createDomainBehavior, view } from "../../actors/domain/behavior.ts";
 import type { AttemptRequest, DomainMsg, DomainState, Outcome } from "../../actors/domain/protocol.ts";
+import { runTransition } from "../../actors/transition.ts";
 import type { StatusEvent } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 
@@ -65,10 +68,11 @@ function deepFreeze<T>(o: T): T {
 }
 
 function setup(opts = {}) {
-  const b = createDomainBehavior({ concurrency: 2, readyLimit: 3, leaseMs: 60_000, ...opts });
+  const b = createDomainBehavior({ concurrency: 2, leaseMs: 60_000, ...opts });
   const rec = new Rec();
   let s: DomainState = b.initial("d.test");
-  // The transition must not change the state it was given: it is deep-frozen before each call.
+  // The transition must not change the head it was given (deep-frozen before each call); only
+  // its tables change in place, by design (actors/table.ts).
   const send = (m: DomainMsg) => {
     s = b.receive(deepFreeze(s), m, rec.ctx());
   };
@@ -96,7 +100,7 @@ function setup(opts = {}) {
     }
     rec.now = at;
   };
-  return { rec, send, outcome, advance, state: () => s };
+  return { b, rec, send, outcome, advance, state: () => s };
 }
 
 describe("domain actor transition", () => {
@@ -104,17 +108,85 @@ describe("domain actor transition", () => {
     const { rec, send, outcome, state } = setup();
     for (let i = 0; i < 5; i++) send({ t: "recipient", record: record(i) });
     expect(rec.attempts.map((a) => a.record.recipientId)).toEqual(["m0.0", "m1.0"]);
-    expect(state().ready).toEqual(["m2.0", "m3.0", "m4.0"].slice(0, 3));
+    expect([...state().index.ready.keys()]).toEqual(["m2.0", "m3.0", "m4.0"]);
     expect(rec.events.filter((e) => e.status === "Pending")).toHaveLength(5);
     outcome(rec.attempts[0] as AttemptRequest, {});
     expect(rec.attempts.map((a) => a.record.recipientId)).toEqual(["m0.0", "m1.0", "m2.0"]);
   });
 
-  it("keeps the ready queue bounded: overflow waits in the scheduled set", () => {
-    const { send, state } = setup();
-    for (let i = 0; i < 8; i++) send({ t: "recipient", record: record(i) });
-    expect(state().ready.length).toBe(3);
-    expect(Object.values(state().entries).filter((e) => e.where === "scheduled")).toHaveLength(3);
+  it("serves a backlog first in, first out, a retried recipient at the back", () => {
+    const { rec, send, outcome, advance, state } = setup({
+      backoff: { baseMs: 1_000, maxMs: 1_000, jitter: 0 },
+    });
+    for (let i = 0; i < 6; i++) send({ t: "recipient", record: record(i) });
+    outcome(rec.attempts[0] as AttemptRequest, { result: "defer", reason: "remote_temporary" });
+    advance(T0 + 1_000); // m0.0's retry is due: it queues behind m3..m5
+    expect([...state().index.ready.keys()]).toEqual(["m3.0", "m4.0", "m5.0", "m0.0"]);
+    const answered = new Set([rec.attempts[0]?.lease]);
+    for (let n = 0; n < 6; n++) {
+      const next = rec.attempts.find((a) => !answered.has(a.lease)) as AttemptRequest;
+      answered.add(next.lease);
+      outcome(next, {});
+    }
+    expect(rec.attempts.map((a) => a.record.recipientId)).toEqual([
+      "m0.0",
+      "m1.0",
+      "m2.0",
+      "m3.0",
+      "m4.0",
+      "m5.0",
+      "m0.0",
+    ]);
+    expect(view(state(), T0)).toMatchObject({ ready: 0, inflight: 0, scheduled: 0, delivered: 6 });
+  });
+
+  it("comes back the same from its changelog form: head + rows, index rebuilt in queue order", () => {
+    const { b, rec, send, outcome, state } = setup();
+    for (let i = 0; i < 7; i++) send({ t: "recipient", record: record(i) });
+    outcome(rec.attempts[0] as AttemptRequest, {});
+    outcome(rec.attempts[1] as AttemptRequest, { result: "defer", reason: "remote_temporary" });
+    const s = state();
+    const rows = (t: { entries(): IterableIterator<[string, unknown]> }) =>
+      JSON.parse(JSON.stringify([...t.entries()]));
+    // What the runtime writes (JSON) and reads back.
+    const head = JSON.parse(JSON.stringify(b.encode?.(s)));
+    expect(head).not.toHaveProperty("entries"); // rows travel apart from the head
+    const back = materialize(b, {
+      v: 2,
+      state: head,
+      timers: [],
+      offset: 0,
+      tables: { entries: rows(s.entries), delivered: rows(s.delivered) },
+    }) as DomainState;
+    expect(view(back, T0)).toEqual(view(s, T0));
+    expect([...back.index.ready.keys()]).toEqual([...s.index.ready.keys()]);
+    expect([...back.index.inflight].sort()).toEqual([...s.index.inflight].sort());
+    expect(back.seq).toBe(s.seq);
+  });
+
+  it("a transition that throws changes nothing: rows rolled back, index rebuilt", () => {
+    const { b, send, state } = setup();
+    send({ t: "recipient", record: record(0) }); // one slot of two in use
+    const s = state();
+    const before = {
+      view: view(s, T0),
+      ready: [...s.index.ready.keys()],
+      rows: JSON.stringify([...s.entries.entries()]),
+    };
+    // A record whose attempt request cannot be encoded: the transition writes its row, queues it,
+    // grants it the free slot, then throws while emitting the request.
+    const poisoned = { ...record(9), contentRef: 1n as unknown as string };
+    const result = runTransition(
+      b,
+      { key: "domain:d.test", id: "d.test", state: s },
+      { t: "recipient", record: poisoned },
+      T0,
+      new Map(),
+    );
+    expect(result.failed).toBe(true);
+    expect(view(s, T0)).toEqual(before.view);
+    expect([...s.index.ready.keys()]).toEqual(before.ready);
+    expect(JSON.stringify([...s.entries.entries()])).toBe(before.rows);
   });
 
   it("ignores a stale or duplicate outcome and a redelivered record", () => {
@@ -213,8 +285,8 @@ describe("domain actor transition", () => {
       send({ t: "recipient", record: record(i) });
       outcome(rec.attempts.at(-1) as AttemptRequest, {});
     }
-    expect(Object.keys(state().delivered)).toEqual(["m2.0", "m3.0"]);
-    expect(state().delivered["m3.0"]?.record.contentRef).toBe("-");
+    expect([...state().delivered.keys()]).toEqual(["m2.0", "m3.0"]);
+    expect(state().delivered.get("m3.0")?.record.contentRef).toBe("-");
     const bounce = (id: string) =>
       send({
         t: "bounce",

@@ -167,7 +167,11 @@ export class KafkaBus implements Bus {
     const n = await this.partitionCount(topic);
     return this.publisher.publish(
       topic,
-      records.map((r) => toMessage(r, partitionFor(r.key, n))),
+      records.map((r) => {
+        const p = r.partition ?? partitionFor(r.key, n);
+        if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`${topic} has no partition ${p}`);
+        return toMessage(r, p);
+      }),
       records.map(messageSize),
     );
   }

@@ -189,7 +189,8 @@ export class LogBus implements Bus {
     records.forEach((r, i) => {
       if (typeof r.key !== "string" || !(r.value instanceof Uint8Array))
         throw new TypeError("record needs a string key and a Uint8Array value");
-      const p = partitionFor(r.key, n);
+      const p = r.partition ?? partitionFor(r.key, n);
+      if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`${topic} has no partition ${p}`);
       let g = byPartition.get(p);
       if (!g) {
         g = { index: [], records: [] };
