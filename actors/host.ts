@@ -29,9 +29,13 @@ import {
   isSnapshot,
   type Snapshot,
 } from "./envelope.ts";
+import { InboxProgress, type WatermarkCommitter } from "./inbox.ts";
 import { parseActorKey } from "./keys.ts";
 import { stateTopic } from "./topics.ts";
 import { type Effects, runTransition } from "./transition.ts";
+
+/** Inbox records per partition posted to mailboxes and not yet durable, at most. */
+const INBOX_PIPELINE = 512;
 
 export interface HostDeps {
   bus: Bus;
@@ -51,12 +55,20 @@ export class ActorHost {
   /** During a rebalance timers hold still: their partition may be moving to another node. */
   private fenced = false;
   private readonly heldTimers: (() => void)[] = [];
+  /** Inbox records posted to mailboxes and not yet durable, per partition (actors/inbox.ts). */
+  private readonly progress = new Map<number, InboxProgress>();
+  private committer?: WatermarkCommitter;
 
   constructor(
     readonly behavior: AnyBehavior,
     private readonly deps: HostDeps,
   ) {
     this.stateTopic = stateTopic(behavior.type);
+  }
+
+  /** Inbox offsets are committed through this (the subscription runs without autoCommit). */
+  useCommitter(committer: WatermarkCommitter): void {
+    this.committer = committer;
   }
 
   owns(key: string): boolean {
@@ -113,15 +125,21 @@ export class ActorHost {
     }
   }
 
-  /** Partition revoked: stop its timers, let running transitions finish, forget its actors. */
+  /**
+   * Partition revoked: its timers stop, the records already posted to its mailboxes are handled
+   * (they were delivered to this node; the new owner skips what they changed) and their offsets
+   * committed, then its actors are forgotten.
+   */
   async revoke(tps: TopicPartition[]): Promise<void> {
     const parts = new Set(tps.map((tp) => tp.partition));
     const leaving = [...this.cells.values()].filter((c) => parts.has(c.partition));
     for (const cell of leaving) {
-      cell.retired = true;
       for (const t of cell.timers.values()) if (t.handle) this.deps.clock.cancel(t.handle);
     }
     await Promise.all(leaving.map((c) => c.mailbox.drain()));
+    for (const cell of leaving) cell.retired = true;
+    await this.committer?.flush();
+    for (const p of parts) this.progress.delete(p);
     for (const cell of leaving) this.cells.delete(cell.key);
     for (const key of [...this.dormant.keys()]) {
       if (parts.has(partitionFor(key, this.deps.partitions))) this.dormant.delete(key);
@@ -129,11 +147,38 @@ export class ActorHost {
     for (const p of parts) this.owned.delete(p);
   }
 
-  /** An inbox record: runs it in the actor's mailbox; resolves once its effects are durable. */
-  handleRecord(record: BusRecord): Promise<void> {
+  /**
+   * An inbox record: posts it to its actor's mailbox and returns once there is room for the next
+   * (pipelined: see actors/inbox.ts). Its offset is committed once its turn is durable. A turn
+   * that failed stops the partition: this throws for the next record.
+   */
+  async handleRecord(record: BusRecord): Promise<void> {
+    const prog = this.progressOf(record.partition);
+    await prog.room();
+    if (prog.failed !== undefined) throw prog.failed;
     const env = decodeJson<InboxEnvelope>(record.value);
     const cell = this.activate(record.key);
-    return cell.mailbox.post({ msg: env.m, offset: record.offset, ...(env.ask ? { ask: env.ask } : {}) });
+    prog.add(record.offset);
+    const tp = { topic: record.topic, partition: record.partition };
+    cell.mailbox.post({ msg: env.m, offset: record.offset, ...(env.ask ? { ask: env.ask } : {}) }).then(
+      () => {
+        const next = prog.complete(record.offset);
+        if (next !== undefined) this.committer?.note(tp, next);
+      },
+      (e) => {
+        prog.fail(e);
+        this.deps.onError(e, record.key);
+      },
+    );
+  }
+
+  private progressOf(partition: number): InboxProgress {
+    let p = this.progress.get(partition);
+    if (!p) {
+      p = new InboxProgress(INBOX_PIPELINE);
+      this.progress.set(partition, p);
+    }
+    return p;
   }
 
   /** A message that did not travel on the bus (a local ask on a single node). */

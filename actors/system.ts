@@ -14,6 +14,7 @@ import type { Clock } from "./clock.ts";
 import { decodeJson, encodeJson, type InboxEnvelope, type ReplyEnvelope } from "./envelope.ts";
 import { ActorError, ActorSystemStoppedError, AskTimeoutError } from "./errors.ts";
 import { ActorHost } from "./host.ts";
+import { WatermarkCommitter } from "./inbox.ts";
 import { parseActorKey } from "./keys.ts";
 import { hostGroup, inboxTopic, repliesTopic, stateTopic } from "./topics.ts";
 import type { Effects } from "./transition.ts";
@@ -84,10 +85,22 @@ export class ActorSystem {
     for (const [type, host] of this.hosts) {
       await this.ensureType(type);
       if (host.behavior.outputs?.length) await this.o.bus.ensureTopics(host.behavior.outputs);
+      // Offsets are committed by the host once a record's turn is durable (actors/inbox.ts).
+      let subscribed!: (s: Subscription) => void;
+      const subscription = new Promise<Subscription>((resolve) => {
+        subscribed = resolve;
+      });
+      host.useCommitter(
+        new WatermarkCommitter(
+          async (tp, offset) => (await subscription).commit(tp, offset),
+          (e) => this.report(e, inboxTopic(type)),
+        ),
+      );
       const sub = await this.o.bus.subscribe({
         group: hostGroup(type),
         topics: [inboxTopic(type)],
         fromBeginning: true,
+        autoCommit: false,
         handler: (r: BusRecord) => host.handleRecord(r),
         onAssign: (tps) => host.assign(tps),
         onRevoke: (tps) => host.revoke(tps),
@@ -95,6 +108,7 @@ export class ActorSystem {
         onRebalanceEnd: () => host.unfence(),
         onError: (e, r) => this.report(e, r ? `${r.topic}/${r.partition}@${r.offset}` : inboxTopic(type)),
       });
+      subscribed(sub);
       this.subs.push(sub);
     }
   }
