@@ -108,6 +108,11 @@ export const configKeys = {
     z.coerce.number().int().min(1).max(1000).default(10),
     "D5: simultaneous deliveries (and connections) per recipient domain.",
   ),
+  dkimThreads: key(
+    "PETREL_DKIM_THREADS",
+    z.coerce.number().int().min(0).max(64).default(1),
+    "D3: worker threads that make DKIM signatures (RSA signing is the costliest step of a delivery); 0 = sign on the main thread.",
+  ),
   deliveryMaxRetryHours: key(
     "PETREL_DELIVERY_MAX_RETRY_HOURS",
     z.coerce.number().min(0.01).max(720).default(72),

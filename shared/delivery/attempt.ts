@@ -10,7 +10,7 @@ import { classifyReply, classifyTransport } from "../bounce/classify.ts";
 import type { Phase } from "../bounce/rules.ts";
 import { encodeVerp, type VerpKey } from "../bounce/verp.ts";
 import type { ContentStore } from "../content/store.ts";
-import { signMessage } from "./dkim.ts";
+import { type DkimSignFn, signMessage } from "./dkim.ts";
 import type { MxResolver } from "./mx.ts";
 import { type ConnectionPool, offers } from "./pool.ts";
 
@@ -27,6 +27,8 @@ export interface AttemptDeps {
   now(): number;
   /** DKIM signing (D3); false only where DKIM off is measured (benchmarks). Default true. */
   sign?: boolean;
+  /** Where signatures are made: a worker-thread pool (DkimPool) or, by default, this thread. */
+  signer?: DkimSignFn;
 }
 
 interface SmtpFailure {
@@ -80,7 +82,7 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
   try {
     return {
       ok: true,
-      message: await signMessage(message, sending, new Date(d.now())),
+      message: await (d.signer ?? signMessage)(message, sending, new Date(d.now())),
       returnPathHost: sending.returnPathHost,
     };
   } catch (e) {

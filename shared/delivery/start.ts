@@ -16,6 +16,7 @@ import type { DirectoryView } from "../directory/view.ts";
 import { createResolver } from "../domains/verify.ts";
 import type { Logger } from "../log.ts";
 import type { ServerSecrets } from "../security/secrets.ts";
+import { DkimPool } from "./dkim.ts";
 import { DeliveryWorkers } from "./worker.ts";
 
 export interface DeliveryDeps {
@@ -44,6 +45,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
   const { config, log } = d;
   const verpKey = verpKeyOf(config, d.secrets);
   const timeoutMs = config.deliveryTimeoutSeconds * 1000;
+  const dkim = config.dkimThreads > 0 ? new DkimPool(config.dkimThreads) : undefined;
   const workers = new DeliveryWorkers({
     bus: d.bus,
     actors: d.actors,
@@ -56,6 +58,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
         if ((e as { code?: string }).code === "domain_not_found") return undefined;
         throw e;
       }),
+    ...(dkim ? { signer: dkim.sign } : {}),
     verpKey,
     port: config.smtpOutPort,
     pool: {
@@ -95,6 +98,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
     async stop() {
       if (bouncePort !== undefined) await listener.stop();
       await workers.stop();
+      await dkim?.close();
     },
   };
 }

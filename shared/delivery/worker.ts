@@ -21,6 +21,7 @@ import type { Bus, Subscription } from "../bus/types.ts";
 import type { ContentStore } from "../content/store.ts";
 import type { Logger } from "../log.ts";
 import { attempt } from "./attempt.ts";
+import type { DkimSignFn } from "./dkim.ts";
 import { addressesOf, MxResolver } from "./mx.ts";
 import { ConnectionPool, type PoolOptions } from "./pool.ts";
 import { simulate } from "./sandbox.ts";
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   sendingDomain(accountId: string, domain: string): Promise<SendingDomain | undefined>;
   /** DKIM signing (D3); false only where DKIM off is measured (benchmarks). Default true. */
   sign?: boolean;
+  /** Where DKIM signatures are made (a DkimPool's `sign`); default: this thread. */
+  signer?: DkimSignFn;
   verpKey: VerpKey | readonly VerpKey[];
   port: number;
   pool: PoolOptions;
@@ -88,6 +91,7 @@ export class DeliveryWorkers {
         port: this.o.port,
         now: this.o.now ?? Date.now,
         ...(this.o.sign === false ? { sign: false } : {}),
+        ...(this.o.signer ? { signer: this.o.signer } : {}),
       });
       this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
       await this.tell(key, { t: "outcome", outcome });

@@ -22,6 +22,7 @@ import { loadTls } from "../../ingress/tls.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
+import { DkimPool } from "../../shared/delivery/dkim.ts";
 import { DeliveryWorkers } from "../../shared/delivery/worker.ts";
 import { DirectoryView } from "../../shared/directory/view.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
@@ -100,6 +101,7 @@ const ingress = await startIngress({
   closeTimeoutMs: 1_000,
 });
 const timeoutMs = config.deliveryTimeoutSeconds * 1000;
+const dkim = config.dkimThreads > 0 ? new DkimPool(config.dkimThreads) : undefined;
 const workers = new DeliveryWorkers({
   bus,
   actors,
@@ -111,6 +113,7 @@ const workers = new DeliveryWorkers({
       throw e;
     }),
   sign: process.env.BENCH_DKIM !== "0",
+  ...(dkim ? { signer: dkim.sign } : {}),
   verpKey: "bench-verp-key-0123456789",
   port: config.smtpOutPort,
   pool: {
@@ -130,6 +133,7 @@ process.once("SIGTERM", () => {
   void (async () => {
     await ingress.close();
     await workers.stop();
+    await dkim?.close();
     await directory.close();
     await actors.stop();
     await bus.close();

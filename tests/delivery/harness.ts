@@ -16,6 +16,7 @@ import { BounceListener } from "../../shared/bounce/listener.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import type { Subscription } from "../../shared/bus/types.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
+import { DkimPool } from "../../shared/delivery/dkim.ts";
 import { DeliveryWorkers } from "../../shared/delivery/worker.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
@@ -111,6 +112,8 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
       o.onEvent?.(e);
     },
   });
+  // Signatures are made on a worker thread, as the relay does by default (PETREL_DKIM_THREADS=1).
+  const dkim = new DkimPool(1);
   const workers = new DeliveryWorkers({
     bus,
     actors: system,
@@ -118,6 +121,7 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     content,
     sendingDomain: o.sendingDomain ?? (async (_a, d) => (d === o.domain.domain ? o.domain : undefined)),
     sign: o.dkim !== false,
+    signer: dkim.sign,
     verpKey: VERP_KEY,
     port: o.smtpPort,
     pool: {
@@ -192,6 +196,7 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     async stop() {
       await listener.stop();
       await workers.stop();
+      await dkim.close();
       await sub.close();
       await system.stop();
       await bus.close();

@@ -1,0 +1,46 @@
+/**
+ * DKIM signing on worker threads (DkimPool) makes exactly the signature the calling thread makes
+ * (RSA PKCS#1 v1.5 is deterministic for a given time), many at once, and reports a key that does
+ * not sign as a DkimSignError, as the inline signer does. The independent verification of what
+ * the pool signs is in postfix.test.ts (dkimpy), whose harness signs through a pool.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { DkimPool, DkimSignError, signMessage } from "../../shared/delivery/dkim.ts";
+import { sendingDomain } from "./harness.ts";
+
+const pool = new DkimPool(1);
+afterAll(() => pool.close());
+
+const message = (n: number) =>
+  Buffer.from(
+    `From: a@sender.test\r\nTo: r@rcpt.test\r\nSubject: pool ${n}\r\nMessage-ID: <${n}@sender.test>\r\n\r\nbody ${n}\r\n`,
+  );
+
+describe("DKIM on worker threads", () => {
+  it("signs byte for byte as the calling thread does, many messages at once", async () => {
+    const domain = sendingDomain();
+    const at = new Date(Date.UTC(2026, 10, 23, 3, 0, 0));
+    const fromPool = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => pool.sign(message(n), domain, at)),
+    );
+    const inline = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => signMessage(message(n), domain, at)),
+    );
+    for (let n = 0; n < 20; n++) {
+      expect(fromPool[n]!.toString()).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed;/);
+      expect(fromPool[n]!.equals(inline[n]!)).toBe(true);
+    }
+  });
+
+  it("a key that cannot sign is a DkimSignError, on either thread", async () => {
+    const domain = sendingDomain();
+    const broken = {
+      ...domain,
+      dkim: domain.dkim.map((k) => ({ ...k, privateKeyPem: "not a key" })),
+    } as typeof domain;
+    await expect(pool.sign(message(1), broken, new Date())).rejects.toBeInstanceOf(DkimSignError);
+    await expect(signMessage(message(1), broken, new Date())).rejects.toBeInstanceOf(DkimSignError);
+    const noSelector = { ...domain, activeSelector: "missing" };
+    await expect(pool.sign(message(1), noSelector, new Date())).rejects.toThrow(/no DKIM key/);
+  });
+});
