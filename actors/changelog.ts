@@ -9,7 +9,8 @@
 import type { AnyBehavior } from "./behavior.ts";
 import { DELTA_SEPARATOR, type Delta, type Snapshot, type TimerEntry } from "./envelope.ts";
 
-export const MAX_DELTAS = 256;
+/** Slots per actor: bounds a restore's deltas; the byte budget usually brings a full snapshot first. */
+export const MAX_DELTAS = 4096;
 /** Deltas smaller than this in total never force a full snapshot. */
 const MIN_DELTA_BUDGET = 64 * 1024;
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_DELTAS, parseChangelogKey } from "../../actors/changelog.ts";
+import { parseChangelogKey } from "../../actors/changelog.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { ActorError } from "../../actors/errors.ts";
 import { actorKey } from "../../actors/keys.ts";
@@ -98,7 +98,7 @@ describe("actor changelog deltas", () => {
     expect(last.value.length).toBeLessThan(1_000);
     const fulls = records.filter((r) => !parseChangelogKey(r.key).delta);
     const largest = Math.max(...fulls.map((r) => r.value.length));
-    expect(largest).toBeGreaterThan(400_000);
+    expect(largest).toBeGreaterThan(250_000); // a full written when the table was most of its size
     // Full snapshots come back only as often as their own weight in deltas: a handful, not 2,001.
     expect(fulls.length).toBeGreaterThan(1);
     expect(fulls.length).toBeLessThan(30);
@@ -123,10 +123,11 @@ describe("actor changelog deltas", () => {
         case 2:
           return { t: "disarm", name: `t${rand(20)}` };
         default:
-          return { t: "put", id, v: `v${rand(1_000_000)}`.repeat(1 + rand(40)) };
+          return { t: "put", id, v: `v${rand(1_000_000)}`.repeat(1 + rand(200)) };
       }
     };
-    for (const turns of [MAX_DELTAS + 40, 3, 2 * MAX_DELTAS + 7]) {
+    // Rows of ~700 bytes: a full snapshot comes back every ~100 turns (its 64 KiB delta budget).
+    for (const turns of [340, 3, 530]) {
       const n = await node(dir);
       expect(sorted(await n.system.ask<LedgerView>(key, { t: "get" }))).toEqual(model.view());
       for (let i = 0; i < turns; i++) {
@@ -139,7 +140,8 @@ describe("actor changelog deltas", () => {
     }
     const n = await node(dir);
     const records = await changelog(n.bus, key);
-    expect(records.filter((r) => parseChangelogKey(r.key).delta).length).toBeGreaterThan(MAX_DELTAS / 2);
+    // Compaction may drop superseded records: what is left still holds several fulls and deltas.
+    expect(records.filter((r) => parseChangelogKey(r.key).delta).length).toBeGreaterThan(50);
     expect(records.filter((r) => !parseChangelogKey(r.key).delta).length).toBeGreaterThan(2);
     expect(sorted(await n.system.ask<LedgerView>(key, { t: "get" }))).toEqual(model.view());
   });
