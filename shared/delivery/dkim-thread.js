@@ -1,12 +1,37 @@
 // DKIM signing on a worker thread (shared/delivery/dkim.ts, DkimPool): mailauth's dkimSign on
 // the options the main thread prepared. Plain JavaScript on purpose: a worker thread loads it
 // without a TypeScript loader, under Node, vitest and Deno alike.
+import crypto from "node:crypto";
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
+
+// mailauth takes the key as PEM only and parses it for every message (crypto.createPrivateKey:
+// ~0.75 ms of OpenSSL decoding for RSA-2048, almost as much as the signature itself). This
+// thread only signs, so here, and only here, parsed keys are kept: same PEM, same immutable
+// KeyObject. A bounded map (a sending domain has two keys). The signatures are byte for byte
+// the ones mailauth makes on its own (tests/delivery/dkim-pool.test.ts).
+const parse = crypto.createPrivateKey;
+const parsed = new Map();
+let parses = 0;
+crypto.createPrivateKey = (options) => {
+  const pem =
+    options && options.format === "pem" && Buffer.isBuffer(options.key) ? options.key.toString() : undefined;
+  if (pem === undefined) return parse(options);
+  let key = parsed.get(pem);
+  if (!key) {
+    key = parse(options);
+    parses++;
+    if (parsed.size >= 1000) parsed.delete(parsed.keys().next().value);
+    parsed.set(pem, key);
+  }
+  return key;
+};
 
 export default async function sign({ message, options }) {
   const result = await dkimSign(Buffer.from(message.buffer, message.byteOffset, message.byteLength), options);
   return {
     signatures: result.signatures,
     errors: result.errors.map((e) => (e?.err instanceof Error ? e.err.message : JSON.stringify(e))),
+    /** Keys this thread has parsed so far (a test checks the cache holds). */
+    parses,
   };
 }
