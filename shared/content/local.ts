@@ -1,14 +1,19 @@
 /**
  * The local content store (X1, embedded mode): one file per message under `<dir>/<shard>/<ref>`.
- * `put` streams into a temporary file, fsyncs it, renames it into place and fsyncs the directory,
- * so a resolved `put` survives a crash (S11); a failed or aborted write removes its temporary file
- * and leaves nothing under any reference. Temporary files left by a crash are removed at open.
+ * `put` streams into a temporary file, renames it into place, then fsyncs the file and the
+ * directory together (two fsyncs in parallel rather than one after the other, on the path of every
+ * `250`), so a resolved `put` survives a crash (S11); a failed or aborted write removes its file
+ * and leaves nothing under any reference. Temporary files left by a crash are removed at open; a
+ * crash between the rename and the fsyncs can leave a file no record names (never published).
+ * Raw descriptors (node:fs callbacks), not FileHandles: a FileHandle per message cost 6 % of the
+ * event loop in the ingress profile.
  * Incoming chunks are written 256 KiB at a time (one `writev`), and the shard directories of
  * message ids are made at open, so a small message costs one write, not one per chunk.
  */
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
@@ -40,8 +45,9 @@ export class LocalContentStore implements ContentStore {
     const ref =
       hint?.messageId && REF.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
     const tmp = join(this.dir, "tmp", `${ref}.${randomBytes(6).toString("hex")}`);
-    const fh = await open(tmp, "wx");
+    const fd = await fdOpen(tmp, "wx");
     let size = 0;
+    let at = tmp;
     try {
       // Chunks (often one per line) are gathered and written WRITE_BATCH bytes at a time.
       let pending: Uint8Array[] = [];
@@ -52,27 +58,23 @@ export class LocalContentStore implements ContentStore {
         pendingBytes += buf.length;
         size += buf.length;
         if (pendingBytes >= WRITE_BATCH) {
-          await writeAll(fh, pending);
+          await writeAll(fd, pending);
           pending = [];
           pendingBytes = 0;
         }
       }
-      await writeAll(fh, pending);
-      await fh.sync();
-      await fh.close();
+      await writeAll(fd, pending);
+      const shardDir = await this.shard(ref);
+      const final = join(shardDir, ref);
+      await rename(tmp, final);
+      at = final;
+      await Promise.all([fdSync(fd), fsyncDir(shardDir)]);
     } catch (e) {
-      await fh.close().catch(() => undefined);
-      await rm(tmp, { force: true });
+      await fdClose(fd).catch(() => undefined);
+      await rm(at, { force: true });
       throw e;
     }
-    const shardDir = await this.shard(ref);
-    try {
-      await rename(tmp, join(shardDir, ref));
-      await fsyncDir(shardDir);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await fdClose(fd);
     return { ref, size };
   }
 
@@ -127,15 +129,32 @@ const SHARDS: string[] = (() => {
   return [...a].flatMap((x) => [...a].map((y) => x + y));
 })();
 
+const fdOpen = (path: string, flags: string) =>
+  new Promise<number>((resolve, reject) =>
+    fs.open(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))),
+  );
+const fdSync = (fd: number) =>
+  new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+const fdClose = (fd: number) =>
+  new Promise<void>((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve())));
+const fdWritev = (fd: number, bufs: readonly Uint8Array[]) =>
+  new Promise<number>((resolve, reject) =>
+    fs.writev(fd, bufs as NodeJS.ArrayBufferView[], (e, n) => (e ? reject(e) : resolve(n))),
+  );
+const fdWrite = (fd: number, buf: Uint8Array, off: number, len: number) =>
+  new Promise<number>((resolve, reject) =>
+    fs.write(fd, buf, off, len, (e, n) => (e ? reject(e) : resolve(n))),
+  );
+
 /** Writes every buffer, in order, at the file's position: one writev, more only if it was short. */
-async function writeAll(fh: FileHandle, bufs: Uint8Array[]): Promise<void> {
+async function writeAll(fd: number, bufs: Uint8Array[]): Promise<void> {
   if (bufs.length === 0) return;
   const total = bufs.reduce((n, b) => n + b.length, 0);
-  const { bytesWritten } = await fh.writev(bufs as NodeJS.ArrayBufferView[]);
+  const bytesWritten = await fdWritev(fd, bufs);
   if (bytesWritten === total) return;
   const rest = Buffer.concat(bufs).subarray(bytesWritten);
   let off = 0;
-  while (off < rest.length) off += (await fh.write(rest, off, rest.length - off)).bytesWritten;
+  while (off < rest.length) off += await fdWrite(fd, rest, off, rest.length - off);
 }
 
 function shardOf(ref: string): string {
@@ -143,10 +162,10 @@ function shardOf(ref: string): string {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+  const fd = await fdOpen(dir, "r");
   try {
-    await fh.sync();
+    await fdSync(fd);
   } finally {
-    await fh.close();
+    await fdClose(fd);
   }
 }
