@@ -6,6 +6,7 @@ import { anchorDayAt, isValidTimeZone, nextPeriod, periodContaining } from "./pe
 import { classifyPlanChange, eraseAtFor, isPlan } from "./plans.ts";
 import type { AccountMsg, AccountState, BillingPeriod, Plan } from "./protocol.ts";
 import { type Ctx, emitEvent, fail, type Handler, initialAccount, ok, TIMER } from "./state.ts";
+import { suppressionKey } from "./suppression.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 
@@ -152,6 +153,8 @@ export const eraseDue: Handler<Msg<"eraseDue">> = (s, _msg, ctx) => {
     return ok(ctx, s, null);
   }
   for (const name of ctx.timers().keys()) ctx.cancelTimer(name);
+  // C6: the account's data goes — its suppression list (its own actor) with it.
+  ctx.send(suppressionKey(s.id), { t: "erase" });
   emitEvent(ctx, "erased", { cancelAt: s.cancelAt });
   return ok(ctx, initialAccount(s.id), null);
 };

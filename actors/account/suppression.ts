@@ -56,7 +56,9 @@ export type SuppressionMsg =
   | { t: "remove"; address: string }
   | { t: "list" }
   | { t: "page"; limit: number; after?: PageAfter }
-  | { t: "has"; address: string };
+  | { t: "has"; address: string }
+  /** The account was erased after its retention period (C6): the list goes with it. */
+  | { t: "erase" };
 
 export const suppressionKey = (accountId: string) => actorKey("suppression", accountId);
 
@@ -192,6 +194,9 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
         case "has":
           ctx.reply(state.entries[addressKey(msg.address)] !== undefined);
           return state;
+        case "erase":
+          ctx.reply(Object.keys(state.entries).length);
+          return { entries: {} };
       }
     },
   };

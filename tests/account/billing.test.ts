@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { AccountState, QuotaGrant } from "../../actors/account/protocol.ts";
+import { suppressionKey } from "../../actors/account/suppression.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { eventsOf, type Node, plan, startNode, tempDir } from "./harness.ts";
 
@@ -168,9 +169,16 @@ describe("account actor: billing", () => {
     });
     expect(await n.directory.waitFor(() => n.directory.account("c")?.sendingAllowed === false)).toBe(true);
 
+    const list = () => n.system.ask<{ address: string }[]>(suppressionKey("c"), { t: "list" });
+    await n.system.ask(suppressionKey("c"), { t: "add", address: "gone@x.test", reason: "unknown_user" });
+    expect((await list()).map((e) => e.address)).toEqual(["gone@x.test"]);
+
     n.clock.advance(c.eraseAt - n.clock.now());
     await eventsOf(n, "erased");
     expect(await n.raw("c", { t: "get" })).toMatchObject({ ok: false, code: "account_not_found" });
+    await waitFor(async () => (await list()).length === 0, {
+      what: "suppression list erased with the account",
+    });
     expect(await n.directory.waitFor(() => n.directory.account("c") === undefined)).toBe(true);
   });
 

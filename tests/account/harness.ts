@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import type { AccountMsg, AccountReply, Plan } from "../../actors/account/protocol.ts";
 import { AccountService } from "../../actors/account/service.ts";
+import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
 import {
   ACCOUNT_ALERTS_TOPIC,
   ACCOUNT_EVENTS_TOPIC,
@@ -71,6 +72,7 @@ export async function startNode(
     partitions: PARTITIONS,
     localAsk: opts.localAsk ?? true,
   });
+  system.register(createSuppressionBehavior());
   system.register(
     createAccountBehavior({
       partitions: PARTITIONS,
