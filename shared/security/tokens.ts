@@ -2,7 +2,8 @@
  * Random secrets and keyed hashes. Every secret comes from the CSPRNG (node:crypto randomBytes)
  * in alphabets without bias (32 and 64 symbols divide 256):
  *  - SMTP usernames (S2, C3): `ptl_` + 16 base32 characters, generated, never chosen;
- *  - SMTP and member passwords: 32 base64url characters (192 bits);
+ *  - SMTP and member passwords: 32 characters, a letter or digit then 31 base64url (191 bits):
+ *    never a leading `-`, which command-line tools (swaks `--auth-password -x…`) read as an option;
  *  - API keys (C5): `pk_<id>_<secret>`, id 12 base32 characters (stored in the clear, finds the
  *    key), secret 32 base64url characters; only a keyed hash of the whole key is stored;
  *  - the AUTH cache key (S2): a keyed hash of username, password and the user's generation, so a
@@ -31,7 +32,7 @@ export function generateSmtpUsername(): string {
 }
 
 export function generatePassword(): string {
-  return randomString(BASE64URL, 32);
+  return randomString(BASE32, 1) + randomString(BASE64URL, 31);
 }
 
 /** Account ids: `acc_` + 16 base32 characters. */
