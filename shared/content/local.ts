@@ -5,17 +5,16 @@
  * `250`), so a resolved `put` survives a crash (S11); a failed or aborted write removes its file
  * and leaves nothing under any reference. Temporary files left by a crash are removed at open; a
  * crash between the rename and the fsyncs can leave a file no record names (never published).
- * Raw descriptors (node:fs callbacks), not FileHandles: a FileHandle per message cost 6 % of the
- * event loop in the ingress profile.
+ * Raw descriptors (shared/durable-fs.ts), not FileHandles.
  * Incoming chunks are written 256 KiB at a time (one `writev`), and the shard directories of
  * message ids are made at open, so a small message costs one write, not one per chunk.
  */
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { fdClose, fdOpen, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
 
 const REF = /^[A-Za-z0-9_-]{4,64}$/;
@@ -129,43 +128,6 @@ const SHARDS: string[] = (() => {
   return [...a].flatMap((x) => [...a].map((y) => x + y));
 })();
 
-const fdOpen = (path: string, flags: string) =>
-  new Promise<number>((resolve, reject) =>
-    fs.open(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))),
-  );
-const fdSync = (fd: number) =>
-  new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
-const fdClose = (fd: number) =>
-  new Promise<void>((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve())));
-const fdWritev = (fd: number, bufs: readonly Uint8Array[]) =>
-  new Promise<number>((resolve, reject) =>
-    fs.writev(fd, bufs as NodeJS.ArrayBufferView[], (e, n) => (e ? reject(e) : resolve(n))),
-  );
-const fdWrite = (fd: number, buf: Uint8Array, off: number, len: number) =>
-  new Promise<number>((resolve, reject) =>
-    fs.write(fd, buf, off, len, (e, n) => (e ? reject(e) : resolve(n))),
-  );
-
-/** Writes every buffer, in order, at the file's position: one writev, more only if it was short. */
-async function writeAll(fd: number, bufs: Uint8Array[]): Promise<void> {
-  if (bufs.length === 0) return;
-  const total = bufs.reduce((n, b) => n + b.length, 0);
-  const bytesWritten = await fdWritev(fd, bufs);
-  if (bytesWritten === total) return;
-  const rest = Buffer.concat(bufs).subarray(bytesWritten);
-  let off = 0;
-  while (off < rest.length) off += await fdWrite(fd, rest, off, rest.length - off);
-}
-
 function shardOf(ref: string): string {
   return ref.slice(-2).toLowerCase();
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await fdOpen(dir, "r");
-  try {
-    await fdSync(fd);
-  } finally {
-    await fdClose(fd);
-  }
 }
