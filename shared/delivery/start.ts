@@ -7,6 +7,7 @@
 import { createHmac } from "node:crypto";
 import type { AccountService } from "../../actors/account/service.ts";
 import type { Clock } from "../../actors/clock.ts";
+import type { DomainOptions } from "../../actors/domain/behavior.ts";
 import type { ActorSystem } from "../../actors/system.ts";
 import { BounceListener } from "../bounce/listener.ts";
 import type { Bus } from "../bus/types.ts";
@@ -29,6 +30,24 @@ export interface DeliveryDeps {
   secrets: ServerSecrets;
   clock: Clock;
   log: Logger;
+  /** false only where DKIM off is measured (tests/bench/delivery-child.ts); the relay never sets it. */
+  sign?: false;
+}
+
+/** The domain actors' options from the one config (D5, D6): shared by the relay and the benches. */
+export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> {
+  return {
+    partitions: config.partitions,
+    concurrency: config.deliveryConcurrency,
+    maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
+    // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
+    leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
+    backoff: {
+      baseMs: config.deliveryBackoffBaseSeconds * 1000,
+      maxMs: config.deliveryBackoffMaxSeconds * 1000,
+      jitter: 0.2,
+    },
+  };
 }
 
 export interface DeliveryHandle {
@@ -59,6 +78,7 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
         throw e;
       }),
     ...(dkim ? { signer: dkim.sign } : {}),
+    ...(d.sign === false ? { sign: false } : {}),
     verpKey,
     port: config.smtpOutPort,
     pool: {

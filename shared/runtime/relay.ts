@@ -27,7 +27,7 @@ import { migrate } from "../clickhouse/migrations.ts";
 import type { Config } from "../config/schema.ts";
 import { LocalContentStore } from "../content/local.ts";
 import type { ContentStore } from "../content/store.ts";
-import { type DeliveryHandle, startDelivery } from "../delivery/start.ts";
+import { type DeliveryHandle, domainOptionsFromConfig, startDelivery } from "../delivery/start.ts";
 import { DirectoryView } from "../directory/view.ts";
 import type { Logger } from "../log.ts";
 import { createMetrics, type Registry } from "../metrics.ts";
@@ -119,20 +119,7 @@ export async function startRelay(config: Config, log: Logger): Promise<Relay> {
       }),
     );
     // Issue 5: recipient-domain actors (slots, retries) and per-account suppression lists.
-    actors.register(
-      createDomainBehavior({
-        partitions: config.partitions,
-        concurrency: config.deliveryConcurrency,
-        maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
-        // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
-        leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
-        backoff: {
-          baseMs: config.deliveryBackoffBaseSeconds * 1000,
-          maxMs: config.deliveryBackoffMaxSeconds * 1000,
-          jitter: 0.2,
-        },
-      }),
-    );
+    actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
     actors.register(createSuppressionBehavior());
     await actors.start();
     closers.push(() => actors.stop());

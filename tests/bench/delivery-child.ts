@@ -2,9 +2,9 @@
  * The Petrel side of the delivery benchmark (issue 5 "Measure"): ingress (STARTTLS + AUTH, the
  * durable accept of S11 on the embedded log), the account, domain and suppression actors, and
  * the delivery workers (D1–D3) resolving MX through PETREL_DNS_SERVERS and delivering to
- * PETREL_SMTP_OUT_PORT — composed as shared/runtime/relay.ts does, minus the analytics sink
- * (ClickHouse) and the delayed-bounce listener, plus one switch the relay does not expose:
- * BENCH_DKIM=0 turns signing off (the "DKIM off" row). The sending domain has real 2048-bit
+ * PETREL_SMTP_OUT_PORT (shared/delivery/start.ts, as the relay starts them) — composed as
+ * shared/runtime/relay.ts does, minus the analytics sink (ClickHouse) and the HTTP API, plus one
+ * switch the relay does not expose: BENCH_DKIM=0 turns signing off (the "DKIM off" row). The sending domain has real 2048-bit
  * RSA keys. Prints `READY <587>`; SIGTERM stops it.
  */
 import { writeFileSync } from "node:fs";
@@ -22,12 +22,11 @@ import { loadTls } from "../../ingress/tls.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
-import { DkimPool } from "../../shared/delivery/dkim.ts";
-import { DeliveryWorkers } from "../../shared/delivery/worker.ts";
+import { domainOptionsFromConfig, startDelivery } from "../../shared/delivery/start.ts";
 import { DirectoryView } from "../../shared/directory/view.ts";
-import { createResolver } from "../../shared/domains/verify.ts";
 import { createLogger } from "../../shared/log.ts";
 import { STATUS_EVENTS_TOPIC } from "../../shared/model/event.ts";
+import { loadServerSecrets } from "../../shared/security/secrets.ts";
 import { domainFixture } from "../account/fixtures.ts";
 import { dkimKey } from "../delivery/harness.ts";
 
@@ -45,19 +44,7 @@ const actors = new ActorSystem({
 actors.register(
   createAccountBehavior({ partitions: config.partitions, retentionDays: 90, reverifyHours: 24 }),
 );
-actors.register(
-  createDomainBehavior({
-    partitions: config.partitions,
-    concurrency: config.deliveryConcurrency,
-    maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
-    leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
-    backoff: {
-      baseMs: config.deliveryBackoffBaseSeconds * 1000,
-      maxMs: config.deliveryBackoffMaxSeconds * 1000,
-      jitter: 0.2,
-    },
-  }),
-);
+actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
 actors.register(createSuppressionBehavior());
 await actors.start();
 const directory = await DirectoryView.open({ bus, nodeId: "local" });
@@ -100,40 +87,23 @@ const ingress = await startIngress({
   now: () => clock.now(),
   closeTimeoutMs: 1_000,
 });
-const timeoutMs = config.deliveryTimeoutSeconds * 1000;
-const dkim = config.dkimThreads > 0 ? new DkimPool(config.dkimThreads) : undefined;
-const workers = new DeliveryWorkers({
+const delivery = await startDelivery({
+  config,
   bus,
   actors,
-  resolver: createResolver({ servers: config.dnsServers }),
+  accounts,
+  directory,
   content,
-  sendingDomain: (accountId, domain) =>
-    accounts.sendingDomain(accountId, domain).catch((e: unknown) => {
-      if ((e as { code?: string }).code === "domain_not_found") return undefined;
-      throw e;
-    }),
-  sign: process.env.BENCH_DKIM !== "0",
-  ...(dkim ? { signer: dkim.sign } : {}),
-  verpKey: "bench-verp-key-0123456789",
-  port: config.smtpOutPort,
-  pool: {
-    name: config.hostname,
-    connectionTimeoutMs: Math.max(1000, timeoutMs / 10),
-    greetingTimeoutMs: timeoutMs,
-    socketTimeoutMs: timeoutMs,
-    idleMs: 5_000,
-    rejectUnauthorized: false,
-  },
-  now: () => clock.now(),
-  log: log.child({ component: "delivery" }),
+  secrets: loadServerSecrets(config.dataDir),
+  clock,
+  log,
+  ...(process.env.BENCH_DKIM === "0" ? { sign: false as const } : {}),
 });
-await workers.start();
 process.stdout.write(`READY ${ingress.ports.submission}\n`);
 process.once("SIGTERM", () => {
   void (async () => {
     await ingress.close();
-    await workers.stop();
-    await dkim?.close();
+    await delivery.stop();
     await directory.close();
     await actors.stop();
     await bus.close();

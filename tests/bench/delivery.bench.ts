@@ -116,6 +116,7 @@ async function startPetrel(dkim: boolean, dns: string, sinkPort: number): Promis
         PETREL_HTTP_PORT: "0",
         PETREL_SUBMISSION_PORT: "0",
         PETREL_SMTPS_PORT: "0",
+        PETREL_BOUNCE_PORT: "0",
         PETREL_LOG_LEVEL: "error",
         PETREL_DNS_SERVERS: dns,
         PETREL_SMTP_OUT_PORT: String(sinkPort),
