@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
-import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
+import { createSuppressionBehavior, SuppressionService } from "../../actors/account/suppression.ts";
 import { SystemClock } from "../../actors/clock.ts";
 import { createDomainBehavior } from "../../actors/domain/behavior.ts";
 import { ActorSystem } from "../../actors/system.ts";
@@ -69,6 +69,7 @@ writeFileSync(
 await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: config.partitions }]);
 const limits = limitsFromConfig(config);
 const content = await LocalContentStore.open(join(config.dataDir, "content"));
+const suppressions = new SuppressionService(actors);
 const ingress = await startIngress({
   host: config.host,
   submissionPort: config.submissionPort,
@@ -85,6 +86,8 @@ const ingress = await startIngress({
   store: content,
   log,
   now: () => clock.now(),
+  // The relay checks every recipient against the account's suppression list (S9): so does the bench.
+  isSuppressed: (accountId, address) => suppressions.has(accountId, address),
   closeTimeoutMs: 1_000,
 });
 const delivery = await startDelivery({

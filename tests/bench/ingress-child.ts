@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
+import { createSuppressionBehavior, SuppressionService } from "../../actors/account/suppression.ts";
 import { SystemClock } from "../../actors/clock.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { actorAccountPort } from "../../ingress/account-port.ts";
@@ -36,6 +37,7 @@ const actors = new ActorSystem({
 actors.register(
   createAccountBehavior({ partitions: config.partitions, retentionDays: 90, reverifyHours: 24 }),
 );
+actors.register(createSuppressionBehavior());
 await actors.start();
 const directory = await DirectoryView.open({ bus, nodeId: "local" });
 const hmacKey = new Uint8Array(32).fill(3);
@@ -50,6 +52,7 @@ writeFileSync(
 );
 await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: config.partitions }]);
 const limits = limitsFromConfig(config);
+const suppressions = new SuppressionService(actors);
 const ingress = await startIngress({
   host: config.host,
   submissionPort: config.submissionPort,
@@ -66,6 +69,8 @@ const ingress = await startIngress({
   store: await LocalContentStore.open(join(config.dataDir, "content")),
   log,
   now: () => clock.now(),
+  // The relay checks every recipient against the account's suppression list (S9): so does the bench.
+  isSuppressed: (accountId, address) => suppressions.has(accountId, address),
   closeTimeoutMs: 1_000,
 });
 process.stdout.write(`READY ${ingress.ports.submission} ${ingress.ports.smtps}\n`);
