@@ -29,6 +29,8 @@ export class Cell {
   /** Timers set, cancelled or fired since the last changelog write (for a delta). */
   readonly timersDirty = new Set<string>();
   cursor: ChangelogCursor;
+  /** A changelog write failed: the state in memory is ahead of the durable one. */
+  unsaved = false;
 
   constructor(
     readonly key: string,

@@ -258,8 +258,18 @@ export class ActorHost {
       if (job.offset !== undefined && job.offset <= cell.offset) continue; // already in the restored state
       const result = runTransition(this.behavior, cell, job.msg, this.deps.clock.now(), cell.timers);
       if (job.offset !== undefined) cell.offset = job.offset;
+      // A read-only message (same state, no timer, no output) needs no changelog write: its
+      // offset rides on the next write, and a replay after a crash only answers it again.
+      if (
+        result.state !== cell.state ||
+        result.timers.size > 0 ||
+        result.cancelled.size > 0 ||
+        result.effects.sends.length > 0 ||
+        result.effects.emits.length > 0 ||
+        this.tablesChanged(result.state)
+      )
+        changed = true;
       cell.state = result.state;
-      changed = true;
       for (const name of result.cancelled) {
         const t = cell.timers.get(name);
         if (t?.handle) this.deps.clock.cancel(t.handle);
@@ -271,16 +281,28 @@ export class ActorHost {
       effects.emits.push(...result.effects.emits);
       if (job.ask) replies.push({ to: job.ask, ...result.reply });
     }
-    if (!changed) return;
+    if (!changed && !cell.unsaved) {
+      await Promise.all(
+        replies.map((reply) => this.deps.dispatch({ sends: [], emits: [], reply }, cell.key)),
+      );
+      return;
+    }
     await this.deps.dispatch(effects, cell.key);
     try {
       await this.deps.bus.publish(this.stateTopic, [this.snapshotRecord(cell)]);
+      cell.unsaved = false;
     } catch (e) {
       // The changes this record carried are not durable: the next write must be a full snapshot.
       cell.cursor = freshCursor(cell.cursor.seq);
+      cell.unsaved = true;
       throw e;
     }
     await Promise.all(replies.map((reply) => this.deps.dispatch({ sends: [], emits: [], reply }, cell.key)));
+  }
+
+  private tablesChanged(state: unknown): boolean {
+    const tables = this.behavior.tables?.(state);
+    return tables !== undefined && Object.values(tables).some((t) => t.changed);
   }
 
   /** The changelog record of this turn: a full snapshot, or for a behavior with tables a delta. */

@@ -40,6 +40,11 @@ export class Table<T> {
     return true;
   }
 
+  /** Rows changed since the runtime last persisted the table. */
+  get changed(): boolean {
+    return this.dirty.size > 0;
+  }
+
   keys(): IterableIterator<string> {
     return this.rows.keys();
   }

@@ -146,6 +146,20 @@ describe("actor changelog deltas", () => {
     expect(sorted(await n.system.ask<LedgerView>(key, { t: "get" }))).toEqual(model.view());
   });
 
+  it("a read-only message writes nothing to the changelog, and its answer still comes", async () => {
+    const { system, bus } = await node(tempDir());
+    const key = actorKey("ledger", "reads");
+    await system.ask(key, { t: "put", id: "r1", v: "one" });
+    const before = (await changelog(bus, key)).length;
+    for (let i = 0; i < 10; i++) {
+      const v = await system.ask<LedgerView>(key, { t: "get" });
+      expect(v.rows).toEqual([["r1", "one"]]);
+    }
+    expect((await changelog(bus, key)).length).toBe(before);
+    await system.ask(key, { t: "put", id: "r2", v: "two" }); // a change is written again
+    expect((await changelog(bus, key)).length).toBe(before + 1);
+  });
+
   it("a transition that throws after writing a row leaves no trace, in memory or after a restart", async () => {
     const dir = tempDir();
     const key = actorKey("ledger", "rollback");
