@@ -6,7 +6,9 @@
  *   get smtp-server's enhanced code;
  * - error-count limit, per-command deadline, total session time (421, then close);
  * Returns the dispose function (timers), called when the session closes.
- * - RSET hands the open transaction back (quota release, S8).
+ * - RSET hands the open transaction back (quota release, S8);
+ * - the greeting comes after `greetingDelayMs` (default 0), not smtp-server's fixed 100 ms
+ *   (`greetAfter`).
  * smtp-server keeps STARTTLS pipelining safe itself (commands buffered before the handshake
  * are discarded) and ends DATA only on CRLF.CRLF (no bare LF/CR end: SMTP smuggling).
  */
@@ -26,6 +28,31 @@ export interface RawConnection {
   send(code: number, data?: string | string[], context?: unknown): void;
   close(): void;
   _onCommand(command: Buffer, callback?: () => void): void;
+  /** smtp-server's start: socket listeners, then (after its fixed 100 ms pause) the greeting. */
+  init(): void;
+  _setListeners(callback: () => void): void;
+  /** Runs onConnect (and onSecure on SMTPS), then sends the greeting and accepts commands. */
+  connectionReady(): void;
+}
+
+/**
+ * Replaces smtp-server's `init` (3.21.x) with one whose greeting pause is configurable.
+ * smtp-server waits a fixed 100 ms before greeting, to refuse "early talkers" (421 to anything
+ * received before the greeting). That is a port-25 anti-spam device (Postfix's postscreen greet
+ * wait; Postfix's submission service has none): on submission every sender must STARTTLS and
+ * AUTH anyway, and the pause is 100 ms of every connection's life — with one message per
+ * connection it capped a bare smtp-server at 0.63 × Postfix's accept rate (BENCHMARKS.md,
+ * issue 4 (d)). Petrel greets at once by default; PETREL_SMTP_GREETING_DELAY_MS brings a pause
+ * back. Early talkers are still refused either way while onConnect runs (smtp-server's `_ready`).
+ * smtp-server's own init also checks `maxClients`, an option Petrel does not set (S4 limits
+ * sessions per IP, user and account itself).
+ */
+export function greetAfter(conn: RawConnection, delayMs: number): void {
+  conn.init = () =>
+    conn._setListeners(() => {
+      if (delayMs <= 0) return conn.connectionReady();
+      setTimeout(() => conn.connectionReady(), delayMs).unref();
+    });
 }
 
 export const PRE_TLS_COMMANDS: ReadonlySet<string> = new Set([
@@ -68,6 +95,7 @@ export function hardenConnection(
     onRecipientWithoutSender?(session: SMTPServerSession, commandLine: string): void;
   },
 ): () => void {
+  greetAfter(conn, o.limits.greetingDelayMs);
   const send = conn.send.bind(conn);
   const onCommand = conn._onCommand.bind(conn);
   let errors = 0;

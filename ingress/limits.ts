@@ -19,6 +19,11 @@ export interface IngressLimits {
   minDataRate: number;
   /** S13: longest command line (RFC 5321 4.5.3.1.4 says 512; extensions add some). */
   maxCommandLength: number;
+  /**
+   * S13: pause before the greeting; a client that sends anything during it is refused (421).
+   * smtp-server hard-codes 100 ms; Petrel's default is 0 (see harden.ts `greetAfter`).
+   */
+  greetingDelayMs: number;
   sandboxDomain: string;
 }
 
@@ -39,6 +44,7 @@ export function limitsFromConfig(c: Config): IngressLimits {
     maxBadCommands: c.smtpMaxBadCommands,
     minDataRate: c.smtpMinDataRate,
     maxCommandLength: 1024,
+    greetingDelayMs: c.smtpGreetingDelayMs,
     sandboxDomain: c.sandboxDomain,
   };
 }

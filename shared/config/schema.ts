@@ -293,6 +293,11 @@ export const configKeys = {
     z.coerce.number().int().min(1).default(1024),
     "S13: least average DATA bytes per second, checked once the idle timeout has passed; slower = 421.",
   ),
+  smtpGreetingDelayMs: key(
+    "PETREL_SMTP_GREETING_DELAY_MS",
+    z.coerce.number().int().min(0).max(30_000).default(0),
+    "S13: pause before the 220 greeting; a client that talks during it gets 421 (0 = greet at once).",
+  ),
   sandboxDomain: key(
     "PETREL_SANDBOX_DOMAIN",
     z.string().min(1).default("sandbox.petrel.test"),

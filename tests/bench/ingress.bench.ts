@@ -13,7 +13,8 @@
  * same intake (STARTTLS, SASL AUTH, fsync'd queue, mail held; tests/bench/ingress-postfix.ts),
  * driven by the same client with the same load; each run starts fresh instances of both, in
  * alternating order, and the table gives Petrel/Postfix ratios of the medians.
- * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts).
+ * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts); `bare` is
+ * smtp-server with nothing behind it (tests/bench/ingress-bare-child.ts), the library's ceiling.
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -73,7 +74,10 @@ async function startTarget(peer: string): Promise<Target> {
   }
   if (peer === "haraka") return startHarakaPeer();
   // `petrel-base`: the same child from another checkout (BENCH_BASE_ROOT), for before/after.
-  const c = await startChild(peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT);
+  const c = await startChild(
+    peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
+    peer === "bare" ? "tests/bench/ingress-bare-child.ts" : undefined,
+  );
   const pid = c.proc.pid as number;
   return {
     port: c.port,
@@ -89,15 +93,16 @@ async function startTarget(peer: string): Promise<Target> {
   };
 }
 
-async function startChild(root = ROOT): Promise<Child> {
+async function startChild(root = ROOT, childScript?: string): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_TARGET=relay: the whole relay (delivery, analytics sink in the same process);
   // default: ingress alone (tests/bench/ingress-child.ts).
   const script =
-    process.env.BENCH_TARGET === "relay"
+    childScript ??
+    (process.env.BENCH_TARGET === "relay"
       ? "tests/ingress/durability-child.ts"
-      : "tests/bench/ingress-child.ts";
+      : "tests/bench/ingress-child.ts");
   const proc = spawn(process.execPath, [...extra, "--import", "tsx", script], {
     cwd: root,
     env: cleanEnv({
@@ -300,6 +305,17 @@ for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
   const base = sums.get("petrel-base");
   if (pe && base) {
     const ratio = `| ${label} (vs petrel-base) | ${(pe.msgPerSec / base.msgPerSec).toFixed(2)} | ${(pe.p50 / base.p50).toFixed(2)} | ${(pe.cpuPer1000 / base.cpuPer1000).toFixed(2)} |`;
+    ratios.push(ratio);
+    console.log(ratio);
+  }
+  const bare = sums.get("bare");
+  if (pe && bare) {
+    const ratio = `| ${label} (vs bare smtp-server) | ${(pe.msgPerSec / bare.msgPerSec).toFixed(2)} | ${(pe.p50 / bare.p50).toFixed(2)} | ${(pe.cpuPer1000 / bare.cpuPer1000).toFixed(2)} |`;
+    ratios.push(ratio);
+    console.log(ratio);
+  }
+  if (bare && pf) {
+    const ratio = `| ${label} (bare smtp-server vs Postfix) | ${(bare.msgPerSec / pf.msgPerSec).toFixed(2)} | ${(bare.p50 / pf.p50).toFixed(2)} | ${(bare.cpuPer1000 / pf.cpuPer1000).toFixed(2)} |`;
     ratios.push(ratio);
     console.log(ratio);
   }

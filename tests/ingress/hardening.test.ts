@@ -4,6 +4,7 @@
  * total session time.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { greetAfter, type RawConnection } from "../../ingress/harden.ts";
 import { RawClient, startRelay } from "./harness.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -50,6 +51,39 @@ describe("S13 hardening", () => {
     expect(await c.reply()).toMatch(/^220 /);
     const c2 = c as unknown as { buf: string; socket: import("node:net").Socket };
     expect(c2.buf).toBe("");
+    c.close();
+  });
+
+  it("a configured greeting delay refuses a client that talks before the greeting (421)", async () => {
+    // smtp-server's fixed 100 ms pause is replaced (harden.ts greetAfter): here a long pause
+    // from the limits; the EHLO comes 400 ms in, after smtp-server's own pause would have ended.
+    const relay = await startRelay(cleanups, { limits: { greetingDelayMs: 60_000 } });
+    const c = await RawClient.connect(relay.ingress.ports.submission);
+    await new Promise((r) => setTimeout(r, 400));
+    c.write("EHLO early.test\r\n");
+    expect(await c.reply()).toMatch(/^421 .*talk too soon/);
+    c.close();
+  });
+
+  it("with no greeting delay (the default) the connection is made ready at once, with no timer", () => {
+    let ready = 0;
+    const conn = {
+      _setListeners: (cb: () => void) => cb(),
+      connectionReady: () => ready++,
+    } as unknown as RawConnection;
+    greetAfter(conn, 0);
+    conn.init();
+    expect(ready).toBe(1);
+    greetAfter(conn, 50);
+    conn.init();
+    expect(ready).toBe(1); // a delay defers it
+  });
+
+  it("with no greeting delay the greeting is the first thing said", async () => {
+    const relay = await startRelay(cleanups, { limits: { greetingDelayMs: 0 } });
+    const c = await RawClient.connect(relay.ingress.ports.submission);
+    expect(await c.reply()).toMatch(/^220 /);
+    expect(await c.cmd("EHLO client.test")).toMatch(/^250[ -]/);
     c.close();
   });
 

@@ -41,6 +41,7 @@ export const DEFAULT_LIMITS: IngressLimits = {
   maxBadCommands: 10,
   minDataRate: 1024,
   maxCommandLength: 1024,
+  greetingDelayMs: 0,
   sandboxDomain: SANDBOX,
 };
 
