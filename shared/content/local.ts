@@ -1,20 +1,23 @@
 /**
- * The local content store (X1, embedded mode): one file per message under `<dir>/<shard>/<ref>`.
- * `put` streams into a temporary file, renames it into place, then fsyncs the file and the
- * directory together (two fsyncs in parallel rather than one after the other, on the path of every
- * `250`), so a resolved `put` survives a crash (S11); a failed or aborted write removes its file
- * and leaves nothing under any reference. Temporary files left by a crash are removed at open; a
- * crash between the rename and the fsyncs can leave a file no record names (never published).
- * Raw descriptors (shared/durable-fs.ts), not FileHandles.
- * Incoming chunks are written 256 KiB at a time (one `writev`), and the shard directories of
- * message ids are made at open, so a small message costs one write, not one per chunk.
+ * The local content store (X1, embedded mode), in two forms chosen per message by its size:
+ * - a message of up to SMALL_MAX bytes (nearly all transactional mail) is gathered in memory (once)
+ *   and appended to the shared segment log (segments.ts, under `<dir>/segments/`), durable with one
+ *   fdatasync per group of concurrent messages;
+ * - a bigger one streams to its own file under `<dir>/<shard>/<ref>`: into a temporary file,
+ *   renamed into place, then the file and the directory fsync'd together.
+ * Either way a resolved `put` survives a crash (S11), and a failed or aborted write leaves nothing
+ * under any reference. Temporary files left by a crash are removed at open; a crash between the
+ * rename and the fsyncs can leave a file no record names (never published).
+ * Raw descriptors (shared/durable-fs.ts), not FileHandles. Incoming chunks of a big message are
+ * written 256 KiB at a time (one `writev`); the shard directories are made at open.
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { fdClose, fdOpen, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
+import { isSegmentRef, SegmentLog } from "./segments.ts";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
 
 const REF = /^[A-Za-z0-9_-]{4,64}$/;
@@ -22,9 +25,13 @@ const REF = /^[A-Za-z0-9_-]{4,64}$/;
 export class LocalContentStore implements ContentStore {
   private readonly shards = new Map<string, Promise<void>>();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly segments: SegmentLog,
+  ) {}
 
-  static async open(dir: string): Promise<LocalContentStore> {
+  /** `segmentBytes`: size at which a new segment starts (tests make it small). */
+  static async open(dir: string, o: { segmentBytes?: number } = {}): Promise<LocalContentStore> {
     await mkdir(join(dir, "tmp"), { recursive: true });
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
@@ -32,7 +39,7 @@ export class LocalContentStore implements ContentStore {
     // rather than one mkdir + fsync at a time on the path of the first messages.
     await Promise.all(SHARDS.map((name) => mkdir(join(dir, name), { recursive: true })));
     await fsyncDir(dir);
-    const store = new LocalContentStore(dir);
+    const store = new LocalContentStore(dir, await SegmentLog.open(join(dir, "segments"), o));
     for (const name of SHARDS) store.shards.set(name, Promise.resolve());
     return store;
   }
@@ -41,17 +48,40 @@ export class LocalContentStore implements ContentStore {
     content: Readable | AsyncIterable<Uint8Array>,
     hint?: { messageId?: string },
   ): Promise<StoredContent> {
-    const ref =
-      hint?.messageId && REF.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
+    const id = hint?.messageId && ID.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
+    // Gathered in memory up to SMALL_MAX: then one segment append; past it, a file of its own.
+    const source = (content as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    for (let r = await source.next(); ; r = await source.next()) {
+      if (r.done) {
+        const body = head.length === 1 ? Buffer.from(head[0] as Uint8Array) : Buffer.concat(head);
+        return { ref: await this.segments.append(id, body), size: body.length };
+      }
+      const buf = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+      head.push(buf);
+      headBytes += buf.length;
+      if (headBytes > SMALL_MAX) break;
+    }
+    return this.putFile(id, head, headBytes, { [Symbol.asyncIterator]: () => source });
+  }
+
+  /** A big message: its own file, `head` (already read) first, then the rest of `rest`. */
+  private async putFile(
+    ref: string,
+    head: Uint8Array[],
+    headBytes: number,
+    rest: AsyncIterable<Uint8Array>,
+  ): Promise<StoredContent> {
     const tmp = join(this.dir, "tmp", `${ref}.${randomBytes(6).toString("hex")}`);
     const fd = await fdOpen(tmp, "wx");
-    let size = 0;
+    let size = headBytes;
     let at = tmp;
     try {
       // Chunks (often one per line) are gathered and written WRITE_BATCH bytes at a time.
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      for await (const chunk of content as AsyncIterable<Uint8Array>) {
+      let pending: Uint8Array[] = head;
+      let pendingBytes = headBytes;
+      for await (const chunk of rest) {
         const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
         pending.push(buf);
         pendingBytes += buf.length;
@@ -78,6 +108,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async get(ref: string): Promise<Readable> {
+    if (isSegmentRef(ref)) return Readable.from([await this.segments.read(ref)]);
     if (!REF.test(ref)) throw new ContentNotFoundError(ref);
     const path = this.path(ref);
     try {
@@ -89,15 +120,16 @@ export class LocalContentStore implements ContentStore {
   }
 
   async delete(ref: string): Promise<void> {
+    if (isSegmentRef(ref)) return this.segments.delete(ref);
     if (!REF.test(ref)) return;
     await rm(this.path(ref), { force: true });
   }
 
   /** Every stored reference (tests and maintenance). */
   async list(): Promise<string[]> {
-    const out: string[] = [];
+    const out: string[] = await this.segments.list();
     for (const shard of await readdir(this.dir)) {
-      if (shard === "tmp") continue;
+      if (shard === "tmp" || shard === "segments") continue;
       for (const f of await readdir(join(this.dir, shard))) out.push(f);
     }
     return out;
@@ -121,6 +153,10 @@ export class LocalContentStore implements ContentStore {
 }
 
 const WRITE_BATCH = 256 * 1024;
+/** Messages up to this size go to the segment log (held in memory once until their end). */
+export const SMALL_MAX = 1024 * 1024;
+/** Ids usable in a segment reference (ingress's message ids are Crockford base32). */
+const ID = /^[A-Za-z0-9-]{4,64}$/;
 
 /** Message ids are Crockford base32 (ingress/ids.ts): their shards, two lower-cased characters. */
 const SHARDS: string[] = (() => {

@@ -14,7 +14,8 @@ export interface StoredContent {
 export interface ContentStore {
   /**
    * Streams `content` into the store under a new reference; resolves only once the bytes are
-   * durable (file fsync'd and renamed into place, directory fsync'd; or the object PUT answered).
+   * durable (a segment entry fdatasync'd; a file fsync'd and renamed into place, its directory
+   * fsync'd; or the object PUT answered).
    * A failed or aborted write leaves nothing visible under any reference.
    */
   put(content: Readable | AsyncIterable<Uint8Array>, hint?: { messageId?: string }): Promise<StoredContent>;

@@ -120,18 +120,20 @@ describe("S11 durability under SIGKILL", () => {
     const store = await LocalContentStore.open(join(dataDir, "content"));
     const bus = await LogBus.open({ dir: join(dataDir, "bus"), maintenanceIntervalMs: 0 });
     const records = new Map<string, Set<string>>();
+    const contentRefs = new Map<string, string>();
     try {
       const topic = inboxTopic("domain");
       const parts = await bus.partitionCount(topic);
       await bus.replay(topic, [...Array(parts).keys()], (r) => {
         if (r.value.length === 0) return;
         const env = JSON.parse(new TextDecoder().decode(r.value)) as {
-          m?: { t?: string; record?: { messageId: string; recipient: string } };
+          m?: { t?: string; record?: { messageId: string; recipient: string; contentRef: string } };
         };
         const rec = env.m?.t === "recipient" ? env.m.record : undefined;
         if (!rec) return;
         const set = records.get(rec.messageId) ?? new Set<string>();
         set.add(rec.recipient);
+        contentRefs.set(rec.messageId, rec.contentRef);
         records.set(rec.messageId, set);
       });
     } finally {
@@ -142,7 +144,9 @@ describe("S11 durability under SIGKILL", () => {
       let content = false;
       try {
         let size = 0;
-        for await (const chunk of await store.get(m.id)) size += (chunk as Buffer).length;
+        // the content the records name (a segment entry or a file of its own)
+        for await (const chunk of await store.get(contentRefs.get(m.id) ?? m.id))
+          size += (chunk as Buffer).length;
         content = size > 0;
       } catch {
         content = false;
