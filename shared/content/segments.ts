@@ -180,7 +180,7 @@ export class SegmentLog {
           await writeAll(this.fd, bufs);
           await fdatasync(this.fd);
           this.size = at;
-          batch.forEach((p, i) => p.resolve(refs[i] as string));
+          for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);
         } catch (e) {
           // The segment may now end in a partial batch: later entries go to a fresh one.
           await fdClose(this.fd).catch(() => undefined);
