@@ -30,6 +30,15 @@ export const SEGMENT_BYTES = 64 * 1024 * 1024;
 const MAX_BATCH = 256;
 const SEG_REF = /^([A-Za-z0-9-]{1,64})_([0-9a-z]{1,8})_([0-9a-z]{1,10})_([0-9a-z]{1,8})$/;
 
+const READ_FDS = 16;
+
+interface ReadFd {
+  fd: number;
+  /** Readers using the descriptor now: it is closed only when none is. */
+  users: number;
+  opening: Promise<number> | undefined;
+}
+
 interface Pending {
   header: Buffer;
   body: Buffer;
@@ -47,6 +56,7 @@ export class SegmentLog {
   private seg = 0;
   private size = 0;
   private readonly deleted = new Set<string>();
+  private readonly readFds = new Map<number, ReadFd>();
 
   private constructor(
     private readonly dir: string,
@@ -85,12 +95,14 @@ export class SegmentLog {
     const offset = Number.parseInt(off, 36);
     const length = Number.parseInt(len, 36);
     const headerLen = MAGIC.length + 2 + Buffer.byteLength(id, "latin1") + 4;
-    let fd: number;
+    const segNo = Number.parseInt(seg, 36);
+    let r: ReadFd;
     try {
-      fd = await fdOpen(this.path(Number.parseInt(seg, 36)), "r");
+      r = await this.readFd(segNo);
     } catch {
       throw new ContentNotFoundError(ref);
     }
+    const fd = r.fd;
     try {
       const buf = Buffer.allocUnsafe(headerLen + length);
       const n = await preadFull(fd, buf, offset);
@@ -104,7 +116,38 @@ export class SegmentLog {
         throw new ContentNotFoundError(ref);
       return buf.subarray(headerLen);
     } finally {
-      await fdClose(fd);
+      r.users--;
+      this.trimReadFds();
+    }
+  }
+
+  /** Read descriptors stay open (up to READ_FDS segments): delivery reads every message once. */
+  private async readFd(seg: number): Promise<ReadFd> {
+    let r = this.readFds.get(seg);
+    if (!r) {
+      const opening = fdOpen(this.path(seg), "r");
+      r = { fd: -1, users: 0, opening };
+      this.readFds.set(seg, r);
+      try {
+        r.fd = await opening;
+      } catch (e) {
+        this.readFds.delete(seg);
+        throw e;
+      }
+      r.opening = undefined;
+    } else if (r.opening) await r.opening;
+    this.readFds.delete(seg); // most recently used last
+    this.readFds.set(seg, r);
+    r.users++;
+    return r;
+  }
+
+  private trimReadFds(): void {
+    for (const [seg, r] of this.readFds) {
+      if (this.readFds.size <= READ_FDS) return;
+      if (r.users > 0 || r.opening) continue;
+      this.readFds.delete(seg);
+      void fdClose(r.fd).catch(() => undefined);
     }
   }
 
@@ -146,6 +189,8 @@ export class SegmentLog {
     while (this.flushing) await new Promise((r) => setImmediate(r));
     if (this.fd >= 0) await fdClose(this.fd);
     this.fd = -1;
+    for (const r of this.readFds.values()) if (r.fd >= 0) await fdClose(r.fd).catch(() => undefined);
+    this.readFds.clear();
   }
 
   private path(seg: number): string {

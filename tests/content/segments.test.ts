@@ -110,6 +110,20 @@ describe("content segments", () => {
     for (const [n, r] of refs.entries()) expect(await text(store, r)).toBe(body(n));
   });
 
+  it("reads from more segments than it keeps open, concurrently, every entry intact", async () => {
+    const store = await LocalContentStore.open(fresh(), { segmentBytes: 1 });
+    const refs: string[] = [];
+    for (let n = 0; n < 40; n++)
+      refs.push((await store.put(Readable.from([Buffer.from(body(n, 512))]), { messageId: `MANY${n}` })).ref);
+    expect(new Set(refs.map((r) => r.split("_")[1])).size).toBe(40); // one segment each
+    for (let round = 0; round < 2; round++) {
+      const texts = await Promise.all(refs.map((r) => text(store, r)));
+      texts.forEach((t, n) => {
+        expect(t).toBe(body(n, 512));
+      });
+    }
+  });
+
   it("a message over SMALL_MAX streams to a file of its own; a failed one leaves nothing", async () => {
     const dir = fresh();
     const store = await LocalContentStore.open(dir);
