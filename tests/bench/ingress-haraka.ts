@@ -11,7 +11,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { copyFileSync, existsSync, realpathSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { greets, selfSignedPair, stopChild } from "../helpers/daemon.ts";
@@ -84,7 +84,11 @@ export async function startHarakaPeer(): Promise<HarakaPeer> {
   const cfg = join(dir, "config");
   await mkdir(cfg, { recursive: true });
   await mkdir(join(dir, "plugins"), { recursive: true });
-  await selfSignedPair(dir, "submission.haraka.test");
+  // Haraka's tls plugin reads config/tls_key.pem and config/tls_cert.pem (without them it offers
+  // no STARTTLS: the bench's first STARTTLS got "500 Unrecognized command").
+  await selfSignedPair(cfg, "submission.haraka.test");
+  await rename(join(cfg, "key.pem"), join(cfg, "tls_key.pem"));
+  await rename(join(cfg, "cert.pem"), join(cfg, "tls_cert.pem"));
   // Haraka's tls plugin would otherwise generate 2048-bit DH parameters at start (minutes).
   await run("openssl", ["dhparam", "-dsaparam", "-out", join(cfg, "dhparams.pem"), "2048"]);
   const creds = { username: "bench", password: "bench-password-1" };
