@@ -85,7 +85,9 @@ export class WatermarkCommitter {
         const entries = [...this.dirty.values()];
         this.dirty.clear();
         // All at once: the embedded log writes them in one offsets write (its group commit).
-        await Promise.all(entries.map((e) => this.commit({ topic: e.topic, partition: e.partition }, e.offset)));
+        await Promise.all(
+          entries.map((e) => this.commit({ topic: e.topic, partition: e.partition }, e.offset)),
+        );
       })
       .catch((e) => this.onError(e));
   }
