@@ -5,11 +5,14 @@
  * password, every sender and recipient is accepted, DATA is read to its end and thrown away, no
  * disk, no bus, no actor. Not a product: it shows how fast any relay built on smtp-server on this
  * machine could accept mail before doing any of the work S1–S14 ask for.
+ * `BENCH_BARE_GREETING=now`: greet at once as Petrel does (ingress/harden.ts greetAfter) instead
+ * of after smtp-server's fixed 100 ms pause (peer `bare-now` in the bench).
  * Prints `READY <port>`; SIGTERM stops it.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SMTPServer } from "smtp-server";
+import { greetAfter, type RawConnection } from "../../ingress/harden.ts";
 import { loadTls } from "../../ingress/tls.ts";
 
 const dataDir = process.env.PETREL_DATA_DIR as string;
@@ -41,6 +44,14 @@ const server = new SMTPServer({
   },
 });
 server.on("error", () => undefined);
+if (process.env.BENCH_BARE_GREETING === "now") {
+  const connections = (server as unknown as { connections: Set<RawConnection> }).connections;
+  const add = connections.add.bind(connections);
+  connections.add = (conn: RawConnection) => {
+    greetAfter(conn, 0);
+    return add(conn);
+  };
+}
 await new Promise<void>((resolve) => server.listen(0, host, resolve));
 const port = (server.server.address() as { port: number }).port;
 process.stdout.write(`READY ${port}\n`);

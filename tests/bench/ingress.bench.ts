@@ -14,7 +14,8 @@
  * driven by the same client with the same load; each run starts fresh instances of both, in
  * alternating order, and the table gives Petrel/Postfix ratios of the medians.
  * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts); `bare` is
- * smtp-server with nothing behind it (tests/bench/ingress-bare-child.ts), the library's ceiling.
+ * smtp-server with nothing behind it (tests/bench/ingress-bare-child.ts), the library's ceiling;
+ * `bare-now` the same greeting at once, as Petrel does.
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -76,7 +77,8 @@ async function startTarget(peer: string): Promise<Target> {
   // `petrel-base`: the same child from another checkout (BENCH_BASE_ROOT), for before/after.
   const c = await startChild(
     peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
-    peer === "bare" ? "tests/bench/ingress-bare-child.ts" : undefined,
+    peer.startsWith("bare") ? "tests/bench/ingress-bare-child.ts" : undefined,
+    peer === "bare-now" ? { BENCH_BARE_GREETING: "now" } : {},
   );
   const pid = c.proc.pid as number;
   return {
@@ -93,7 +95,11 @@ async function startTarget(peer: string): Promise<Target> {
   };
 }
 
-async function startChild(root = ROOT, childScript?: string): Promise<Child> {
+async function startChild(
+  root = ROOT,
+  childScript?: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_TARGET=relay: the whole relay (delivery, analytics sink in the same process);
@@ -116,6 +122,7 @@ async function startChild(root = ROOT, childScript?: string): Promise<Child> {
       PETREL_SMTP_SESSIONS_PER_USER: "200",
       PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
       PETREL_SMTP_SESSIONS_PER_IP: "300",
+      ...env,
     }),
     stdio: ["ignore", "pipe", "inherit"],
   });
