@@ -4,6 +4,7 @@
  * message stops with 552 5.3.4 as soon as it grows past the size limit, and 8-bit content is
  * noticed for the per-recipient record.
  */
+import * as nodeBuffer from "node:buffer";
 import { Transform, type TransformCallback } from "node:stream";
 import { Replies } from "./errors.ts";
 
@@ -51,9 +52,16 @@ function onlyCrlf(chunk: Uint8Array): boolean {
   return crs === lfs;
 }
 
-function hasEightBit(chunk: Uint8Array): boolean {
-  for (let i = 0; i < chunk.length; i++) if ((chunk[i] as number) >= 0x80) return true;
-  return false;
+/** node:buffer's native isAscii (Node ≥ 19.6; one vectorized pass), a JS loop where it is missing. */
+const isAscii: (chunk: Uint8Array) => boolean =
+  (nodeBuffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii ??
+  ((chunk) => {
+    for (let i = 0; i < chunk.length; i++) if ((chunk[i] as number) >= 0x80) return false;
+    return true;
+  });
+
+export function hasEightBit(chunk: Uint8Array): boolean {
+  return chunk.length > 0 && !isAscii(chunk);
 }
 
 export class LineGuard extends Transform {

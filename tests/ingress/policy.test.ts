@@ -13,7 +13,7 @@ import { decideSession, liveLeases } from "../../actors/account/sessions.ts";
 import { attachmentAllowed } from "../../ingress/attachments.ts";
 import { commandName, preTlsVerdict, rewriteBuiltin } from "../../ingress/harden.ts";
 import { newMessageId } from "../../ingress/ids.ts";
-import { normalizeLineEnds } from "../../ingress/lines.ts";
+import { hasEightBit, normalizeLineEnds } from "../../ingress/lines.ts";
 import {
   declaredSizeVerdict,
   headerFromDomain,
@@ -161,6 +161,19 @@ describe("normalizeLineEnds (S13)", () => {
     const a = normalizeLineEnds(Buffer.from("a\r"), false);
     const b = normalizeLineEnds(Buffer.from("\nb"), a.pendingCr);
     expect(a.out.toString() + b.out.toString()).toBe("a\r\nb");
+  });
+});
+
+describe("hasEightBit (the record's 8-bit flag)", () => {
+  it.each([
+    ["", false],
+    ["plain ascii\r\n", false],
+    ["\x7f del is ascii", false],
+    ["caf\u00e9", true],
+    [`${"x".repeat(4096)}\u00ff`, true],
+    [`\u0080${"x".repeat(63)}`, true],
+  ])("%j → %s", (text, eight) => {
+    expect(hasEightBit(Buffer.from(text, "latin1"))).toBe(eight);
   });
 });
 
