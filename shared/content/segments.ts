@@ -28,6 +28,8 @@ const MAGIC = Buffer.from("PTC1");
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Entries of one group commit at most (writev takes at most 1,024 buffers: two per entry). */
 const MAX_BATCH = 256;
+/** Largest entry a segment takes (the store sends only messages of ≤ 1 MiB here). */
+const MAX_ENTRY = 16 * 1024 * 1024;
 const SEG_REF = /^([A-Za-z0-9-]{1,64})_([0-9a-z]{1,8})_([0-9a-z]{1,10})_([0-9a-z]{1,8})$/;
 
 const READ_FDS = 16;
@@ -76,6 +78,8 @@ export class SegmentLog {
 
   /** Appends one entry; resolves with its reference once it is durable. */
   append(id: string, body: Buffer): Promise<string> {
+    if (body.length > MAX_ENTRY)
+      return Promise.reject(new RangeError(`segment entry over ${MAX_ENTRY} bytes`));
     const idBuf = Buffer.from(id, "latin1");
     const header = Buffer.allocUnsafe(MAGIC.length + 2 + idBuf.length + 4);
     MAGIC.copy(header, 0);
@@ -94,6 +98,7 @@ export class SegmentLog {
     const [, id, seg, off, len] = m as unknown as [string, string, string, string, string];
     const offset = Number.parseInt(off, 36);
     const length = Number.parseInt(len, 36);
+    if (length > MAX_ENTRY) throw new ContentNotFoundError(ref);
     const headerLen = MAGIC.length + 2 + Buffer.byteLength(id, "latin1") + 4;
     const segNo = Number.parseInt(seg, 36);
     let r: ReadFd;

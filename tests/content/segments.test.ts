@@ -82,6 +82,7 @@ describe("content segments", () => {
       `${id}_${seg}_${(Number.parseInt(off, 36) + 1).toString(36)}_${len}`,
       `${id}_zz_${off}_${len}`,
       `${id}_${seg}_${off}_${(Number.parseInt(len, 36) + 10).toString(36)}`,
+      `${id}_${seg}_${off}_zzzzzzzz`, // a length no entry can have: no allocation attempted
     ])
       await expect(store.get(bad)).rejects.toThrow(/no stored content/);
   });
