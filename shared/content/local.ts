@@ -55,7 +55,12 @@ export class LocalContentStore implements ContentStore {
     let headBytes = 0;
     for (let r = await source.next(); ; r = await source.next()) {
       if (r.done) {
-        const body = head.length === 1 ? Buffer.from(head[0] as Uint8Array) : Buffer.concat(head);
+        // one chunk (the joiner's usual case for a small message) is wrapped, not copied
+        const one = head[0];
+        const body =
+          head.length === 1 && one
+            ? Buffer.from(one.buffer, one.byteOffset, one.byteLength)
+            : Buffer.concat(head);
         return { ref: await this.segments.append(id, body), size: body.length };
       }
       const buf = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
