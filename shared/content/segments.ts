@@ -17,10 +17,9 @@
  * Written by hand: no maintained npm package offers a group-committed append-only blob log; the
  * bus's log (shared/bus/log/) is record-oriented and keyed by partition, not by blob.
  */
-import * as fs from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fdClose, fdOpen, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
+import { fdClose, fdDatasync, fdOpen, fdReadFull, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
 import { ContentNotFoundError } from "./store.ts";
 
 const MAGIC = Buffer.from("PTC1");
@@ -110,7 +109,7 @@ export class SegmentLog {
     const fd = r.fd;
     try {
       const buf = Buffer.allocUnsafe(headerLen + length);
-      const n = await preadFull(fd, buf, offset);
+      const n = await fdReadFull(fd, buf, offset);
       if (
         n !== buf.length ||
         !buf.subarray(0, 4).equals(MAGIC) ||
@@ -228,7 +227,7 @@ export class SegmentLog {
             at += p.header.length + p.body.length;
           }
           await writeAll(this.fd, bufs);
-          await fdatasync(this.fd);
+          await fdDatasync(this.fd);
           this.size = at;
           for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);
         } catch (e) {
@@ -246,19 +245,4 @@ export class SegmentLog {
 
 function refOf(id: string, seg: number, offset: number, length: number): string {
   return `${id}_${seg.toString(36)}_${offset.toString(36)}_${length.toString(36)}`;
-}
-
-const fdatasync = (fd: number) =>
-  new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-
-async function preadFull(fd: number, buf: Buffer, position: number): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const n = await new Promise<number>((resolve, reject) =>
-      fs.read(fd, buf, got, buf.length - got, position + got, (e, r) => (e ? reject(e) : resolve(r))),
-    );
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
 }

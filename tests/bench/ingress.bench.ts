@@ -275,6 +275,14 @@ const peers = PEERS.filter((p) => {
   return !why;
 });
 const rows: string[] = [];
+/** Ratios printed when both peers ran: [numerator, denominator, label suffix]. */
+const COMPARISONS: [string, string, string][] = [
+  ["petrel", "postfix", ""],
+  ["petrel", "petrel-base", " (vs petrel-base)"],
+  ["petrel", "bare", " (vs bare smtp-server)"],
+  ["bare", "postfix", " (bare smtp-server vs Postfix)"],
+  ["petrel", "haraka", " (vs Haraka)"],
+];
 const ratios: string[] = [];
 for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
   const results = new Map<string, Result[]>(peers.map((p) => [p, []]));
@@ -302,33 +310,12 @@ for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
     rows.push(row);
     console.log(row);
   }
-  const pe = sums.get("petrel");
-  const pf = sums.get("postfix");
-  if (pe && pf) {
-    const ratio = `| ${label} | ${(pe.msgPerSec / pf.msgPerSec).toFixed(2)} | ${(pe.p50 / pf.p50).toFixed(2)} | ${(pe.cpuPer1000 / pf.cpuPer1000).toFixed(2)} |`;
-    ratios.push(ratio);
-    console.log(ratio);
-  }
-  const base = sums.get("petrel-base");
-  if (pe && base) {
-    const ratio = `| ${label} (vs petrel-base) | ${(pe.msgPerSec / base.msgPerSec).toFixed(2)} | ${(pe.p50 / base.p50).toFixed(2)} | ${(pe.cpuPer1000 / base.cpuPer1000).toFixed(2)} |`;
-    ratios.push(ratio);
-    console.log(ratio);
-  }
-  const bare = sums.get("bare");
-  if (pe && bare) {
-    const ratio = `| ${label} (vs bare smtp-server) | ${(pe.msgPerSec / bare.msgPerSec).toFixed(2)} | ${(pe.p50 / bare.p50).toFixed(2)} | ${(pe.cpuPer1000 / bare.cpuPer1000).toFixed(2)} |`;
-    ratios.push(ratio);
-    console.log(ratio);
-  }
-  if (bare && pf) {
-    const ratio = `| ${label} (bare smtp-server vs Postfix) | ${(bare.msgPerSec / pf.msgPerSec).toFixed(2)} | ${(bare.p50 / pf.p50).toFixed(2)} | ${(bare.cpuPer1000 / pf.cpuPer1000).toFixed(2)} |`;
-    ratios.push(ratio);
-    console.log(ratio);
-  }
-  const hk = sums.get("haraka");
-  if (pe && hk) {
-    const ratio = `| ${label} (vs Haraka) | ${(pe.msgPerSec / hk.msgPerSec).toFixed(2)} | ${(pe.p50 / hk.p50).toFixed(2)} | ${(pe.cpuPer1000 / hk.cpuPer1000).toFixed(2)} |`;
+  // a ÷ b for each pair of peers that ran (same run, medians)
+  for (const [a, b, suffix] of COMPARISONS) {
+    const x = sums.get(a);
+    const y = sums.get(b);
+    if (!x || !y) continue;
+    const ratio = `| ${label}${suffix} | ${(x.msgPerSec / y.msgPerSec).toFixed(2)} | ${(x.p50 / y.p50).toFixed(2)} | ${(x.cpuPer1000 / y.cpuPer1000).toFixed(2)} |`;
     ratios.push(ratio);
     console.log(ratio);
   }
