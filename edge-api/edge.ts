@@ -166,8 +166,8 @@ export interface EdgeBindings {
   PETREL_EDGE_CACHE_MS?: string;
 }
 
-/** Builds the handler from bindings (Workers' `env`, or Deno.env.toObject()). */
-export function edgeFromEnv(env: EdgeBindings): Hono<EdgeEnv> {
+/** Builds the handler from bindings (Workers' `env`, or Deno.env.toObject()); `now` is the clock (tests). */
+export function edgeFromEnv(env: EdgeBindings, o: { now?: () => number } = {}): Hono<EdgeEnv> {
   if (!env.PETREL_CLICKHOUSE_URL) throw new Error("PETREL_CLICKHOUSE_URL is required at the edge");
   const client = createClient({
     url: env.PETREL_CLICKHOUSE_URL,
@@ -183,12 +183,15 @@ export function edgeFromEnv(env: EdgeBindings): Hono<EdgeEnv> {
   if (!env.PETREL_EDGE_HMAC_KEY) throw new Error("PETREL_EDGE_HMAC_KEY is required at the edge");
   const query = client as unknown as QueryClient;
   const cacheMs = env.PETREL_EDGE_CACHE_MS === undefined ? undefined : Number(env.PETREL_EDGE_CACHE_MS);
+  const clock = o.now ? { now: o.now } : {};
   return createEdgeApp({
     client: query,
+    ...clock,
     authenticate: directoryKeys({
       client: query,
       hmacKey: fromBase64Url(env.PETREL_EDGE_HMAC_KEY),
       ...(cacheMs !== undefined && Number.isFinite(cacheMs) ? { cacheMs } : {}),
+      ...clock,
     }),
   });
 }

@@ -8,7 +8,7 @@
  * under the PETREL_EDGE_HMAC_KEY given to the edge, which the probe then marks revoked. The real rows
  * and figures are proven on chDB by edge-directory.test.ts.
  */
-import edge from "../../edge-api/edge.ts";
+import edge, { edgeFromEnv } from "../../edge-api/edge.ts";
 
 declare const Deno: {
   serve(
@@ -83,8 +83,13 @@ const r3 = await edge.fetch(new Request("http://edge/v1/stats", { headers: auth 
 out.noScope = { status: r3.status, body: await r3.json() };
 const r4 = await edge.fetch(new Request("http://edge/v1/activity?status=Lost", { headers: auth }), env);
 out.badInput = { status: r4.status, body: await r4.json() };
-const q = await edge.fetch(new Request("http://edge/v1/quota", { headers: auth }), env);
+// The quota gauge on an injected clock inside the stored period (2026-11-15), and one past its end,
+// where the edge rolls the period forward (2026-12-10 → December's period in New York).
+const at = (iso: string) => edgeFromEnv(env, { now: () => Date.parse(iso) });
+const q = await at("2026-11-15T12:00:00Z").fetch(new Request("http://edge/v1/quota", { headers: auth }));
 out.quota = { status: q.status, body: await q.json() };
+const q2 = await at("2026-12-10T12:00:00Z").fetch(new Request("http://edge/v1/quota", { headers: auth }));
+out.quotaRolled = { status: q2.status, body: await q2.json() };
 out.directoryQueries = directoryQueries;
 revoked = 1;
 const r6 = await edge.fetch(new Request("http://edge/v1/activity", { headers: auth }), env);

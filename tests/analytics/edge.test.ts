@@ -75,6 +75,10 @@ describe("edge entry", () => {
         periodEnd: Date.parse("2026-12-01T05:00:00Z"),
       },
     });
+    expect(out.quotaRolled.body).toMatchObject({
+      periodStart: Date.parse("2026-12-01T05:00:00Z"),
+      periodEnd: Date.parse("2027-01-01T05:00:00Z"),
+    });
     expect(out.revoked).toMatchObject({ status: 401, body: { code: "unauthenticated" } });
     expect(out.storeDown).toMatchObject({ status: 503, body: { code: "unavailable" } });
   }, 120_000);
