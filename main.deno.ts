@@ -1,10 +1,11 @@
 /**
  * Deno entry (X3): `deno task start`. The same relay as main.ts; HTTP through Deno.serve.
  */
+
+import { startRelay } from "./relay.ts";
+import { relayApp } from "./relay-app.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
-import { relayApp } from "./shared/runtime/app.ts";
-import { startRelay } from "./shared/runtime/relay.ts";
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };

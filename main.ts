@@ -3,10 +3,10 @@
  * shuts down gracefully on SIGTERM/SIGINT. The Deno entry (main.deno.ts) is its twin.
  */
 import { serve } from "@hono/node-server";
+import { startRelay } from "./relay.ts";
+import { relayApp } from "./relay-app.ts";
 import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
-import { relayApp } from "./shared/runtime/app.ts";
-import { startRelay } from "./shared/runtime/relay.ts";
 
 async function main(): Promise<number> {
   let config: ReturnType<typeof loadConfig>;

@@ -4,11 +4,11 @@
  * zone export) and the operator token. Not imported by app.ts, which stays runtime-neutral.
  */
 import type { AccountService } from "../actors/account/service.ts";
+import { type ActorsPort, verifyNow } from "../actors/account/verifier.ts";
 import type { Clock } from "../actors/clock.ts";
 import type { Analytics } from "../shared/analytics/service.ts";
 import type { DirectoryView } from "../shared/directory/view.ts";
 import { buildSendingDomain } from "../shared/domains/build.ts";
-import { type ActorsPort, verifyNow } from "../shared/domains/verifier.ts";
 import type { CnameResolver } from "../shared/domains/verify.ts";
 import { exportZone, type ZoneSettings } from "../shared/domains/zone.ts";
 import type { Logger } from "../shared/log.ts";

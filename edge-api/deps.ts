@@ -3,8 +3,8 @@
  * (main.ts, main.deno.ts). Only types cross this boundary, so edge-api stays runtime-neutral.
  */
 import type { AccountService } from "../actors/account/service.ts";
-import type { DomainView } from "../actors/account/views.ts";
 import type { Analytics } from "../shared/analytics/service.ts";
+import type { DomainView } from "../shared/model/account/views.ts";
 import type { SessionStore } from "./auth/sessions.ts";
 
 /** Sending-domain work that needs DNS and key generation (shared/domains), bound to the accounts. */

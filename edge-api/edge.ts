@@ -21,7 +21,6 @@
 import { createClient } from "@clickhouse/client-web";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Scope } from "../actors/account/protocol.ts";
 import type { QueryClient } from "../shared/analytics/client.ts";
 import {
   type EdgeAccount,
@@ -36,6 +35,7 @@ import {
   ttlCache,
 } from "../shared/analytics/edge-reads.ts";
 import { type Analytics, createAnalytics } from "../shared/analytics/service.ts";
+import type { Scope } from "../shared/model/account/protocol.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { activityFilter, statsPeriod } from "./v1/analytics-input.ts";
 

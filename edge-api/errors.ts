@@ -7,8 +7,8 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { ACCOUNT_ERROR_CODES, type AccountErrorCode } from "../actors/account/protocol.ts";
 import { ActorSystemStoppedError, AskTimeoutError } from "../actors/errors.ts";
+import { ACCOUNT_ERROR_CODES, type AccountErrorCode } from "../shared/model/account/protocol.ts";
 
 /** Codes the API itself produces, besides the account codes. */
 export const API_ERROR_CODES = [

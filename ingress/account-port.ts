@@ -2,9 +2,10 @@
  * What ingress asks of the account actor (S4 session leases, S8 quota), through the actor system,
  * answering plain values. Actor failures become `SmtpError` 451 (temporary) at the caller.
  */
-import type { AccountReply, QuotaGrant, SessionGrant } from "../actors/account/protocol.ts";
+
 import { accountKey } from "../actors/keys.ts";
 import type { ActorSystem } from "../actors/system.ts";
+import type { AccountReply, QuotaGrant, SessionGrant } from "../shared/model/account/protocol.ts";
 import type { IngressLimits } from "./limits.ts";
 
 export interface AccountPort {

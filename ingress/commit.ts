@@ -7,10 +7,10 @@ import type { SMTPServerDataStream } from "smtp-server";
 import type { StatusEvent } from "../shared/model/event.ts";
 import type { RecipientRecord } from "../shared/model/recipient.ts";
 import { buildEvent, buildRecords } from "./accept.ts";
+import type { IngressDeps } from "./deps.ts";
 import { Replies } from "./errors.ts";
 import { type IntakeResult, intake } from "./intake.ts";
 import { senderVerdict } from "./policy.ts";
-import type { IngressDeps } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 
 export type StoredMessage = IntakeResult;

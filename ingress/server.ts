@@ -6,9 +6,10 @@
  */
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import type { IngressDeps } from "./deps.ts";
 import { adapt, Replies } from "./errors.ts";
 import { hardenConnection, type RawConnection } from "./harden.ts";
-import { type IngressDeps, SubmissionHandlers } from "./session.ts";
+import { SubmissionHandlers } from "./session.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 export interface IngressOptions extends IngressDeps {

@@ -9,20 +9,12 @@ import type {
   SMTPServerDataStream,
   SMTPServerSession,
 } from "smtp-server";
-import type { SmtpPrincipal } from "../actors/account/views.ts";
-import type { ActorSystem } from "../actors/system.ts";
-import type { Bus } from "../shared/bus/types.ts";
-import type { ContentStore } from "../shared/content/store.ts";
-import type { AccountEntry } from "../shared/directory/entries.ts";
-import type { Logger } from "../shared/log.ts";
-import type { Registry } from "../shared/metrics.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
 import { PublishFailedError, publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
-import type { AccountPort } from "./account-port.ts";
 import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
+import type { IngressDeps } from "./deps.ts";
 import { Replies, SmtpError } from "./errors.ts";
 import { newMessageId } from "./ids.ts";
-import type { IngressLimits } from "./limits.ts";
 import { type IngressMetrics, ingressMetrics } from "./metrics.ts";
 import {
   addressRefusal,
@@ -36,24 +28,6 @@ import {
 } from "./policy.ts";
 import { AuthThrottle, IpSlots } from "./throttle.ts";
 import type { Principal, Transaction } from "./transaction.ts";
-
-export interface IngressDeps {
-  nodeId: string;
-  hostname: string;
-  limits: IngressLimits;
-  directory: { account(accountId: string): AccountEntry | undefined };
-  authenticate(username: string, password: string): Promise<SmtpPrincipal | null>;
-  accounts: AccountPort;
-  actors: ActorSystem;
-  bus: Bus;
-  store: ContentStore;
-  log: Logger;
-  now(): number;
-  /** Prometheus registry (X4); counters are kept off-registry when absent. */
-  metrics?: Registry;
-  /** S9 / D8: is this recipient on the account's suppression list? */
-  isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
-}
 
 interface Conn {
   ip: string;

@@ -6,11 +6,11 @@
  * same scrypt as wrong passwords, so timing tells nothing about which exist.
  */
 import type { DirectoryView } from "../../shared/directory/view.ts";
+import { effectivePermissions, isScope } from "../../shared/model/account/permissions.ts";
+import type { Permission } from "../../shared/model/account/protocol.ts";
+import type { ApiKeyPrincipal, MemberPrincipal, SmtpPrincipal } from "../../shared/model/account/views.ts";
 import { hashPassword, verifyPassword } from "../../shared/security/password.ts";
 import { apiKeyId, authCacheKey, digestsEqual, keyedHash } from "../../shared/security/tokens.ts";
-import { effectivePermissions, isScope } from "./permissions.ts";
-import type { Permission } from "./protocol.ts";
-import type { ApiKeyPrincipal, MemberPrincipal, SmtpPrincipal } from "./views.ts";
 
 const AUTH_CACHE_MAX = 10_000;
 

@@ -6,15 +6,15 @@
  * team.ts (members, SMTP users, API keys), domains.ts (sending domains).
  */
 import { DIRECTORY_TOPIC, DIRECTORY_TOPIC_SPEC, encodeEntry } from "../../shared/directory/entries.ts";
+import type { AccountMsg, AccountState } from "../../shared/model/account/protocol.ts";
+import { accountOutputTopics } from "../../shared/model/account/topics.ts";
 import type { Behavior } from "../behavior.ts";
 import * as billing from "./billing.ts";
 import { directoryChanges } from "./directory.ts";
 import * as domains from "./domains.ts";
-import type { AccountMsg, AccountState } from "./protocol.ts";
 import * as sessions from "./sessions.ts";
 import { type AccountBehaviorOptions, type Ctx, fail, initialAccount, ok } from "./state.ts";
 import * as team from "./team.ts";
-import { accountOutputTopics } from "./topics.ts";
 import * as usage from "./usage.ts";
 
 export type { AccountBehaviorOptions } from "./state.ts";

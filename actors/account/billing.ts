@@ -2,9 +2,14 @@
  * Account lifecycle and billing handlers (C1, C6): create, plan change, cancel, status, the
  * period rollover (timer `periodEnd`) and the erasure after retention (timer `erase`).
  */
-import { anchorDayAt, isValidTimeZone, nextPeriod, periodContaining } from "./period.ts";
+import {
+  anchorDayAt,
+  isValidTimeZone,
+  nextPeriod,
+  periodContaining,
+} from "../../shared/model/account/period.ts";
+import type { AccountMsg, AccountState, BillingPeriod, Plan } from "../../shared/model/account/protocol.ts";
 import { classifyPlanChange, eraseAtFor, isPlan } from "./plans.ts";
-import type { AccountMsg, AccountState, BillingPeriod, Plan } from "./protocol.ts";
 import { type Ctx, emitEvent, fail, type Handler, initialAccount, ok, TIMER } from "./state.ts";
 import { suppressionKey } from "./suppression.ts";
 

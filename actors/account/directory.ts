@@ -11,7 +11,7 @@ import {
   sendingDomainKey,
   smtpUserKey,
 } from "../../shared/directory/entries.ts";
-import type { AccountState } from "./protocol.ts";
+import type { AccountState } from "../../shared/model/account/protocol.ts";
 
 export interface DirectoryChange {
   key: string;

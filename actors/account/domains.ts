@@ -7,7 +7,13 @@
  */
 
 import { DomainNameError, normalizeDomain as normalizeSendingDomain } from "../../shared/domains/records.ts";
-import { type AccountMsg, DNS_RECORD_KINDS, type DomainRecordState, type SendingDomain } from "./protocol.ts";
+import {
+  type AccountMsg,
+  DNS_RECORD_KINDS,
+  type DomainRecordState,
+  type SendingDomain,
+} from "../../shared/model/account/protocol.ts";
+import { DOMAIN_VERIFY_TOPIC, type DomainVerifyRequest } from "../../shared/model/account/topics.ts";
 import {
   type AccountBehaviorOptions,
   type Ctx,
@@ -19,7 +25,6 @@ import {
   TIMER,
   withEntry,
 } from "./state.ts";
-import { DOMAIN_VERIFY_TOPIC, type DomainVerifyRequest } from "./topics.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 

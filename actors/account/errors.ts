@@ -3,7 +3,7 @@
  * ACCOUNT_ERROR_CODES) and a human message. The HTTP API maps codes to statuses once; the CLI
  * prints the message.
  */
-import type { AccountErrorCode } from "./protocol.ts";
+import type { AccountErrorCode } from "../../shared/model/account/protocol.ts";
 
 export class AccountError extends Error {
   override readonly name = "AccountError";

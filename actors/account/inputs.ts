@@ -1,8 +1,8 @@
 /** What callers hand the AccountService (service.ts): its dependencies and its inputs. */
 import type { DirectoryView } from "../../shared/directory/view.ts";
+import type { Permission, Plan, Role } from "../../shared/model/account/protocol.ts";
+import type { SmtpConnectionSettings } from "../../shared/model/account/views.ts";
 import type { Clock } from "../clock.ts";
-import type { Permission, Plan, Role } from "./protocol.ts";
-import type { SmtpConnectionSettings } from "./views.ts";
 
 /** What the service needs of an ActorSystem. */
 export interface Asker {

@@ -4,7 +4,7 @@
  * next period; cancellation stops sending at the end of the current period and erases the data
  * a retention period later.
  */
-import type { Plan } from "./protocol.ts";
+import type { Plan } from "../../shared/model/account/protocol.ts";
 
 export const DAY_MS = 86_400_000;
 

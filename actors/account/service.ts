@@ -6,21 +6,9 @@
  * (auth.ts), so they need no round trip to the actor; changes wait (bounded) until this node's
  * view shows them, so a caller can use a key or password right after creating it.
  */
-import { hashPassword } from "../../shared/security/password.ts";
-import {
-  generateAccountId,
-  generateApiKey,
-  generatePassword,
-  generateSmtpUsername,
-  keyedHash,
-} from "../../shared/security/tokens.ts";
-import { accountKey } from "../keys.ts";
-import { DirectoryAuth } from "./auth.ts";
-import { AccountError } from "./errors.ts";
-import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
-import { isValidTimeZone } from "./period.ts";
-import { isScope } from "./permissions.ts";
-import { findPlan } from "./plans.ts";
+
+import { isValidTimeZone } from "../../shared/model/account/period.ts";
+import { isScope } from "../../shared/model/account/permissions.ts";
 import type {
   AccountMsg,
   AccountReply,
@@ -31,15 +19,7 @@ import type {
   QuotaGrant,
   Scope,
   SendingDomain,
-} from "./protocol.ts";
-import {
-  decodeCursor,
-  normalizeAddress,
-  type SuppressionEntry,
-  type SuppressionMsg,
-  type SuppressionPage,
-  suppressionKey,
-} from "./suppression.ts";
+} from "../../shared/model/account/protocol.ts";
 import {
   type AccountView,
   type ApiKeyPrincipal,
@@ -60,7 +40,28 @@ import {
   type SmtpPrincipal,
   type SmtpUserView,
   smtpUserView,
-} from "./views.ts";
+} from "../../shared/model/account/views.ts";
+import { hashPassword } from "../../shared/security/password.ts";
+import {
+  generateAccountId,
+  generateApiKey,
+  generatePassword,
+  generateSmtpUsername,
+  keyedHash,
+} from "../../shared/security/tokens.ts";
+import { accountKey } from "../keys.ts";
+import { DirectoryAuth } from "./auth.ts";
+import { AccountError } from "./errors.ts";
+import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
+import { findPlan } from "./plans.ts";
+import {
+  decodeCursor,
+  normalizeAddress,
+  type SuppressionEntry,
+  type SuppressionMsg,
+  type SuppressionPage,
+  suppressionKey,
+} from "./suppression.ts";
 
 export { AccountError } from "./errors.ts";
 

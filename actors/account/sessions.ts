@@ -5,7 +5,7 @@
  * Lapsed leases are pruned on every session message, so no timer is needed and the transition
  * stays a pure function of the state, the message and `ctx.now`.
  */
-import type { AccountMsg, SessionGrant, SessionLease } from "./protocol.ts";
+import type { AccountMsg, SessionGrant, SessionLease } from "../../shared/model/account/protocol.ts";
 import { fail, type Handler, ok } from "./state.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;

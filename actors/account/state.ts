@@ -2,9 +2,19 @@
  * Shared pieces of the account actor's handlers: the initial state, the options the behavior is
  * built with, and the two ways a handler answers (`ok`, `fail`).
  */
+
+import type {
+  AccountErrorCode,
+  AccountMsg,
+  AccountReply,
+  AccountState,
+} from "../../shared/model/account/protocol.ts";
+import {
+  ACCOUNT_EVENTS_TOPIC,
+  type AccountEvent,
+  type AccountEventType,
+} from "../../shared/model/account/topics.ts";
 import type { ActorContext } from "../behavior.ts";
-import type { AccountErrorCode, AccountMsg, AccountReply, AccountState } from "./protocol.ts";
-import { ACCOUNT_EVENTS_TOPIC, type AccountEvent, type AccountEventType } from "./topics.ts";
 
 export interface AccountBehaviorOptions {
   /** Partitions of the output topics (alerts, events, verification requests). */

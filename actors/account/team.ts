@@ -3,7 +3,7 @@
  * hashes outside the actor); the directory picks the changes up after each transition, so a
  * reset or deleted SMTP user stops working at once everywhere.
  */
-import { isPermission, isScope } from "./permissions.ts";
+import { isPermission, isScope } from "../../shared/model/account/permissions.ts";
 import {
   type AccountMsg,
   type AccountState,
@@ -11,7 +11,7 @@ import {
   type Permission,
   ROLES,
   type Role,
-} from "./protocol.ts";
+} from "../../shared/model/account/protocol.ts";
 import { fail, type Handler, ok, withEntry } from "./state.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;

@@ -1,9 +1,9 @@
 /** Quota handlers (S8, S14, A7): reserve and release recipients, alert at 80/90/100 %. */
-import type { AccountMsg, AccountState, QuotaGrant } from "./protocol.ts";
+import type { AccountMsg, AccountState, QuotaGrant } from "../../shared/model/account/protocol.ts";
+import { ACCOUNT_ALERTS_TOPIC, type QuotaAlert } from "../../shared/model/account/topics.ts";
+import { sendingAllowed } from "../../shared/model/account/views.ts";
 import { alertsDue, isCount, release, reserve } from "./quota.ts";
 import { emitJson, fail, type Handler, ok } from "./state.ts";
-import { ACCOUNT_ALERTS_TOPIC, type QuotaAlert } from "./topics.ts";
-import { sendingAllowed } from "./views.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 

@@ -12,7 +12,7 @@
  * index derived from them.
  */
 
-import { STATUS_EVENTS_TOPIC } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
@@ -257,7 +257,7 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
     type: "domain",
     outputs: [
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
-      { name: STATUS_EVENTS_TOPIC, partitions: o.partitions },
+      STATUS_EVENTS_TOPIC_SPEC(o.partitions),
     ],
     initial: (id) => ({
       domain: id,

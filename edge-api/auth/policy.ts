@@ -3,8 +3,8 @@
  * drives every route through them, and `authorize()` (authorize.ts) is their only caller in the
  * app. A principal is the caller a credential proves; a requirement is what one route asks.
  */
-import { effectivePermissions } from "../../actors/account/permissions.ts";
-import type { Permission, Role, Scope } from "../../actors/account/protocol.ts";
+import { effectivePermissions } from "../../shared/model/account/permissions.ts";
+import type { Permission, Role, Scope } from "../../shared/model/account/protocol.ts";
 import type { ApiErrorCode } from "../errors.ts";
 
 export type Principal =

@@ -3,7 +3,7 @@
  * describe input and output in /openapi.json, so the document cannot drift from the code.
  */
 import { z } from "@hono/zod-openapi";
-import { PERMISSIONS, ROLES, SCOPES } from "../../actors/account/protocol.ts";
+import { PERMISSIONS, ROLES, SCOPES } from "../../shared/model/account/protocol.ts";
 
 // — building blocks —
 

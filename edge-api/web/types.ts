@@ -3,7 +3,7 @@
  * these are the fields the pages use.
  */
 
-import type { BillingPeriod } from "../../actors/account/protocol.ts";
+import type { BillingPeriod } from "../../shared/model/account/protocol.ts";
 
 export type Band = "blue" | "orange" | "red";
 
@@ -72,7 +72,7 @@ export interface SmtpUser {
 }
 
 /** C6: a plan of GET /v1/plans; one period of GET /v1/account/billing (and the current period). */
-export type { BillingPeriod, Plan } from "../../actors/account/protocol.ts";
+export type { BillingPeriod, Plan } from "../../shared/model/account/protocol.ts";
 
 /** C1/C6: GET /v1/account, the fields Pricing reads beyond `Account`. */
 export interface AccountDetails extends Account {

@@ -21,10 +21,10 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { ACCOUNT_EVENTS_TOPIC, accountOutputTopics } from "../../actors/account/topics.ts";
-import type { AccountView } from "../../actors/account/views.ts";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
 import { DIRECTORY_TOPIC, DIRECTORY_TOPIC_SPEC, decodeEntry } from "../directory/entries.ts";
+import { ACCOUNT_EVENTS_TOPIC, accountOutputTopics } from "../model/account/topics.ts";
+import type { AccountView } from "../model/account/views.ts";
 
 export const EDGE_DIRECTORY_GROUP = "edge-directory";
 

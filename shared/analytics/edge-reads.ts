@@ -11,10 +11,10 @@
  * are not cached): a revocation reaches the edge within that time, plus the writer's lag (one insert).
  */
 
-import { periodContaining } from "../../actors/account/period.ts";
-import { isScope } from "../../actors/account/permissions.ts";
-import type { Scope } from "../../actors/account/protocol.ts";
-import { type QuotaView, quotaView } from "../../actors/account/views.ts";
+import { periodContaining } from "../model/account/period.ts";
+import { isScope } from "../model/account/permissions.ts";
+import type { Scope } from "../model/account/protocol.ts";
+import { type QuotaView, quotaView } from "../model/account/views.ts";
 import { type QueryClient, rows } from "./client.ts";
 
 export const CACHE_MAX_MS = 30_000;

@@ -17,7 +17,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
-import { STATUS_EVENTS_TOPIC, StatusEvent } from "../model/event.ts";
+import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC, StatusEvent } from "../model/event.ts";
 import { type EventRow, eventRow } from "./rows.ts";
 
 export const SINK_GROUP = "analytics-sink";
@@ -109,9 +109,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     return run;
   };
 
-  await o.bus.ensureTopics([
-    { name: STATUS_EVENTS_TOPIC, partitions: o.partitions ?? (await partitionsOf(o.bus)) },
-  ]);
+  await o.bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(o.partitions ?? (await partitionsOf(o.bus)))]);
   sub = await o.bus.subscribe({
     group: o.group ?? SINK_GROUP,
     topics: [STATUS_EVENTS_TOPIC],

@@ -2,30 +2,10 @@
  * The operator CLI's commands (O4), as data: the options each takes, the API request it makes
  * (the operator routes under /v1/admin), and the JSON it prints. Adding a command is one entry.
  */
-import type { ParseArgsConfig } from "node:util";
+import type { ApiRequest, Command, Values } from "./command.ts";
 import { SUPPRESSION_COMMANDS } from "./suppressions.ts";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
-export type Values = Record<string, string | boolean | string[] | undefined>;
-
-export interface ApiRequest {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
-  path: string;
-  body?: unknown;
-}
-
-export interface Command {
-  /** Words of the command line: `account create`. */
-  name: string;
-  summary: string;
-  options: Options;
-  required: string[];
-  request(v: Values): ApiRequest;
-  /** The printed JSON, from the API's answer (undefined for a 204); default: the answer. */
-  output?(res: unknown, v: Values): unknown;
-  /** Prints the answer as text (zone files). */
-  text?: boolean;
-}
+export type { ApiRequest, Command, Values };
 
 const str = { type: "string" } as const;
 const many = { type: "string", multiple: true } as const;

@@ -2,7 +2,7 @@
  * `petrel suppressions list|add|remove` (D8): an account's suppression list through the
  * operator routes /v1/admin/accounts/{accountId}/suppressions.
  */
-import type { Command } from "./commands.ts";
+import type { Command } from "./command.ts";
 
 const str = { type: "string" } as const;
 const enc = encodeURIComponent;

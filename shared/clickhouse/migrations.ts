@@ -14,19 +14,13 @@
  * the record collapses to one row.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Migration } from "./migration.ts";
 import { migration as m0001 } from "./migrations/0001_events.ts";
 import { migration as m0002 } from "./migrations/0002_analytics.ts";
 import { migration as m0003 } from "./migrations/0003_final_stats.ts";
 import { migration as m0004 } from "./migrations/0004_edge_directory.ts";
 
-export interface Migration {
-  /** Positive integer, the NNNN of the file name; strictly increasing through `MIGRATIONS`. */
-  version: number;
-  /** The _name part of the file name: lower case letters, digits and _. */
-  name: string;
-  /** Run one by one with `client.command`, in order. */
-  statements: readonly string[];
-}
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];
 

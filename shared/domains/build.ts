@@ -5,7 +5,7 @@
  * actor's `addDomain` message.
  */
 import { randomBytes } from "node:crypto";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
+import type { SendingDomain } from "../model/account/protocol.ts";
 import { type DkimAlgorithm, generateDkimKey } from "./dkim.ts";
 import {
   assertLabel,

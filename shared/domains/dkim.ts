@@ -9,7 +9,7 @@
  */
 import { createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import type { DkimKey } from "../../actors/account/protocol.ts";
+import type { DkimKey } from "../model/account/protocol.ts";
 import { assertLabel } from "./records.ts";
 import { splitTxt } from "./txt.ts";
 

@@ -13,7 +13,7 @@
  */
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
-import type { DnsRecordKind } from "../../actors/account/protocol.ts";
+import type { DnsRecordKind } from "../model/account/protocol.ts";
 
 /** Label of the VERP Return-Path host under the customer's domain (D4). */
 export const RETURN_PATH_LABEL = "pbounces";

@@ -10,7 +10,7 @@
  */
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { DomainRecordState } from "../../actors/account/protocol.ts";
+import type { DomainRecordState } from "../model/account/protocol.ts";
 
 /** The one lookup verification needs; node:dns's `Resolver` has it. */
 export interface CnameResolver {

@@ -11,8 +11,9 @@
  * is the export time in seconds (RFC 1982 arithmetic stays monotonic until 2106).
  * The operator's own records (A/AAAA of the MX and name servers) are not part of it.
  */
-import type { SendingDomain } from "../../actors/account/protocol.ts";
+
 import type { Config } from "../config/schema.ts";
+import type { SendingDomain } from "../model/account/protocol.ts";
 import { dkimTxtValue } from "./dkim.ts";
 import { dkimTarget, normalizeProviderDomain, returnPathTarget } from "./records.ts";
 import { txtRdata } from "./txt.ts";

@@ -4,9 +4,15 @@
  * to the `events` table (shared/clickhouse/migrations/0001_events.ts); Activity reads them.
  */
 import { z } from "zod";
+import type { TopicSpec } from "../bus/types.ts";
 import { RecipientStatus, StatusReason } from "./status.ts";
 
 export const STATUS_EVENTS_TOPIC = "events.status";
+/** The topic's declaration: every producer and consumer that creates it uses this. */
+export const STATUS_EVENTS_TOPIC_SPEC = (partitions: number): TopicSpec => ({
+  name: STATUS_EVENTS_TOPIC,
+  partitions,
+});
 
 export const StatusEvent = z.object({
   /**

@@ -4,8 +4,8 @@
  * erasure, quota alerts once per period, releases across a rollover.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { AccountState, QuotaGrant } from "../../actors/account/protocol.ts";
 import { suppressionKey } from "../../actors/account/suppression.ts";
+import type { AccountState, QuotaGrant } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { eventsOf, type Node, plan, startNode, tempDir } from "./harness.ts";
 

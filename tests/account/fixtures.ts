@@ -1,5 +1,5 @@
 /** Test data for the account actor: a sending domain as shared/domains would build it. */
-import type { DomainRecordState, SendingDomain } from "../../actors/account/protocol.ts";
+import type { DomainRecordState, SendingDomain } from "../../shared/model/account/protocol.ts";
 
 export function domainFixture(name: string): SendingDomain {
   const rec = (kind: DomainRecordState["kind"], host: string, value: string): DomainRecordState => ({

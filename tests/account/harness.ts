@@ -7,20 +7,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
-import type { AccountMsg, AccountReply, Plan } from "../../actors/account/protocol.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
-import {
-  ACCOUNT_ALERTS_TOPIC,
-  ACCOUNT_EVENTS_TOPIC,
-  DOMAIN_VERIFY_TOPIC,
-} from "../../actors/account/topics.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { accountKey } from "../../actors/keys.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import type { BusRecord, Subscription } from "../../shared/bus/types.ts";
 import { DirectoryView } from "../../shared/directory/view.ts";
+import type { AccountMsg, AccountReply, Plan } from "../../shared/model/account/protocol.ts";
+import {
+  ACCOUNT_ALERTS_TOPIC,
+  ACCOUNT_EVENTS_TOPIC,
+  DOMAIN_VERIFY_TOPIC,
+} from "../../shared/model/account/topics.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 export const PARTITIONS = 4;

@@ -4,7 +4,12 @@
  * changes, and anchor days that short months do not have.
  */
 import { describe, expect, it } from "vitest";
-import { anchorDayAt, isValidTimeZone, nextPeriod, periodContaining } from "../../actors/account/period.ts";
+import {
+  anchorDayAt,
+  isValidTimeZone,
+  nextPeriod,
+  periodContaining,
+} from "../../shared/model/account/period.ts";
 
 const T = (iso: string) => Date.parse(iso);
 

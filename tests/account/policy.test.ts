@@ -1,9 +1,9 @@
 /** Quota (S8, S14, A7) and plan (C6) policy against literal tables. */
 import { describe, expect, it } from "vitest";
 import { classifyPlanChange, eraseAtFor } from "../../actors/account/plans.ts";
-import type { Plan } from "../../actors/account/protocol.ts";
 import { alertsDue, release, reserve } from "../../actors/account/quota.ts";
-import { quotaBand, quotaView } from "../../actors/account/views.ts";
+import type { Plan } from "../../shared/model/account/protocol.ts";
+import { quotaBand, quotaView } from "../../shared/model/account/views.ts";
 
 describe("reserve", () => {
   // [quota, used, n, active, test] → [granted, used after, reason]

@@ -3,7 +3,7 @@
  * never exceed the quota; when oversubscribed, the grants add up to the quota exactly.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { QuotaGrant } from "../../actors/account/protocol.ts";
+import type { QuotaGrant } from "../../shared/model/account/protocol.ts";
 import { plan, startNode, tempDir } from "./harness.ts";
 
 const cleanups: (() => Promise<void>)[] = [];

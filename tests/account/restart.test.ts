@@ -4,8 +4,8 @@
  * fresh DirectoryView reads the directory whole.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { AccountState, QuotaGrant } from "../../actors/account/protocol.ts";
 import { ManualClock } from "../../actors/clock.ts";
+import type { AccountState, QuotaGrant } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { domainFixture } from "./fixtures.ts";
 import { eventsOf, plan, startNode, tempDir } from "./harness.ts";

@@ -3,7 +3,7 @@
  * through the real ActorSystem on the LogBus, and what the directory shows of them.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiKey, Member, SendingDomain, SmtpUser } from "../../actors/account/protocol.ts";
+import type { ApiKey, Member, SendingDomain, SmtpUser } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { checked, domainFixture } from "./fixtures.ts";
 import { eventsOf, type Node, plan, startNode, tempDir } from "./harness.ts";

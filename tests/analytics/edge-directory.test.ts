@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
-import type { Plan } from "../../actors/account/protocol.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { ActorSystem } from "../../actors/system.ts";
@@ -33,6 +32,7 @@ import { type ClickHouseHandle, openClickHouse } from "../../shared/clickhouse/c
 import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { DirectoryView } from "../../shared/directory/view.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
+import type { Plan } from "../../shared/model/account/protocol.ts";
 import { StatusEvent, statusEventId } from "../../shared/model/event.ts";
 import type { RecipientStatus, StatusReason } from "../../shared/model/status.ts";
 import { waitFor } from "../helpers/wait.ts";

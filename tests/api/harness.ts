@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
-import type { Plan } from "../../actors/account/protocol.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
 import { ManualClock } from "../../actors/clock.ts";
@@ -22,6 +21,7 @@ import type { ControlDeps } from "../../edge-api/deps.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { DirectoryView } from "../../shared/directory/view.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
+import type { Plan } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 export const PARTITIONS = 4;

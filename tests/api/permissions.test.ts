@@ -8,19 +8,19 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  PERMISSIONS,
-  type Permission,
-  type Role,
-  SCOPES,
-  type Scope,
-} from "../../actors/account/protocol.ts";
 import { V1_ROUTES } from "../../edge-api/v1/index.ts";
 import type { RouteEntry } from "../../edge-api/v1/op.ts";
 import { createAnalytics } from "../../shared/analytics/service.ts";
 import { type ClickHouseHandle, openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { buildSendingDomain } from "../../shared/domains/build.ts";
+import {
+  PERMISSIONS,
+  type Permission,
+  type Role,
+  SCOPES,
+  type Scope,
+} from "../../shared/model/account/protocol.ts";
 import { type ApiStack, bearer, call, OPERATOR, signIn, startApiStack } from "./harness.ts";
 
 // — C2 and C5 as data —

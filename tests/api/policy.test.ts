@@ -5,7 +5,6 @@
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import { AccountError } from "../../actors/account/errors.ts";
-import { SCOPES } from "../../actors/account/protocol.ts";
 import { AskTimeoutError } from "../../actors/errors.ts";
 import {
   decide,
@@ -15,6 +14,7 @@ import {
   type Requirement,
 } from "../../edge-api/auth/policy.ts";
 import { ApiError, errorResponse } from "../../edge-api/errors.ts";
+import { SCOPES } from "../../shared/model/account/protocol.ts";
 
 const member = (role: "admin" | "regular" | "custom", permissions: string[] = []): Principal =>
   ({ kind: "member", accountId: "a", email: "m@a.test", role, permissions, sessionId: "s" }) as Principal;

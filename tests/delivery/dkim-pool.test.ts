@@ -5,7 +5,7 @@
  * the pool signs is in postfix.test.ts (dkimpy), whose harness signs through a pool.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { DkimPool, DkimSignError, signMessage } from "../../shared/delivery/dkim.ts";
+import { DkimPool, DkimSignError, signMessage } from "../../actors/delivery/dkim.ts";
 import { sendingDomain } from "./harness.ts";
 
 const pool = new DkimPool(1);
@@ -34,7 +34,7 @@ describe("DKIM on worker threads", () => {
 
   it("the signing thread parses a key once, not once per message", async () => {
     // In this process, as a worker thread would run it (the module keeps parsed keys).
-    const { default: sign } = await import("../../shared/delivery/dkim-thread.js");
+    const { default: sign } = await import("../../actors/delivery/dkim-thread.js");
     const domain = sendingDomain();
     const key = domain.dkim[0];
     const options = {

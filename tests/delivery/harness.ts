@@ -6,19 +6,19 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { Readable } from "node:stream";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
 import { createSuppressionBehavior, SuppressionService } from "../../actors/account/suppression.ts";
 import { ManualClock } from "../../actors/clock.ts";
+import { DkimPool } from "../../actors/delivery/dkim.ts";
+import { DeliveryWorkers } from "../../actors/delivery/worker.ts";
 import { createDomainBehavior, type DomainOptions } from "../../actors/domain/behavior.ts";
 import { domainKey, recipientId } from "../../actors/keys.ts";
 import { ActorSystem } from "../../actors/system.ts";
-import { BounceListener } from "../../shared/bounce/listener.ts";
+import { BounceListener } from "../../ingress/bounce-listener.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import type { Subscription } from "../../shared/bus/types.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
-import { DkimPool } from "../../shared/delivery/dkim.ts";
-import { DeliveryWorkers } from "../../shared/delivery/worker.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -6,7 +6,7 @@
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainMsg } from "../../actors/domain/protocol.ts";
-import { BounceListener } from "../../shared/bounce/listener.ts";
+import { BounceListener } from "../../ingress/bounce-listener.ts";
 import { encodeVerp } from "../../shared/bounce/verp.ts";
 
 const KEY = "listener-test-key-0123456789";

@@ -4,8 +4,8 @@
  * TTL cache (a changed zone is not seen until the TTL passes).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MxResolver } from "../../actors/delivery/mx.ts";
 import { classifyTransport } from "../../shared/bounce/classify.ts";
-import { MxResolver } from "../../shared/delivery/mx.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
 import { type DnsServer, requireDnsServer, startDnsServer } from "../dns/server.ts";
 

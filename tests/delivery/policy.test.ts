@@ -3,11 +3,11 @@
  * the retry period, MX ordering (D1), the SMTP phase of a failure, sandbox outcomes (S14).
  */
 import { describe, expect, it } from "vitest";
+import { phaseOf } from "../../actors/delivery/attempt.ts";
+import { orderMx } from "../../actors/delivery/mx.ts";
+import { sandboxCase, simulate } from "../../actors/delivery/sandbox.ts";
 import { DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "../../actors/domain/backoff.ts";
 import type { AttemptRequest } from "../../actors/domain/protocol.ts";
-import { phaseOf } from "../../shared/delivery/attempt.ts";
-import { orderMx } from "../../shared/delivery/mx.ts";
-import { sandboxCase, simulate } from "../../shared/delivery/sandbox.ts";
 
 const MIN = 60_000;
 

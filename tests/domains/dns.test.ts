@@ -9,11 +9,11 @@
 import type { Resolver } from "node:dns/promises";
 import { dkimSign, dkimVerify } from "mailauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
 import { buildSendingDomain } from "../../shared/domains/build.ts";
 import { dkimTxtValue } from "../../shared/domains/dkim.ts";
 import { createResolver, isConclusive, verifyRecords } from "../../shared/domains/verify.ts";
 import { exportZone } from "../../shared/domains/zone.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 
 const PROVIDER = "petrel.test";

@@ -10,22 +10,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
-import type { AccountReply, AccountState, SendingDomain } from "../../actors/account/protocol.ts";
-import { ManualClock } from "../../actors/clock.ts";
-import { accountKey } from "../../actors/keys.ts";
-import { ActorSystem } from "../../actors/system.ts";
-import { LogBus } from "../../shared/bus/log/log-bus.ts";
-import type { Subscription } from "../../shared/bus/types.ts";
-import { buildSendingDomain } from "../../shared/domains/build.ts";
 import {
   DOMAIN_VERIFY_TOPIC,
   type DomainCheck,
   encodeVerifyRequest,
   startDomainVerifier,
   verifyNow,
-} from "../../shared/domains/verifier.ts";
+} from "../../actors/account/verifier.ts";
+import { ManualClock } from "../../actors/clock.ts";
+import { accountKey } from "../../actors/keys.ts";
+import { ActorSystem } from "../../actors/system.ts";
+import { LogBus } from "../../shared/bus/log/log-bus.ts";
+import type { Subscription } from "../../shared/bus/types.ts";
+import { buildSendingDomain } from "../../shared/domains/build.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
 import { exportZone } from "../../shared/domains/zone.ts";
+import type { AccountReply, AccountState, SendingDomain } from "../../shared/model/account/protocol.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, type ZoneText } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 

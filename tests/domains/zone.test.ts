@@ -1,7 +1,7 @@
 /** C4: the provider zone export (RFC 1035 master file), against a literal file. */
 import { describe, expect, it } from "vitest";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
 import { exportZone, spfValue, zoneSerial, zoneSettings } from "../../shared/domains/zone.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 
 function domain(name: string, id: string, p1: string, p2: string): SendingDomain {
   const key = (selector: string, publicKey: string) => ({

@@ -1,14 +1,14 @@
 /**
- * The relay process of the durability test: the whole relay (shared/runtime/relay.ts) on the
+ * The relay process of the durability test: the whole relay (relay.ts) on the
  * data dir in PETREL_DATA_DIR, with an account, an SMTP user and a trusted sending domain created
  * on the first start (credentials in `<dataDir>/creds.json`). Prints `READY <587> <465>` once the
  * listeners are up; the test kills it with SIGKILL at random moments.
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startRelay } from "../../relay.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { createLogger } from "../../shared/log.ts";
-import { startRelay } from "../../shared/runtime/relay.ts";
 import { domainFixture } from "../account/fixtures.ts";
 
 const config = loadConfig(process.env);

@@ -4,7 +4,7 @@
  * left by a dead node lapses after its TTL (ManualClock).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { SessionGrant } from "../../actors/account/protocol.ts";
+import type { SessionGrant } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { RawClient, startRelay } from "./harness.ts";
 

@@ -1,5 +1,5 @@
 /** API keys (C5): scoped, shown once, revocable. Managed by administrators and regular members. */
-import { SCOPES } from "../../../actors/account/protocol.ts";
+import { SCOPES } from "../../../shared/model/account/protocol.ts";
 import { grantableScopes } from "../../auth/policy.ts";
 import { ApiError } from "../../errors.ts";
 import { accountOp } from "../op.ts";

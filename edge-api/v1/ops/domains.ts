@@ -1,5 +1,5 @@
 /** Sending domains (C4): three CNAME records, verification by DNS, per-record status, delete. */
-import type { DomainView } from "../../../actors/account/views.ts";
+import type { DomainView } from "../../../shared/model/account/views.ts";
 import { ApiError } from "../../errors.ts";
 import { accountOp } from "../op.ts";
 import { AddDomainBody, DomainList, DomainParam, DomainSchema, VerifyDomainBody } from "../schemas.ts";

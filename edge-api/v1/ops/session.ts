@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { effectivePermissions } from "../../../actors/account/permissions.ts";
+import { effectivePermissions } from "../../../shared/model/account/permissions.ts";
 import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import { ApiError } from "../../errors.ts";
 import type { V1Env } from "../env.ts";

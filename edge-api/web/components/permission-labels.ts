@@ -3,7 +3,7 @@
  * service"). Keyed by the closed sets of the account contract, so a new permission without words
  * does not compile.
  */
-import type { Permission, Role } from "../../../actors/account/protocol.ts";
+import type { Permission, Role } from "../../../shared/model/account/protocol.ts";
 
 export const PERMISSION_LABELS: Record<Permission, string> = {
   "smtp.activity": "Access SMTP activities",

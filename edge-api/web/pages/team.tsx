@@ -5,7 +5,7 @@
  * password one is generated and shown once); change a member's role and permissions; remove a
  * member. The API decides: its refusals (e.g. `last_admin`) show as its own sentence.
  */
-import { PERMISSIONS, ROLES } from "../../../actors/account/protocol.ts";
+import { PERMISSIONS, ROLES } from "../../../shared/model/account/protocol.ts";
 import { ConfirmForm } from "../components/confirm-form.tsx";
 import { CopyValue } from "../components/copy-value.tsx";
 import {

@@ -1,4 +1,4 @@
-import type { Migration } from "../migrations.ts";
+import type { Migration } from "../migration.ts";
 
 /**
  * Per-recipient status events: one row per state change of one recipient of one message

@@ -1,4 +1,4 @@
-import type { Migration } from "../migrations.ts";
+import type { Migration } from "../migration.ts";
 
 /**
  * What Statistics read (A4–A6), derived from `events` by materialized views, so the sink writes one

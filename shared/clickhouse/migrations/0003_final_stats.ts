@@ -1,4 +1,4 @@
-import type { Migration } from "../migrations.ts";
+import type { Migration } from "../migration.ts";
 
 /**
  * `stats_final`: the final-status pre-aggregate that Statistics read (A4–A6), maintained with

@@ -1,4 +1,4 @@
-import type { Migration } from "../migrations.ts";
+import type { Migration } from "../migration.ts";
 
 /**
  * The edge directory (issue 6 follow-up): what the edge read routes (edge-api/edge.ts) need to know

@@ -7,7 +7,7 @@
  *  - `domain.verify`: DNS re-verification requests (C4), key `account:<id>`, value
  *    `{ accountId, domain }`, consumed by the sending-domain worker (shared/domains).
  */
-import type { TopicSpec } from "../../shared/bus/types.ts";
+import type { TopicSpec } from "../../bus/types.ts";
 
 export const ACCOUNT_ALERTS_TOPIC = "account.alerts";
 export const ACCOUNT_EVENTS_TOPIC = "account.events";

@@ -1,4 +1,4 @@
-// DKIM signing on a worker thread (shared/delivery/dkim.ts, DkimPool): mailauth's dkimSign on
+// DKIM signing on a worker thread (actors/delivery/dkim.ts, DkimPool): mailauth's dkimSign on
 // the options the main thread prepared. Plain JavaScript on purpose: a worker thread loads it
 // without a TypeScript loader, under Node, vitest and Deno alike.
 import crypto from "node:crypto";

@@ -7,11 +7,11 @@
  */
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
-import type { DomainMsg } from "../../actors/domain/protocol.ts";
-import { domainKey } from "../../actors/keys.ts";
-import type { Logger } from "../log.ts";
-import { parseBounce } from "./dsn.ts";
-import { decodeVerp, type VerpKey } from "./verp.ts";
+import type { DomainMsg } from "../actors/domain/protocol.ts";
+import { domainKey } from "../actors/keys.ts";
+import { parseBounce } from "../shared/bounce/dsn.ts";
+import { decodeVerp, type VerpKey } from "../shared/bounce/verp.ts";
+import type { Logger } from "../shared/log.ts";
 
 export interface BounceListenerOptions {
   host: string;
@@ -144,5 +144,46 @@ export class BounceListener {
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
+
+export interface BounceJobDeps {
+  host: string;
+  port: number;
+  name: string;
+  verpKey: VerpKey;
+  directory: { sendingDomains(): readonly { returnPathHost: string }[] };
+  actors: { tell(key: string, msg: unknown): Promise<void> };
+  log: Logger;
+}
+
+/**
+ * The listener as a job of the composition root (relay.ts). A bounce port that cannot be bound
+ * (port 25 without the privilege, or taken) is logged loudly and does not stop the relay: delivery
+ * still works, only delayed bounces (D7) are not received.
+ */
+export async function startBounceListener(
+  d: BounceJobDeps,
+): Promise<{ port?: number; close(): Promise<void> }> {
+  const listener = new BounceListener({
+    host: d.host,
+    port: d.port,
+    name: d.name,
+    verpKey: d.verpKey,
+    isReturnPathHost: (host) =>
+      d.directory.sendingDomains().some((s) => s.returnPathHost.toLowerCase() === host),
+    tell: (key, msg) => d.actors.tell(key, msg),
+    log: d.log.child({ component: "bounces" }),
+  });
+  try {
+    const port = await listener.start();
+    d.log.info({ port }, "delayed-bounce listener started");
+    return { port, close: () => listener.stop() };
+  } catch (e) {
+    d.log.error(
+      { err: e, port: d.port },
+      "delayed-bounce listener could not start (D7 bounces are not received)",
+    );
+    return { close: async () => {} };
   }
 }

@@ -4,12 +4,12 @@
  * Returns the outcome for the domain actor; throws nothing for expected failures.
  */
 import type SMTPConnection from "nodemailer/lib/smtp-connection";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
-import type { AttemptRequest, Outcome } from "../../actors/domain/protocol.ts";
-import { classifyReply, classifyTransport } from "../bounce/classify.ts";
-import type { Phase } from "../bounce/rules.ts";
-import { encodeVerp, type VerpKey } from "../bounce/verp.ts";
-import type { ContentStore } from "../content/store.ts";
+import { classifyReply, classifyTransport } from "../../shared/bounce/classify.ts";
+import type { Phase } from "../../shared/bounce/rules.ts";
+import { encodeVerp, type VerpKey } from "../../shared/bounce/verp.ts";
+import type { ContentStore } from "../../shared/content/store.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
+import type { AttemptRequest, Outcome } from "../domain/protocol.ts";
 import { type DkimSignFn, signMessage } from "./dkim.ts";
 import type { MxResolver } from "./mx.ts";
 import { type ConnectionPool, offers } from "./pool.ts";

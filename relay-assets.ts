@@ -7,9 +7,9 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AssetLoader } from "../../edge-api/web/index.tsx";
+import type { AssetLoader } from "./edge-api/web/index.tsx";
 
-const own = (name: string) => fileURLToPath(new URL(`../../edge-api/web/assets/${name}`, import.meta.url));
+const own = (name: string) => fileURLToPath(new URL(`./edge-api/web/assets/${name}`, import.meta.url));
 const require = createRequire(import.meta.url);
 
 const TYPES: Record<string, string> = {

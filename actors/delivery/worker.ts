@@ -7,19 +7,19 @@
  * the domain actor, which queues it again.
  */
 import type { Resolver } from "node:dns/promises";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
+import type { VerpKey } from "../../shared/bounce/verp.ts";
+import type { Bus, Subscription } from "../../shared/bus/types.ts";
+import type { ContentStore } from "../../shared/content/store.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import {
   type AttemptRequest,
   DELIVERY_ATTEMPTS_TOPIC,
   type DomainMsg,
   type Outcome,
-} from "../../actors/domain/protocol.ts";
-import { domainKey } from "../../actors/keys.ts";
-import type { ActorSystem } from "../../actors/system.ts";
-import type { VerpKey } from "../bounce/verp.ts";
-import type { Bus, Subscription } from "../bus/types.ts";
-import type { ContentStore } from "../content/store.ts";
-import type { Logger } from "../log.ts";
+} from "../domain/protocol.ts";
+import { domainKey } from "../keys.ts";
+import type { ActorSystem } from "../system.ts";
 import { attempt } from "./attempt.ts";
 import type { DkimSignFn } from "./dkim.ts";
 import { addressesOf, MxResolver } from "./mx.ts";

@@ -11,7 +11,7 @@
  * | `hardbounce`    | Hard bounce (unknown user; never suppressed: tests) |
  * | `delayedbounce` | Delivered, then a delayed hard bounce (D7)          |
  */
-import type { AttemptRequest, DelayedBounce, Outcome } from "../../actors/domain/protocol.ts";
+import type { AttemptRequest, DelayedBounce, Outcome } from "../domain/protocol.ts";
 
 export const SANDBOX_MX = "sandbox.petrel";
 

@@ -8,19 +8,20 @@
  *    CLI `petrel domain verify`).
  * An inconclusive check (a resolver failed) is returned but not recorded: it changes nothing.
  */
-import type { AccountReply, AccountState, DomainRecordState } from "../../actors/account/protocol.ts";
-import { DOMAIN_VERIFY_TOPIC, type DomainVerifyRequest } from "../../actors/account/topics.ts";
-import type { Clock } from "../../actors/clock.ts";
-import { accountKey } from "../../actors/keys.ts";
-import type { Bus, Subscription } from "../bus/types.ts";
-import type { Logger } from "../log.ts";
-import { normalizeDomain } from "./records.ts";
-import { type CnameResolver, isConclusive, verifyRecords } from "./verify.ts";
+
+import type { Bus, Subscription } from "../../shared/bus/types.ts";
+import { normalizeDomain } from "../../shared/domains/records.ts";
+import { type CnameResolver, isConclusive, verifyRecords } from "../../shared/domains/verify.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { AccountReply, AccountState, DomainRecordState } from "../../shared/model/account/protocol.ts";
+import { DOMAIN_VERIFY_TOPIC, type DomainVerifyRequest } from "../../shared/model/account/topics.ts";
+import type { Clock } from "../clock.ts";
+import { accountKey } from "../keys.ts";
 
 export { DOMAIN_VERIFY_TOPIC };
 export const DOMAIN_VERIFIER_GROUP = "domain-verifier";
 
-/** Value of a `domain.verify` record (JSON), keyed by account id (actors/account/topics.ts). */
+/** Value of a `domain.verify` record (JSON), keyed by account id (shared/model/account/topics.ts). */
 export type VerifyRequest = DomainVerifyRequest;
 
 /** What the verifier needs of an ActorSystem. */

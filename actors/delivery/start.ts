@@ -1,22 +1,18 @@
 /**
- * Start-up of the delivery side in the relay (issue 5): the delivery workers and the delayed-
- * bounce listener, from the one config. A bounce port that cannot be bound (port 25 without the
- * privilege, or taken) is logged loudly and does not stop the relay: delivery still works, only
- * delayed bounces (D7) are not received.
+ * Start-up of the delivery workers from the one config (a job of the composition root, relay.ts),
+ * and the settings the domain actors and the bounce listener derive from it.
  */
 import { createHmac } from "node:crypto";
-import type { AccountService } from "../../actors/account/service.ts";
-import type { Clock } from "../../actors/clock.ts";
-import type { DomainOptions } from "../../actors/domain/behavior.ts";
-import type { ActorSystem } from "../../actors/system.ts";
-import { BounceListener } from "../bounce/listener.ts";
-import type { Bus } from "../bus/types.ts";
-import type { Config } from "../config/schema.ts";
-import type { ContentStore } from "../content/store.ts";
-import type { DirectoryView } from "../directory/view.ts";
-import { createResolver } from "../domains/verify.ts";
-import type { Logger } from "../log.ts";
-import type { ServerSecrets } from "../security/secrets.ts";
+import type { Bus } from "../../shared/bus/types.ts";
+import type { Config } from "../../shared/config/schema.ts";
+import type { ContentStore } from "../../shared/content/store.ts";
+import { createResolver } from "../../shared/domains/verify.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { ServerSecrets } from "../../shared/security/secrets.ts";
+import type { AccountService } from "../account/service.ts";
+import type { Clock } from "../clock.ts";
+import type { DomainOptions } from "../domain/behavior.ts";
+import type { ActorSystem } from "../system.ts";
 import { DkimPool } from "./dkim.ts";
 import { DeliveryWorkers } from "./worker.ts";
 
@@ -25,7 +21,6 @@ export interface DeliveryDeps {
   bus: Bus;
   actors: ActorSystem;
   accounts: AccountService;
-  directory: DirectoryView;
   content: ContentStore;
   secrets: ServerSecrets;
   clock: Clock;
@@ -50,17 +45,12 @@ export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> 
   };
 }
 
-export interface DeliveryHandle {
-  bouncePort: number | undefined;
-  stop(): Promise<void>;
-}
-
 /** The VERP key: configured, or derived from the data dir's HMAC key (stable across restarts). */
 export function verpKeyOf(config: Config, secrets: ServerSecrets): string {
   return config.verpKey ?? createHmac("sha256", secrets.hmacKey).update("petrel verp v1").digest("base64url");
 }
 
-export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
+export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): Promise<void> }> {
   const { config, log } = d;
   const verpKey = verpKeyOf(config, d.secrets);
   const timeoutMs = config.deliveryTimeoutSeconds * 1000;
@@ -93,30 +83,8 @@ export async function startDelivery(d: DeliveryDeps): Promise<DeliveryHandle> {
     log: log.child({ component: "delivery" }),
   });
   await workers.start();
-  const listener = new BounceListener({
-    host: config.host,
-    port: config.bouncePort,
-    name: config.hostname,
-    verpKey,
-    isReturnPathHost: (host) =>
-      d.directory.sendingDomains().some((s) => s.returnPathHost.toLowerCase() === host),
-    tell: (key, msg) => d.actors.tell(key, msg),
-    log: log.child({ component: "bounces" }),
-  });
-  let bouncePort: number | undefined;
-  try {
-    bouncePort = await listener.start();
-    log.info({ port: bouncePort }, "delayed-bounce listener started");
-  } catch (e) {
-    log.error(
-      { err: e, port: config.bouncePort },
-      "delayed-bounce listener could not start (D7 bounces are not received)",
-    );
-  }
   return {
-    bouncePort,
-    async stop() {
-      if (bouncePort !== undefined) await listener.stop();
+    async close() {
       await workers.stop();
       await dkim?.close();
     },

@@ -3,14 +3,14 @@
  * node's relay, readiness, metrics and control plane. Both entries (main.ts, main.deno.ts) serve
  * exactly this.
  */
-import { createApp } from "../../edge-api/app.ts";
-import { createControl } from "../../edge-api/control.ts";
-import type { Config } from "../config/schema.ts";
-import { createResolver } from "../domains/verify.ts";
-import { zoneSettings } from "../domains/zone.ts";
-import type { Logger } from "../log.ts";
-import { fileAssets } from "./assets.ts";
+import { createApp } from "./edge-api/app.ts";
+import { createControl } from "./edge-api/control.ts";
 import { type Relay, VERSION } from "./relay.ts";
+import { fileAssets } from "./relay-assets.ts";
+import type { Config } from "./shared/config/schema.ts";
+import { createResolver } from "./shared/domains/verify.ts";
+import { zoneSettings } from "./shared/domains/zone.ts";
+import type { Logger } from "./shared/log.ts";
 
 export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<typeof createApp> {
   const control = createControl({

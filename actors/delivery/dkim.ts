@@ -4,7 +4,7 @@
  */
 import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import { Piscina } from "piscina";
-import type { SendingDomain } from "../../actors/account/protocol.ts";
+import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 
 export const SIGNED_HEADERS = [
   "From",
@@ -68,7 +68,7 @@ export const signMessage: DkimSignFn = async (message, domain, now) => {
 };
 
 /**
- * Signs on worker threads (piscina; shared/delivery/dkim-thread.js). An RSA-2048 signature
+ * Signs on worker threads (piscina; actors/delivery/dkim-thread.js). An RSA-2048 signature
  * costs about 1.7 ms of CPU here (mailauth parses the PEM key for every message, then signs):
  * on the event loop that is the largest single cost of a delivery, taken from ingress and the
  * actors; on a worker thread it runs on another core.

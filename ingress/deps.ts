@@ -1,0 +1,28 @@
+/** What an SMTP session needs from the rest of the relay (ingress/server.ts passes it down). */
+import type { ActorSystem } from "../actors/system.ts";
+import type { Bus } from "../shared/bus/types.ts";
+import type { ContentStore } from "../shared/content/store.ts";
+import type { AccountEntry } from "../shared/directory/entries.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Registry } from "../shared/metrics.ts";
+import type { SmtpPrincipal } from "../shared/model/account/views.ts";
+import type { AccountPort } from "./account-port.ts";
+import type { IngressLimits } from "./limits.ts";
+
+export interface IngressDeps {
+  nodeId: string;
+  hostname: string;
+  limits: IngressLimits;
+  directory: { account(accountId: string): AccountEntry | undefined };
+  authenticate(username: string, password: string): Promise<SmtpPrincipal | null>;
+  accounts: AccountPort;
+  actors: ActorSystem;
+  bus: Bus;
+  store: ContentStore;
+  log: Logger;
+  now(): number;
+  /** Prometheus registry (X4); counters are kept off-registry when absent. */
+  metrics?: Registry;
+  /** S9 / D8: is this recipient on the account's suppression list? */
+  isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
+}

@@ -1,0 +1,358 @@
+/**
+ * The composition root: the one function that wires a relay from its parts. main.ts and
+ * main.deno.ts (plus the HTTP listener and signals), the benchmarks and the relay-level tests all
+ * call `startRelay`; nothing else copies this wiring. It opens the bus, the analytics store, the
+ * actor system, the directory view, the content store and the SMTP listeners in order, then starts
+ * every background job from one list (JOBS), reports readiness, and closes all in reverse.
+ */
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { createAccountBehavior } from "./actors/account/behavior.ts";
+import { AccountService } from "./actors/account/service.ts";
+import { createSuppressionBehavior, SuppressionService } from "./actors/account/suppression.ts";
+import { startDomainVerifier } from "./actors/account/verifier.ts";
+import { SystemClock } from "./actors/clock.ts";
+import { domainOptionsFromConfig, startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
+import { createDomainBehavior } from "./actors/domain/behavior.ts";
+import { ActorSystem } from "./actors/system.ts";
+import { actorAccountPort } from "./ingress/account-port.ts";
+import { startBounceListener } from "./ingress/bounce-listener.ts";
+import { limitsFromConfig } from "./ingress/limits.ts";
+import { type Ingress, startIngress } from "./ingress/server.ts";
+import { loadTls } from "./ingress/tls.ts";
+import { startEdgeDirectory } from "./shared/analytics/edge-directory.ts";
+import { type Analytics, createAnalytics } from "./shared/analytics/service.ts";
+import { startSink } from "./shared/analytics/sink.ts";
+import { KafkaBus } from "./shared/bus/kafka/kafka-bus.ts";
+import { LogBus } from "./shared/bus/log/log-bus.ts";
+import type { Bus } from "./shared/bus/types.ts";
+import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
+import { migrate } from "./shared/clickhouse/migrations.ts";
+import type { Config } from "./shared/config/schema.ts";
+import { LocalContentStore } from "./shared/content/local.ts";
+import type { ContentStore } from "./shared/content/store.ts";
+import { DirectoryView } from "./shared/directory/view.ts";
+import { createResolver } from "./shared/domains/verify.ts";
+import type { Logger } from "./shared/log.ts";
+import { createMetrics, type Registry } from "./shared/metrics.ts";
+import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
+import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
+
+export const VERSION = "0.1.0";
+
+export interface Relay {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly bus: Bus;
+  readonly clickhouse: ClickHouseHandle;
+  /** Activity and Statistics reads, for /v1 (edge-api/v1/ops/analytics.ts). */
+  readonly analytics: Analytics;
+  readonly actors: ActorSystem;
+  /** This node's view of the directory topic (SMTP users, accounts, API keys, domains). */
+  readonly directory: DirectoryView;
+  /** Accounts, plans, members, SMTP users, domains, API keys: what /v1 and the CLI call. */
+  readonly accounts: AccountService;
+  /** Admin token and HMAC key (generated into the data dir on first start). */
+  readonly secrets: ServerSecrets;
+  readonly metrics: Registry;
+  /** Message content (X1: local files in the data dir). */
+  readonly content: ContentStore;
+  /** SMTP submission listeners (S1–S14). */
+  readonly ingress: Ingress;
+  /** Per-account suppression lists (D8): list, add, remove; hard bounces add. */
+  readonly suppression: SuppressionService;
+  /** The background jobs that run, by name, with what each reports (the bounce port). */
+  readonly jobs: { readonly [K in JobName]?: JobHandle };
+  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  stop(): Promise<void>;
+}
+
+/** The relay's parts that the background jobs are started from. */
+export interface RelayParts {
+  config: Config;
+  nodeId: string;
+  bus: Bus;
+  clickhouse: ClickHouseHandle;
+  actors: ActorSystem;
+  directory: DirectoryView;
+  accounts: AccountService;
+  content: ContentStore;
+  secrets: ServerSecrets;
+  clock: SystemClock;
+  log: Logger;
+  options: RelayOptions;
+}
+
+export interface JobHandle {
+  /** The port a listening job bound (the bounce listener). */
+  port?: number;
+  close(): Promise<void>;
+}
+
+export interface Job {
+  name: JobName;
+  start(p: RelayParts): Promise<JobHandle>;
+}
+
+export type JobName = "sink" | "edgeDirectory" | "delivery" | "bounces" | "domainVerifier";
+
+/**
+ * Every background job of a relay, in start order (stopped in reverse). A relay runs them all;
+ * a benchmark may leave some out (`RelayOptions.jobs`).
+ */
+export const JOBS: readonly Job[] = [
+  {
+    // Status events → ClickHouse (A1–A6).
+    name: "sink",
+    start: async (p) =>
+      startSink({
+        bus: p.bus,
+        client: p.clickhouse.client,
+        partitions: p.config.partitions,
+        onError: (e) => p.log.error({ err: e }, "analytics sink error"),
+      }),
+  },
+  {
+    // API keys and accounts in ClickHouse for the edge entry (edge-api/edge.ts).
+    name: "edgeDirectory",
+    start: async (p) =>
+      startEdgeDirectory({
+        bus: p.bus,
+        client: p.clickhouse.client,
+        partitions: p.config.partitions,
+        nodeId: p.nodeId,
+        accounts: p.accounts,
+        onError: (e) => p.log.error({ err: e }, "edge directory writer error"),
+      }),
+  },
+  {
+    // Delivery workers (D1–D6): the attempts the domain actors hand out.
+    name: "delivery",
+    start: (p) =>
+      startDeliveryWorkers({
+        config: p.config,
+        bus: p.bus,
+        actors: p.actors,
+        accounts: p.accounts,
+        content: p.content,
+        secrets: p.secrets,
+        clock: p.clock,
+        log: p.log,
+        ...(p.options.sign === false ? { sign: false as const } : {}),
+      }),
+  },
+  {
+    // Delayed bounces (D7) on the bounce port.
+    name: "bounces",
+    start: (p) =>
+      startBounceListener({
+        host: p.config.host,
+        port: p.config.bouncePort,
+        name: p.config.hostname,
+        verpKey: verpKeyOf(p.config, p.secrets),
+        directory: p.directory,
+        actors: p.actors,
+        log: p.log,
+      }),
+  },
+  {
+    // C4: the account actors' periodic re-verification requests, checked against DNS.
+    name: "domainVerifier",
+    start: async (p) =>
+      startDomainVerifier({
+        bus: p.bus,
+        actors: p.actors,
+        partitions: p.config.partitions,
+        resolver: createResolver({ servers: p.config.dnsServers }),
+        clock: p.clock,
+        log: p.log.child({ component: "domain-verifier" }),
+      }),
+  },
+];
+
+export interface RelayOptions {
+  /** Jobs left out (`false`); every job runs unless named here. Benchmarks only. */
+  jobs?: Partial<Record<JobName, boolean>>;
+  /** `false` turns DKIM signing off (the delivery bench's "DKIM off" row); the relay never sets it. */
+  sign?: false;
+}
+
+export async function startRelay(config: Config, log: Logger, options: RelayOptions = {}): Promise<Relay> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const embedded = config.kafkaBrokers.length === 0;
+  // Embedded: one node, a stable id so its reply topic is reused across restarts.
+  const nodeId = config.nodeId ?? (embedded ? "local" : `${hostname()}-${process.pid}`);
+  const checks = { bus: false, clickhouse: false, actors: false, stopping: false };
+  const closers: (() => Promise<void>)[] = [];
+  const secrets = loadServerSecrets(dataDir, config.adminToken);
+  if (secrets.generated) log.warn({ path: secrets.path }, "generated the admin token and HMAC key");
+
+  try {
+    const bus: Bus = embedded
+      ? await LogBus.open({ dir: join(dataDir, "bus") })
+      : new KafkaBus({ brokers: config.kafkaBrokers, clientId: `petrel-${nodeId}` });
+    closers.push(() => bus.close());
+    checks.bus = true;
+    log.info({ bus: bus.kind, nodeId }, "bus open");
+
+    const clickhouse = await openClickHouse({ url: config.clickhouseUrl, dataDir });
+    closers.push(() => clickhouse.close());
+    const migrated = await migrate(clickhouse.client);
+    checks.clickhouse = true;
+    log.info(
+      {
+        clickhouse: clickhouse.backend,
+        schemaVersion: migrated.version,
+        applied: migrated.applied.map((m) => m.name),
+      },
+      "analytics store ready",
+    );
+
+    const clock = new SystemClock();
+    const actors = new ActorSystem({
+      bus,
+      nodeId,
+      clock,
+      partitions: config.partitions,
+      localAsk: embedded,
+      onError: (e, context) => log.error({ err: e, context }, "actor runtime error"),
+    });
+    actors.register(
+      createAccountBehavior({
+        partitions: config.partitions,
+        retentionDays: config.accountRetentionDays,
+        reverifyHours: config.domainReverifyHours,
+      }),
+    );
+    // Recipient-domain actors (slots, retries) and per-account suppression lists.
+    actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
+    actors.register(createSuppressionBehavior());
+    await actors.start();
+    closers.push(() => actors.stop());
+    const directory = new DirectoryView({
+      bus,
+      nodeId,
+      onError: (e) => log.error({ err: e }, "directory view error"),
+    });
+    closers.push(() => directory.close());
+    await directory.ready();
+    const accounts = new AccountService({
+      actors,
+      plans: config.plans,
+      hmacKey: secrets.hmacKey,
+      directory,
+      clock,
+      connection: {
+        server: config.hostname,
+        ports: [
+          { port: config.submissionPort, encryption: "STARTTLS" },
+          { port: config.smtpsPort, encryption: "TLS" },
+        ],
+      },
+    });
+    checks.actors = true;
+    log.info({ partitions: config.partitions }, "actor system started");
+
+    const metrics = createMetrics();
+    // SMTP submission (S1–S14), after the actors and the directory it relies on.
+    const content = await LocalContentStore.open(join(dataDir, "content"));
+    await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
+    const tls = await loadTls({
+      dataDir,
+      hostname: config.hostname,
+      tlsKey: config.tlsKey,
+      tlsCert: config.tlsCert,
+    });
+    if (tls.generated)
+      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
+    const limits = limitsFromConfig(config);
+    const suppression = new SuppressionService(actors);
+    const ingress = await startIngress({
+      host: config.host,
+      submissionPort: config.submissionPort,
+      smtpsPort: config.smtpsPort,
+      tls,
+      nodeId,
+      hostname: config.hostname,
+      limits,
+      directory,
+      authenticate: (u, p) => accounts.authenticateSmtp(u, p),
+      accounts: actorAccountPort(actors, limits),
+      actors,
+      bus,
+      store: content,
+      log: log.child({ component: "ingress" }),
+      now: () => clock.now(),
+      // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
+      isSuppressed: (accountId, address) => suppression.has(accountId, address),
+      metrics,
+      closeTimeoutMs: config.shutdownGraceMs,
+    });
+    closers.push(() => ingress.close());
+
+    const parts: RelayParts = {
+      config,
+      nodeId,
+      bus,
+      clickhouse,
+      actors,
+      directory,
+      accounts,
+      content,
+      secrets,
+      clock,
+      log,
+      options,
+    };
+    const jobs: { [K in JobName]?: JobHandle } = {};
+    for (const job of JOBS) {
+      if (options.jobs?.[job.name] === false) continue;
+      const handle = await job.start(parts);
+      jobs[job.name] = handle;
+      closers.push(() => handle.close());
+    }
+    log.info({ jobs: Object.keys(jobs) }, "background jobs started");
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      nodeId,
+      bus,
+      clickhouse,
+      analytics: createAnalytics(clickhouse.client),
+      actors,
+      directory,
+      accounts,
+      secrets,
+      metrics,
+      content,
+      ingress,
+      suppression,
+      jobs,
+      readiness: () => ({
+        ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping,
+        checks,
+      }),
+      stop: () => {
+        checks.stopping = true;
+        stopping ??= closeAll(closers, log);
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await closeAll(closers, log);
+    throw e;
+  }
+}
+
+async function closeAll(closers: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (e) {
+      log.error({ err: e }, "error during shutdown");
+    }
+  }
+}
