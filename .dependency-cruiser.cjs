@@ -48,7 +48,6 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     exclude: { path: "^(node_modules|tests|data|test-artifacts)/" },
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js", ".d.ts"] },
   },
 };

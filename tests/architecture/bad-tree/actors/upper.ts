@@ -1,0 +1,3 @@
+export interface Upper {
+  name: string;
+}
