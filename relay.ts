@@ -197,7 +197,13 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     checks.bus = true;
     log.info({ bus: bus.kind, nodeId }, "bus open");
 
-    const clickhouse = await openClickHouse({ url: config.clickhouseUrl, dataDir });
+    const clickhouse = await openClickHouse({
+      url: config.clickhouseUrl,
+      dataDir,
+      database: config.clickhouseDatabase,
+      ...(config.clickhouseUser ? { username: config.clickhouseUser } : {}),
+      ...(config.clickhousePassword ? { password: config.clickhousePassword } : {}),
+    });
     closers.push(() => clickhouse.close());
     const migrated = await migrate(clickhouse.client);
     checks.clickhouse = true;

@@ -35,6 +35,7 @@ import {
   ttlCache,
 } from "../shared/analytics/edge-reads.ts";
 import { type Analytics, createAnalytics } from "../shared/analytics/service.ts";
+import { loadEdgeConfig } from "../shared/config/edge.ts";
 import type { Scope } from "../shared/model/account/protocol.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { activityFilter, statsPeriod } from "./v1/analytics-input.ts";
@@ -155,42 +156,32 @@ export function directoryKeys(o: DirectoryKeysOptions): EdgeOptions["authenticat
   };
 }
 
-export interface EdgeBindings {
-  PETREL_CLICKHOUSE_URL?: string;
-  PETREL_CLICKHOUSE_USER?: string;
-  PETREL_CLICKHOUSE_PASSWORD?: string;
-  PETREL_CLICKHOUSE_DATABASE?: string;
-  /** base64url HMAC key of the relay (secrets.json `hmacKey`): a secret binding. */
-  PETREL_EDGE_HMAC_KEY?: string;
-  /** Lookup cache of key and account rows, ms (0–30000, default 5000). */
-  PETREL_EDGE_CACHE_MS?: string;
-}
+/** Workers' `env` or Deno.env.toObject(): the edge's keys of the one config schema (shared/config/edge.ts). */
+export type EdgeBindings = Record<string, string | undefined>;
 
 /** Builds the handler from bindings (Workers' `env`, or Deno.env.toObject()); `now` is the clock (tests). */
 export function edgeFromEnv(env: EdgeBindings, o: { now?: () => number } = {}): Hono<EdgeEnv> {
-  if (!env.PETREL_CLICKHOUSE_URL) throw new Error("PETREL_CLICKHOUSE_URL is required at the edge");
+  const c = loadEdgeConfig(env);
   const client = createClient({
-    url: env.PETREL_CLICKHOUSE_URL,
-    database: env.PETREL_CLICKHOUSE_DATABASE ?? "petrel",
-    ...(env.PETREL_CLICKHOUSE_USER ? { username: env.PETREL_CLICKHOUSE_USER } : {}),
-    ...(env.PETREL_CLICKHOUSE_PASSWORD ? { password: env.PETREL_CLICKHOUSE_PASSWORD } : {}),
+    url: c.clickhouseUrl,
+    database: c.clickhouseDatabase,
+    ...(c.clickhouseUser ? { username: c.clickhouseUser } : {}),
+    ...(c.clickhousePassword ? { password: c.clickhousePassword } : {}),
     // The same result shapes as the relay (shared/clickhouse/client.ts PARITY_SETTINGS).
     clickhouse_settings: {
       output_format_json_quote_64bit_integers: 1,
       date_time_input_format: "best_effort",
     },
   });
-  if (!env.PETREL_EDGE_HMAC_KEY) throw new Error("PETREL_EDGE_HMAC_KEY is required at the edge");
   const query = client as unknown as QueryClient;
-  const cacheMs = env.PETREL_EDGE_CACHE_MS === undefined ? undefined : Number(env.PETREL_EDGE_CACHE_MS);
   const clock = o.now ? { now: o.now } : {};
   return createEdgeApp({
     client: query,
     ...clock,
     authenticate: directoryKeys({
       client: query,
-      hmacKey: fromBase64Url(env.PETREL_EDGE_HMAC_KEY),
-      ...(cacheMs !== undefined && Number.isFinite(cacheMs) ? { cacheMs } : {}),
+      hmacKey: fromBase64Url(c.edgeHmacKey),
+      cacheMs: c.edgeCacheMs,
       ...clock,
     }),
   });

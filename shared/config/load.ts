@@ -1,17 +1,9 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { type Config, type ConfigKey, configKeys } from "./schema.ts";
+import { ConfigError, parseKeys } from "./key.ts";
+import { type Config, configKeys } from "./schema.ts";
 
-/** A configuration problem; `key` names the offending key (env name and file name). */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`config ${key}: ${message}`);
-  }
-}
+export { ConfigError };
 
 const FILE_VAR = "PETREL_CONFIG";
 const knownEnv = new Set<string>([FILE_VAR, ...Object.values(configKeys).map((k) => k.env)]);
@@ -47,19 +39,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const name of Object.keys(env)) {
     if (name.startsWith("PETREL_") && !knownEnv.has(name)) throw new ConfigError(name, "unknown setting");
   }
-  const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(configKeys) as [ConfigKey, (typeof configKeys)[ConfigKey]][]) {
-    const fromEnv = env[spec.env];
-    const raw = fromEnv !== undefined && fromEnv !== "" ? fromEnv : file[name];
-    const where =
-      fromEnv !== undefined && fromEnv !== "" ? spec.env : `${name} (${env[FILE_VAR] ?? "defaults"})`;
-    const parsed = (spec.schema as z.ZodType).safeParse(raw);
-    if (!parsed.success) {
-      throw new ConfigError(where, parsed.error.issues.map((i) => i.message).join("; "));
-    }
-    out[name] = parsed.data;
-  }
-  const config = out as Config;
+  const config: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);
   checkListeners(config);
   return config;
 }
@@ -82,9 +62,11 @@ function checkListeners(config: Config): void {
   }
 }
 
+const SECRET_KEYS = new Set(["adminToken", "clickhousePassword", "edgeHmacKey"]);
+
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, k === "adminToken" && v ? "***" : v]));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k) && v ? "***" : v]));
 }
 
 export { z };

@@ -7,6 +7,8 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { edgeConfigKeys } from "./edge.ts";
+import { key } from "./key.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const list = z.preprocess(
@@ -60,16 +62,6 @@ const DEFAULT_PLANS = [
   { name: "pro", monthlyRecipients: 100_000, priceCents: 5_000, currency: "USD" },
   { name: "business", monthlyRecipients: 500_000, priceCents: 20_000, currency: "USD" },
 ];
-
-interface KeySpec {
-  env: string;
-  doc: string;
-  schema: z.ZodType;
-}
-
-function key<S extends z.ZodType>(env: string, schema: S, doc: string) {
-  return { env, schema, doc } satisfies KeySpec;
-}
 
 export const configKeys = {
   dataDir: key(
@@ -151,11 +143,7 @@ export const configKeys = {
     z.coerce.number().int().min(1).max(1024).default(8),
     "Partitions per bus topic (actor placement unit).",
   ),
-  clickhouseUrl: key(
-    "PETREL_CLICKHOUSE_URL",
-    z.url().optional(),
-    "ClickHouse server URL; unset = chDB in the data dir.",
-  ),
+  ...edgeConfigKeys,
   providerDomain: key(
     "PETREL_PROVIDER_DOMAIN",
     z.string().min(1).default("petrel.localhost"),
