@@ -11,7 +11,6 @@ import type { Logger } from "../../shared/log.ts";
 import type { ServerSecrets } from "../../shared/security/secrets.ts";
 import type { AccountService } from "../account/service.ts";
 import type { Clock } from "../clock.ts";
-import type { DomainOptions } from "../domain/behavior.ts";
 import type { ActorSystem } from "../system.ts";
 import { DkimPool } from "./dkim.ts";
 import { DeliveryWorkers } from "./worker.ts";
@@ -27,22 +26,6 @@ export interface DeliveryDeps {
   log: Logger;
   /** false only where DKIM off is measured (tests/bench/delivery-child.ts); the relay never sets it. */
   sign?: false;
-}
-
-/** The domain actors' options from the one config (D5, D6): shared by the relay and the benches. */
-export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> {
-  return {
-    partitions: config.partitions,
-    concurrency: config.deliveryConcurrency,
-    maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
-    // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
-    leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
-    backoff: {
-      baseMs: config.deliveryBackoffBaseSeconds * 1000,
-      maxMs: config.deliveryBackoffMaxSeconds * 1000,
-      jitter: 0.2,
-    },
-  };
 }
 
 /** The VERP key: configured, or derived from the data dir's HMAC key (stable across restarts). */

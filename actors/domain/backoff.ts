@@ -2,7 +2,9 @@
  * Retry policy (D6) as pure functions, tested against literal tables: an exponential schedule
  * with jitter, and the maximum retry period after which a deferral becomes a soft bounce.
  */
+
 import { createHash } from "node:crypto";
+import { CONFIG_DEFAULTS, type Config } from "../../shared/config/schema.ts";
 
 export interface BackoffPolicy {
   /** Delay before the 2nd attempt (after the 1st failure). */
@@ -13,7 +15,18 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 60_000, maxMs: 4 * 3_600_000, jitter: 0.2 };
+/** The schedule from the one config (PETREL_DELIVERY_BACKOFF_*), with ±20 % jitter (D6). */
+export function backoffFromConfig(
+  c: Pick<Config, "deliveryBackoffBaseSeconds" | "deliveryBackoffMaxSeconds">,
+): BackoffPolicy {
+  return {
+    baseMs: c.deliveryBackoffBaseSeconds * 1000,
+    maxMs: c.deliveryBackoffMaxSeconds * 1000,
+    jitter: 0.2,
+  };
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = backoffFromConfig(CONFIG_DEFAULTS);
 
 /**
  * Delay after the `n`-th failed attempt (n ≥ 1): base·2^(n−1), capped at max, then spread by

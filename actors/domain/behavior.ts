@@ -12,6 +12,7 @@
  * index derived from them.
  */
 
+import { CONFIG_DEFAULTS } from "../../shared/config/schema.ts";
 import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
@@ -49,8 +50,9 @@ export interface DomainOptions {
 }
 
 export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
-  concurrency: 10,
-  maxRetryMs: 72 * 3_600_000,
+  // D5, D6: from the one config's defaults.
+  concurrency: CONFIG_DEFAULTS.deliveryConcurrency,
+  maxRetryMs: CONFIG_DEFAULTS.deliveryMaxRetryHours * 3_600_000,
   backoff: DEFAULT_BACKOFF,
   leaseMs: 10 * 60_000,
   circuitThreshold: 5,
@@ -59,7 +61,7 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
   // Rows of a table, persisted as deltas: 20,000 (about 9 MB for a busy provider) costs a turn
   // no more than 500 did. Older Delivered recipients are not turned into bounces (D7 limit).
   deliveredLimit: 20_000,
-  partitions: 8,
+  partitions: CONFIG_DEFAULTS.partitions,
 };
 
 type Ctx = ActorContext<DomainMsg>;

@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { edgeConfigKeys } from "./edge.ts";
-import { key } from "./key.ts";
+import { key, parseKeys } from "./key.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const list = z.preprocess(
@@ -314,3 +314,6 @@ export const configKeys = {
 type Keys = typeof configKeys;
 export type Config = { [K in keyof Keys]: z.output<Keys[K]["schema"]> };
 export type ConfigKey = keyof Keys;
+
+/** Every key's default: the one place defaults live (parts that need one read it from here). */
+export const CONFIG_DEFAULTS: Config = parseKeys(configKeys, {});
