@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { createAccountBehavior } from "./actors/account/behavior.ts";
 import { AccountService } from "./actors/account/service.ts";
-import { createSuppressionBehavior, SuppressionService } from "./actors/account/suppression.ts";
+import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
 import { startDomainVerifier } from "./actors/account/verifier.ts";
 import { SystemClock } from "./actors/clock.ts";
 import { startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
@@ -275,7 +275,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     if (tls.generated)
       log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const limits = limitsFromConfig(config);
-    const suppression = new SuppressionService(actors);
+    const suppression = accounts.suppressions;
     const ingress = await startIngress({
       host: config.host,
       submissionPort: config.submissionPort,

@@ -54,14 +54,7 @@ import { DirectoryAuth } from "./auth.ts";
 import { AccountError } from "./errors.ts";
 import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 import { findPlan } from "./plans.ts";
-import {
-  decodeCursor,
-  normalizeAddress,
-  type SuppressionEntry,
-  type SuppressionMsg,
-  type SuppressionPage,
-  suppressionKey,
-} from "./suppression.ts";
+import { decodeCursor, normalizeAddress, type SuppressionEntry, SuppressionService } from "./suppression.ts";
 
 export { AccountError } from "./errors.ts";
 
@@ -92,7 +85,12 @@ export const SUPPRESSION_PAGE_MAX = 1000;
 export class AccountService {
   private auth: DirectoryAuth | undefined;
 
-  constructor(readonly options: AccountServiceOptions) {}
+  /** The one gateway to the suppression actors (D8). */
+  readonly suppressions: SuppressionService;
+
+  constructor(readonly options: AccountServiceOptions) {
+    this.suppressions = new SuppressionService(options.actors, options.askTimeoutMs);
+  }
 
   // — accounts, plans, billing (C1, C6) —
 
@@ -340,11 +338,7 @@ export class AccountService {
     if (page.cursor !== undefined && !after)
       throw new AccountError("invalid_request", "cursor: not a cursor of this list");
     await this.state(accountId);
-    const r = await this.askSuppression<SuppressionPage>(accountId, {
-      t: "page",
-      limit,
-      ...(after ? { after } : {}),
-    });
+    const r = await this.suppressions.page(accountId, limit, after);
     return { suppressions: r.entries.map(suppressionView), ...(r.next ? { next: r.next } : {}) };
   }
 
@@ -356,20 +350,19 @@ export class AccountService {
     const address = normalizeAddress(input.address);
     if (!address) throw new AccountError("invalid_request", `address: not a mailbox: ${input.address}`);
     await this.state(accountId);
-    const r = await this.askSuppression<{ entry: SuppressionEntry; created: boolean }>(accountId, {
-      t: "add",
+    const r = await this.suppressions.add(
+      accountId,
       address,
-      reason: input.reason?.trim() || "added manually",
-      source: "manual",
-      at: this.now(),
-    });
+      input.reason?.trim() || "added manually",
+      this.now(),
+    );
     return { suppression: suppressionView(r.entry), created: r.created };
   }
 
   /** The removed entry; null when the address was not listed. */
   async removeSuppression(accountId: string, address: string): Promise<SuppressionView | null> {
     await this.state(accountId);
-    const gone = await this.askSuppression<SuppressionEntry | null>(accountId, { t: "remove", address });
+    const gone = await this.suppressions.remove(accountId, address);
     return gone ? suppressionView(gone) : null;
   }
 
@@ -407,10 +400,6 @@ export class AccountService {
     );
     if (!r.ok) throw new AccountError(r.code, r.message);
     return r.value;
-  }
-
-  private askSuppression<R>(accountId: string, msg: SuppressionMsg): Promise<R> {
-    return this.options.actors.ask<R>(suppressionKey(accountId), msg, this.options.askTimeoutMs);
   }
 
   private plan(name: string): Plan {

@@ -202,15 +202,28 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
   };
 }
 
-/** The actor's operations for the relay's parts (ingress's S9 check, tests). */
+/**
+ * The one gateway to an account's suppression actor (D8): ingress's S9 check, the control plane
+ * (AccountService's list/add/remove) and tests all go through it.
+ */
 export class SuppressionService {
-  constructor(private readonly actors: Pick<ActorSystem, "ask">) {}
+  constructor(
+    private readonly actors: Pick<ActorSystem, "ask">,
+    private readonly askTimeoutMs?: number,
+  ) {}
   add(
     accountId: string,
     address: string,
     reason = "manual",
+    at?: number,
   ): Promise<{ entry: SuppressionEntry; created: boolean }> {
-    return this.ask(accountId, { t: "add", address, reason, source: "manual" });
+    return this.ask(accountId, {
+      t: "add",
+      address,
+      reason,
+      source: "manual",
+      ...(at !== undefined ? { at } : {}),
+    });
   }
   remove(accountId: string, address: string): Promise<SuppressionEntry | null> {
     return this.ask(accountId, { t: "remove", address });
@@ -226,6 +239,6 @@ export class SuppressionService {
     return this.ask(accountId, { t: "has", address });
   }
   private ask<T>(accountId: string, msg: SuppressionMsg): Promise<T> {
-    return this.actors.ask(suppressionKey(accountId), msg) as Promise<T>;
+    return this.actors.ask(suppressionKey(accountId), msg, this.askTimeoutMs) as Promise<T>;
   }
 }
