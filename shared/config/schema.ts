@@ -185,7 +185,7 @@ export const configKeys = {
     "PETREL_DOMAIN_REVERIFY_HOURS",
     z.coerce
       .number()
-      .min(0.01)
+      .min(0.001)
       .max(24 * 30)
       .default(24),
     "Hours between periodic DNS re-verifications of an account's sending domains (C4).",
