@@ -175,7 +175,9 @@ describe("classification invariants", () => {
     for (const k of BOUNCE_KINDS) expect(StatusReason.safeParse(KINDS[k].reason).success, k).toBe(true);
     for (const r of RULES) expect(BOUNCE_KINDS).toContain(r.kind);
     expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
-    expect(RULES.at(-1)).toEqual({ id: "other", kind: "other" });
+    expect(RULES.at(-1)).toMatchObject({ id: "other", kind: "other" });
+    expect(RULES.at(-1)).not.toHaveProperty("text");
+    for (const r of RULES) expect(r.source.length, r.id).toBeGreaterThan(0);
   });
 });
 
