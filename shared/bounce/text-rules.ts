@@ -71,9 +71,9 @@ export const TEXT_RULES: readonly Rule[] = [
   {
     id: "sender-address",
     kind: "policy",
-    text: /sender address rejected|sender domain|domain of sender|sender was rejected|from: domain is invalid|blank from: addresses|sender (is )?(blocked|denied|not allowed|not authorized)|sender denied|bad outbound sender|mail from not owned|invalid sender|envelope blocked|blocked senders?\b|anti-spoofing|from address is spammer/i,
+    text: /sender address rejected|sender domain|sender('s)? (account|address) (is )?(disabled|blocked|invalid|unknown|not registered)|mail sending denied|tenantattribution|domain of sender|sender was rejected|from: domain is invalid|blank from: addresses|sender (is )?(blocked|denied|not allowed|not authorized)|sender denied|bad outbound sender|mail from not owned|invalid sender|envelope blocked|blocked senders?\b|anti-spoofing|from address is spammer/i,
     says: "the sender's address or domain was refused",
-    source: `${SIS}/Rhost/Microsoft.pm 5.1.0/5.1.7/5.1.8; ${SIS}/Rhost/Mimecast.pm "envelope blocked", "blocked senders", "anti-spoofing policy"; ${SIS}/Rhost/GoDaddy.pm IB501/IB506; ${SIS}/Rhost/FrancePTT.pm 403/415/421`,
+    source: `Google 550 5.7.0 "Mail Sending denied" (support.google.com/a/answer/6140680); Microsoft 5.7.64 TenantAttribution (learn.microsoft.com, Exchange Online NDRs); ${SIS}/Rhost/Microsoft.pm 5.1.0/5.1.7/5.1.8; ${SIS}/Rhost/Mimecast.pm "envelope blocked", "blocked senders", "anti-spoofing policy"; ${SIS}/Rhost/GoDaddy.pm IB501/IB506; ${SIS}/Rhost/FrancePTT.pm 403/415/421`,
   },
   {
     id: "x.1.7-sender",
@@ -167,7 +167,7 @@ export const TEXT_RULES: readonly Rule[] = [
   {
     id: "disabled",
     kind: "disabled",
-    text: /\b(account|mailbox|address|user)\b[^.]{0,40}\b(is|has been|was)\s*(disabled|inactive|deactivated|frozen|suspended|discontinued|locked|blocked|closed|expired|terminated|archived)|disabled recipient|(inactive|deactivated|suspended|disabled|expired|expirada|locked) (user|recipient|account|mailbox)|user suspended|recipient suspend|account (disabled|inactive|expired|suspended|closed)|mailbox (disabled|inactive|locked|suspended)|is no longer (valid|active|in use)|no longer (an employee|accepts mail)|archived recipient|is expired account|mailbox is frozen/i,
+    text: /\b(account|mailbox|address|user)\b[^.]{0,40}\b(is|has been|was)\s*(disabled|inactive|deactivated|frozen|suspended|discontinued|locked|blocked|closed|expired|terminated|archived)|disabled recipient|(inactive|deactivated|suspended|disabled|expired|expirada|locked) (user|recipient|account|mailbox)|user suspended|recipient suspend|account (disabled|inactive|expired|suspended|closed)|mailbox (disabled|inactive|locked|suspended)|no longer (valid|active|in use)|(currently|administratively|temporarily|permanently) (suspended|disabled|deactivated)|(user|account|mailbox|address) (is )?not active|no longer (an employee|accepts mail)|archived recipient|is expired account|mailbox is frozen/i,
     says: "the account is disabled",
     source: `Google 550 5.2.1 DisabledUser (support.google.com/a/answer/3726730); ${SIS}/Reason/Suspend.pm; ${SIS}/Rhost/YahooInc.pm "is no longer valid", "this mailbox is disabled"; ${SIS}/Rhost/GoDaddy.pm "account disabled"; ${SIS}/Rhost/FrancePTT.pm 420/426; ${ZONE} Hot.ee / Mail.ee`,
   },
@@ -184,6 +184,13 @@ export const TEXT_RULES: readonly Rule[] = [
     text: /no such (user|mailbox|recipient|address|person|account|e-?mail)|user(name)? (is )?(unknown|not found|not known|does not exist|doesn't exist|invalid)|unknown (user|recipient|addressee|mailbox|account|e-?mail address|address|local[- ]part|alias)|addressee unknown|recipient (not found|unknown|does not exist)|recip(ient)?notfound|(mailbox|address|account|user|recipient|e-?mail account|email address) (does not|doesn't|did not) exist|does not exist|doesn't exist|(invalid|not a valid|bad|illegal) (recipient|mailbox|address|user|e-?mail address|account)|mailbox (not found|invalid|not present)|no mailbox (here|found|by that name)|not listed in .*directory|no longer on server|recipient address rejected: access denied|doesn't have an? \S+ account|not a (registered|known|valid|local) (user|address|recipient)|is not (a valid mailbox|an active address)|not (a )?registered|(user|recipient|address) (is )?not (local|registered|found)|no (one|one with that e-?mail address) (here|at this address)|there is no one at this address|could not be found|(address|email address) (is )?(unknown|not recognized)|inactive email address|unknown or illegal alias|^address rejected|badrcptto|no account by that name|could not deliver mail to this user|mail receiving disabled|nosuchuser/i,
     says: "the address does not exist",
     source: `Google 550 5.1.1 NoSuchUser (support.google.com/a/answer/3726730); Microsoft 550 5.1.10 RecipientNotFound / 5.4.1 "Recipient address rejected: Access denied" (learn.microsoft.com, Exchange Online NDRs); Yahoo 554 "dd This user doesn't have a yahoo.com account"; Apple 550 5.1.1 "user does not exist" / 5.1.6; ${SIS}/Reason/UserUnknown.pm; ${SIS}/Rhost/Mimecast.pm "invalid recipient"; ${SIS}/Rhost/GoDaddy.pm "recipient not found"; ${ZONE} "554 Invalid mailbox"`,
+  },
+  {
+    id: "unknown-user-nouns",
+    kind: "unknown_user",
+    text: /\b(user|recipient|address|addressee|mailbox|account|e-?mail name|mail ?drop|virtual user)(e?s)?\b[^.;:]{0,24}?[\s_](were |was |is |are )?(unknown|not[\s_]found|not known|not defined|non-?existent)\b|non-?existent (user|recipient|address|mailbox|account)|no (such )?mail ?(box|drop)|no valid recipients|(address|e-?mail address) (is )?(invalid|wrong)|wrong or no longer valid|doesn't handle mail for (that|this) user|missing home directory|bad destination (mailbox|e-?mail) address|not known to this system/i,
+    says: "the address does not exist (a noun for the address with 'unknown', 'not found' or 'non-existent')",
+    source: `${SIS}/Reason/UserUnknown.pm ("destination addresses were unknown", "no mail box available", "no valid recipients", "user missing home directory", "vdeliver: invalid or unknown virtual user"); eNichers/node-bounce-handler lib/responses.js ("Account not found", "ADDRESS_NOT_FOUND", "No such mail drop defined"); RFC 3463 X.1.1 title "Bad destination mailbox address"`,
   },
   {
     id: "unknown-user-weak",
