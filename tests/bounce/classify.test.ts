@@ -11,6 +11,7 @@ import {
   classifyReply,
   classifyTransport,
   expire,
+  explain,
   isSuppressible,
 } from "../../shared/bounce/classify.ts";
 import { parseReply } from "../../shared/bounce/reply.ts";
@@ -175,7 +176,77 @@ describe("classification invariants", () => {
     for (const k of BOUNCE_KINDS) expect(StatusReason.safeParse(KINDS[k].reason).success, k).toBe(true);
     for (const r of RULES) expect(BOUNCE_KINDS).toContain(r.kind);
     expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
-    expect(RULES.at(-1)).toEqual({ id: "other", kind: "other" });
+    expect(RULES.at(-1)).toMatchObject({ id: "other", kind: "other" });
+    expect(RULES.at(-1)).not.toHaveProperty("text");
+    for (const r of RULES) expect(r.source.length, r.id).toBeGreaterThan(0);
+  });
+});
+
+describe("issue 15: the kinds of miss seen on unseen replies", () => {
+  const soft: [why: string, reply: string][] = [
+    [
+      "5.1.x, the text says preference",
+      "550 5.1.1 Recipient address rejected: refused due to the recipient's preferences",
+    ],
+    ["5.1.x, the text says spam listing", "550 5.1.0 Message rejected: sender listed on a spam list"],
+    ["5.1.x, the text says policy", "550 5.1.1 <x@example.org>: rejected by local policy"],
+    ["5.1.x, the text says spam", "550 5.1.1 Your message looks like spam"],
+    [
+      "relaying denied, the IP is listed",
+      "553 5.7.1 Relaying denied: your IP 192.0.2.1 is listed at bl.spamcop.net",
+    ],
+    ["too many unknown recipients", "550 5.1.1 Too many unknown recipients from your IP, try later"],
+    [
+      "reputation phrased around the recipient",
+      "550 5.1.1 Recipient rejected: sender IP has a poor reputation",
+    ],
+    ["the sender's domain does not exist", "550 5.1.2 Domain of sender address does not exist"],
+    [
+      "mailbox unavailable because of a blocklist",
+      "550 5.1.1 Mailbox unavailable: your IP is on our blocklist",
+    ],
+    ["a weak address phrase with a policy code", "554 5.7.1 Mailbox unavailable"],
+    ["a weak address phrase with a policy code", "550 5.7.1 Recipient address rejected: Access denied"],
+    ["unknown user and a rate limit", "550 5.1.1 User unknown; rate limit exceeded, slow down"],
+    ["DMARC under 5.1.1", "550 5.1.1 DMARC policy of example.com rejects this message"],
+  ];
+  it.each(soft)("%s is never hard: %s", (_why, reply) => {
+    expect(classifyReply(reply, "RCPT").result).toBe("soft");
+  });
+
+  const hard: [why: string, reply: string][] = [
+    ["'does not exist' with 5.1.1", "550 5.1.1 The address does not exist"],
+    ["'not a registered user' under 551", "551 User is not a registered user"],
+    ["'account is blocked' under 553", "553 Account is blocked"],
+    ["bad address syntax under 501", "501 5.1.3 Invalid recipient address"],
+    ["'no longer valid'", "550 Recipient address no longer valid"],
+    ["French", "550 L'adresse n'existe pas"],
+    ["German", "550 Der Empfänger ist unbekannt"],
+    ["Spanish", "550 El buzón no existe"],
+    ["Italian", "550 Il destinatario non esiste"],
+    [
+      "Exchange Online directory-based edge blocking (5.4.1)",
+      "550 5.4.1 Recipient address rejected: Access denied",
+    ],
+  ];
+  it.each(hard)("%s is hard: %s", (_why, reply) => {
+    expect(classifyReply(reply, "RCPT").result).toBe("hard");
+  });
+
+  it("a report with no code at all and address words is hard", () => {
+    expect(classify({ text: "Recipient address no longer valid" }).result).toBe("hard");
+  });
+
+  it("explains the decision with the class and what the rule saw", () => {
+    const c = classifyReply(
+      "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+      "RCPT",
+    );
+    expect(explain(c)).toBe("Soft bounce — blocklisted (the sending IP or domain is on a blocklist)");
+    expect(c).toMatchObject({ class: "blocklist", rule: "blocklist" });
+    expect(explain(classifyReply("550 5.1.1 User unknown", "RCPT"))).toBe(
+      "Hard bounce — unknown user (the address does not exist)",
+    );
   });
 });
 
