@@ -61,6 +61,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const config = out as Config;
   checkListeners(config);
+  checkS3Credentials(config);
   return config;
 }
 
@@ -82,9 +83,19 @@ function checkListeners(config: Config): void {
   }
 }
 
+/** An S3 access key id without its secret (or the reverse) cannot sign: name the missing one. */
+function checkS3Credentials(config: Config): void {
+  if (config.s3AccessKeyId && !config.s3SecretAccessKey)
+    throw new ConfigError(configKeys.s3SecretAccessKey.env, "required when PETREL_S3_ACCESS_KEY_ID is set");
+  if (config.s3SecretAccessKey && !config.s3AccessKeyId)
+    throw new ConfigError(configKeys.s3AccessKeyId.env, "required when PETREL_S3_SECRET_ACCESS_KEY is set");
+}
+
+const SECRET_KEYS = new Set<string>(["adminToken", "s3SecretAccessKey"]);
+
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, k === "adminToken" && v ? "***" : v]));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k) && v ? "***" : v]));
 }
 
 export { z };
