@@ -12,6 +12,8 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../shared/config/load.ts";
+import { openContentStore } from "../../shared/content/open.ts";
 import { S3ContentStore } from "../../shared/content/s3.ts";
 import { requireSeaweed, type Seaweed, startSeaweed } from "../helpers/seaweedfs.ts";
 import { contentContract } from "./store.case.ts";
@@ -83,6 +85,27 @@ describe.runIf(run)("S3 content store on SeaweedFS", () => {
         new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: "petrel/msgs/" }),
       );
       expect(open.Uploads ?? []).toEqual([]);
+    });
+
+    it("openContentStore picks S3 from the PETREL_S3_* settings", async () => {
+      const s = (await seaweed()).settings;
+      const config = loadConfig({
+        PETREL_S3_ENDPOINT: s.endpoint,
+        PETREL_S3_BUCKET: s.bucket,
+        PETREL_S3_ACCESS_KEY_ID: s.accessKeyId,
+        PETREL_S3_SECRET_ACCESS_KEY: s.secretAccessKey,
+        PETREL_S3_FORCE_PATH_STYLE: "true",
+        PETREL_S3_PREFIX: "from-config",
+      });
+      const opened = await openContentStore(config, "/nonexistent-data-dir");
+      expect(opened).toBeInstanceOf(S3ContentStore);
+      const p = await opened.put(Readable.from([Buffer.from("via config")]), {
+        messageId: "01JVIACONFIG001",
+      });
+      expect(p.ref).toMatch(/^from-config\/01JVIACONFIG001\./);
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "from-config/" }));
+      expect(listed.Contents?.map((o) => o.Key)).toEqual([p.ref]);
+      await opened.close();
     });
 
     it("a wrong secret is refused by the server (requests are signed)", async () => {
