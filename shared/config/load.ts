@@ -41,6 +41,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const config: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);
   checkListeners(config);
+  checkS3Credentials(config);
   return config;
 }
 
@@ -62,7 +63,15 @@ function checkListeners(config: Config): void {
   }
 }
 
-const SECRET_KEYS = new Set(["adminToken", "clickhousePassword", "edgeHmacKey"]);
+/** An S3 access key id without its secret (or the reverse) cannot sign: name the missing one. */
+function checkS3Credentials(config: Config): void {
+  if (config.s3AccessKeyId && !config.s3SecretAccessKey)
+    throw new ConfigError(configKeys.s3SecretAccessKey.env, "required when PETREL_S3_ACCESS_KEY_ID is set");
+  if (config.s3SecretAccessKey && !config.s3AccessKeyId)
+    throw new ConfigError(configKeys.s3AccessKeyId.env, "required when PETREL_S3_SECRET_ACCESS_KEY is set");
+}
+
+const SECRET_KEYS = new Set<string>(["adminToken", "clickhousePassword", "edgeHmacKey", "s3SecretAccessKey"]);
 
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
 export function describeConfig(config: Config): Record<string, unknown> {

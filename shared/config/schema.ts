@@ -144,6 +144,53 @@ export const configKeys = {
     "Partitions per bus topic (actor placement unit).",
   ),
   ...edgeConfigKeys,
+  // — S3 content store (X2): content goes to S3 when the bucket is set —
+  s3Bucket: key(
+    "PETREL_S3_BUCKET",
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name (3-63 of a-z 0-9 . -)")
+      .optional(),
+    "X2: S3 bucket for message content; set = content in S3, unset = local files in the data dir.",
+  ),
+  s3Endpoint: key(
+    "PETREL_S3_ENDPOINT",
+    z.url({ protocol: /^https?$/ }).optional(),
+    "X2: endpoint URL of an S3-compatible server (MinIO, SeaweedFS, Ceph ...); unset = AWS S3 of the region.",
+  ),
+  s3Region: key(
+    "PETREL_S3_REGION",
+    z.string().min(1).default("us-east-1"),
+    "X2: S3 region (signs requests).",
+  ),
+  s3AccessKeyId: key(
+    "PETREL_S3_ACCESS_KEY_ID",
+    z.string().min(1).optional(),
+    "X2: S3 access key id; unset (with the secret) = the AWS SDK's default credentials (AWS_* env, instance role).",
+  ),
+  s3SecretAccessKey: key(
+    "PETREL_S3_SECRET_ACCESS_KEY",
+    z.string().min(1).optional(),
+    "X2: S3 secret access key, set together with PETREL_S3_ACCESS_KEY_ID.",
+  ),
+  s3ForcePathStyle: key(
+    "PETREL_S3_FORCE_PATH_STYLE",
+    z
+      .union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")])
+      .default(false),
+    "X2: path-style URLs (<endpoint>/<bucket>/<key>), as most self-hosted S3 servers need; false = virtual-hosted.",
+  ),
+  s3Prefix: key(
+    "PETREL_S3_PREFIX",
+    z
+      .string()
+      .regex(
+        /^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/,
+        "expected key path segments (A-Z a-z 0-9 . _ -) joined by /, no slash at either end",
+      )
+      .default("content"),
+    "X2: key prefix of the content objects (<prefix>/<message id>.<random>); empty = the bucket's root.",
+  ),
   providerDomain: key(
     "PETREL_PROVIDER_DOMAIN",
     z.string().min(1).default("petrel.localhost"),

@@ -3,8 +3,9 @@
  * - a message of up to SMALL_MAX bytes (nearly all transactional mail) is gathered in memory (once)
  *   and appended to the shared segment log (segments.ts, under `<dir>/segments/`), durable with one
  *   fdatasync per group of concurrent messages;
- * - a bigger one streams to its own file under `<dir>/<shard>/<ref>`: into a temporary file,
- *   renamed into place, then the file and the directory fsync'd together.
+ * - a bigger one streams to its own file under `<dir>/<shard>/<id>-<random>` (never replacing
+ *   another): into a temporary file, renamed into place, then the file and the directory fsync'd
+ *   together.
  * Either way a resolved `put` survives a crash (S11), and a failed or aborted write leaves nothing
  * under any reference. Temporary files left by a crash are removed at open; a crash between the
  * rename and the fsyncs can leave a file no record names (never published).
@@ -20,10 +21,13 @@ import { fdClose, fdOpen, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
 import { isSegmentRef, SegmentLog } from "./segments.ts";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
 
-const REF = /^[A-Za-z0-9_-]{4,64}$/;
+/** A big message's file name: `<id>-<8 hex>`. */
+const REF = /^[A-Za-z0-9_-]{4,80}$/;
 
 export class LocalContentStore implements ContentStore {
   private readonly shards = new Map<string, Promise<void>>();
+  /** Bytes of the big messages' files (the segment log counts its own). */
+  private fileBytes = 0;
 
   private constructor(
     readonly dir: string,
@@ -41,6 +45,9 @@ export class LocalContentStore implements ContentStore {
     await fsyncDir(dir);
     const store = new LocalContentStore(dir, await SegmentLog.open(join(dir, "segments"), o));
     for (const name of SHARDS) store.shards.set(name, Promise.resolve());
+    for (const name of SHARDS)
+      for (const f of await readdir(join(dir, name)))
+        store.fileBytes += (await stat(join(dir, name, f))).size;
     return store;
   }
 
@@ -68,7 +75,9 @@ export class LocalContentStore implements ContentStore {
       headBytes += buf.length;
       if (headBytes > SMALL_MAX) break;
     }
-    return this.putFile(id, head, headBytes, { [Symbol.asyncIterator]: () => source });
+    // A random suffix: a second message with the same id never replaces the first one's file.
+    const ref = `${id}-${randomBytes(4).toString("hex")}`;
+    return this.putFile(ref, head, headBytes, { [Symbol.asyncIterator]: () => source });
   }
 
   /** A big message: its own file, `head` (already read) first, then the rest of `rest`. */
@@ -109,6 +118,7 @@ export class LocalContentStore implements ContentStore {
       throw e;
     }
     await fdClose(fd);
+    this.fileBytes += size;
     return { ref, size };
   }
 
@@ -127,7 +137,28 @@ export class LocalContentStore implements ContentStore {
   async delete(ref: string): Promise<void> {
     if (isSegmentRef(ref)) return this.segments.delete(ref);
     if (!REF.test(ref)) return;
-    await rm(this.path(ref), { force: true });
+    const path = this.path(ref);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined) return;
+    try {
+      await rm(path); // not `force`: of two concurrent deletes, only the one that removed it counts
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    this.fileBytes -= size;
+  }
+
+  /** Bytes on disk: the segment files (until a segment is wholly deleted) and the big files. */
+  async storedBytes(): Promise<number> {
+    return this.segments.bytes() + this.fileBytes;
+  }
+
+  async close(): Promise<void> {
+    await this.segments.close();
   }
 
   /** Every stored reference (tests and maintenance). */

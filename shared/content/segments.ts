@@ -11,15 +11,28 @@
  * entry is (`<id>_<segment>_<offset>_<length>`, base 36), so a read needs no index; the entry's
  * id is checked on read. A reference is handed out only once its bytes are fdatasync'd: a torn or
  * unsynced tail is never named by any record (nothing half-written is visible).
- * Deleted references (only content that no record names: a publish that failed) are kept in
- * `deleted` (one line each, fsync'd), honoured by `get` and `list`; the space comes back when a
- * whole segment is dropped (not done yet: content is kept, as with the per-file store).
+ * Deleted references (X5: content whose every recipient is final, or that no record names) are
+ * kept in `deleted` (one line each, fsync'd once per group of concurrent deletes), honoured by
+ * `get` and `list`. Once every entry of a segment other than the active one is deleted, the
+ * segment file is removed and its lines leave `deleted` (rewritten atomically): the space comes
+ * back a whole segment at a time. A delete must name an entry that is there (its header is read
+ * first), so a forged reference can never make a live segment look empty. The active segment is
+ * never removed, so segment numbers only grow, across restarts too.
  * Written by hand: no maintained npm package offers a group-committed append-only blob log; the
  * bus's log (shared/bus/log/) is record-oriented and keyed by partition, not by blob.
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { fdClose, fdDatasync, fdOpen, fdReadFull, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
+import {
+  atomicWriteFile,
+  fdClose,
+  fdDatasync,
+  fdOpen,
+  fdReadFull,
+  fdSync,
+  fsyncDir,
+  writeAll,
+} from "../durable-fs.ts";
 import { ContentNotFoundError } from "./store.ts";
 
 const MAGIC = Buffer.from("PTC1");
@@ -30,6 +43,8 @@ const MAX_BATCH = 256;
 /** Largest entry a segment takes (the store sends only messages of ≤ 1 MiB here). */
 const MAX_ENTRY = 16 * 1024 * 1024;
 const SEG_REF = /^([A-Za-z0-9-]{1,64})_([0-9a-z]{1,8})_([0-9a-z]{1,10})_([0-9a-z]{1,8})$/;
+/** Longest entry header: magic, id length, a 64-character id, body length. */
+const MAX_HEADER = MAGIC.length + 2 + 64 + 4;
 
 const READ_FDS = 16;
 
@@ -38,6 +53,14 @@ interface ReadFd {
   /** Readers using the descriptor now: it is closed only when none is. */
   users: number;
   opening: Promise<number> | undefined;
+  /** Its segment was removed: closed by the last reader. */
+  dropped?: boolean;
+}
+
+interface PendingDelete {
+  ref: string;
+  resolve(): void;
+  reject(e: unknown): void;
 }
 
 interface Pending {
@@ -58,6 +81,18 @@ export class SegmentLog {
   private size = 0;
   private readonly deleted = new Set<string>();
   private readonly readFds = new Map<number, ReadFd>();
+  /** Bytes on disk of each segment file there is. */
+  private readonly segBytes = new Map<number, number>();
+  /** Bytes of the deleted entries of each segment (headers included). */
+  private readonly deadBytes = new Map<number, number>();
+  /** End of the last complete entry of a segment no longer appended to (found on first need). */
+  private readonly validEnd = new Map<number, number>();
+  /** The active segment was made by this process (so its end is known when it is rolled). */
+  private ownActive = false;
+  private delQueue: PendingDelete[] = [];
+  /** Segments to look at for removal (a segment just rolled may already be all deleted). */
+  private readonly dropChecks = new Set<number>();
+  private deleting = false;
 
   private constructor(
     private readonly dir: string,
@@ -67,11 +102,26 @@ export class SegmentLog {
   static async open(dir: string, o: { segmentBytes?: number } = {}): Promise<SegmentLog> {
     await mkdir(dir, { recursive: true });
     const log = new SegmentLog(dir, o.segmentBytes ?? SEGMENT_BYTES);
-    const names = await readdir(dir);
-    log.seg = names.reduce((n, f) => Math.max(n, Number(/^(\d+)\.seg$/.exec(f)?.[1] ?? 0)), 0);
+    for (const f of await readdir(dir)) {
+      const n = /^(\d+)\.seg$/.exec(f)?.[1];
+      if (n) log.segBytes.set(Number(n), (await stat(join(dir, f))).size);
+    }
+    log.seg = Math.max(0, ...log.segBytes.keys());
     const del = await readFile(join(dir, "deleted"), "utf8").catch(() => "");
-    for (const line of del.split("\n")) if (line) log.deleted.add(line);
+    let stale = false;
+    for (const line of del.split("\n")) {
+      const seg = segOf(line);
+      if (seg === undefined) continue;
+      if (!log.segBytes.has(seg))
+        stale = true; // its segment was removed before the rewrite
+      else log.markDeleted(line, seg);
+    }
     await log.roll();
+    // Segments left empty (an open without appends), or all deleted before a restart.
+    for (const [seg, size] of log.segBytes)
+      if (seg !== log.seg && (size === 0 || log.deadBytes.has(seg)))
+        stale = (await log.maybeDrop(seg)) || stale;
+    if (stale) await log.rewriteDeleted();
     return log;
   }
 
@@ -120,8 +170,7 @@ export class SegmentLog {
         throw new ContentNotFoundError(ref);
       return buf.subarray(headerLen);
     } finally {
-      r.users--;
-      this.trimReadFds();
+      this.release(r);
     }
   }
 
@@ -140,10 +189,18 @@ export class SegmentLog {
       }
       r.opening = undefined;
     } else if (r.opening) await r.opening;
-    this.readFds.delete(seg); // most recently used last
-    this.readFds.set(seg, r);
+    if (!r.dropped) {
+      this.readFds.delete(seg); // most recently used last
+      this.readFds.set(seg, r);
+    }
     r.users++;
     return r;
+  }
+
+  private release(r: ReadFd): void {
+    r.users--;
+    if (r.dropped && r.users === 0) void fdClose(r.fd).catch(() => undefined);
+    this.trimReadFds();
   }
 
   private trimReadFds(): void {
@@ -155,16 +212,148 @@ export class SegmentLog {
     }
   }
 
-  async delete(ref: string): Promise<void> {
-    if (!SEG_REF.test(ref) || this.deleted.has(ref)) return;
-    this.deleted.add(ref);
-    const fd = await fdOpen(join(this.dir, "deleted"), "a");
+  /** Marks an entry deleted, durably; the last one of a segment removes the segment. */
+  delete(ref: string): Promise<void> {
+    if (!SEG_REF.test(ref) || this.deleted.has(ref)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.delQueue.push({ ref, resolve, reject });
+      if (!this.deleting) void this.flushDeletes();
+    });
+  }
+
+  /** Bytes of the segment files (deleted entries included until their segment is removed). */
+  bytes(): number {
+    let n = 0;
+    for (const b of this.segBytes.values()) n += b;
+    return n;
+  }
+
+  /** Deletes queued while one group is made durable go together: one append, one fsync. */
+  private async flushDeletes(): Promise<void> {
+    this.deleting = true;
     try {
-      await writeAll(fd, [Buffer.from(`${ref}\n`)]);
-      await fdSync(fd);
+      while (this.delQueue.length > 0 || this.dropChecks.size > 0) {
+        const batch = this.delQueue.splice(0);
+        try {
+          const refs = [...new Set(batch.map((d) => d.ref))].filter((r) => !this.deleted.has(r));
+          const real = (
+            await Promise.all(refs.map(async (r) => ((await this.isEntry(r)) ? r : undefined)))
+          ).filter((r): r is string => r !== undefined);
+          if (real.length > 0) {
+            const fd = await fdOpen(join(this.dir, "deleted"), "a");
+            try {
+              await writeAll(fd, [Buffer.from(`${real.join("\n")}\n`)]);
+              await fdSync(fd);
+            } finally {
+              await fdClose(fd);
+            }
+          }
+          for (const r of real) {
+            const seg = segOf(r) as number;
+            this.markDeleted(r, seg);
+            this.dropChecks.add(seg);
+          }
+          let removed = false;
+          for (const seg of [...this.dropChecks]) {
+            this.dropChecks.delete(seg);
+            removed = (await this.maybeDrop(seg)) || removed;
+          }
+          if (removed) await this.rewriteDeleted();
+          for (const d of batch) d.resolve();
+        } catch (e) {
+          for (const d of batch) d.reject(e);
+        }
+      }
     } finally {
-      await fdClose(fd);
+      this.deleting = false;
     }
+  }
+
+  private markDeleted(ref: string, seg: number): void {
+    this.deleted.add(ref);
+    this.deadBytes.set(seg, (this.deadBytes.get(seg) ?? 0) + entryBytes(ref));
+  }
+
+  /** True when `ref` names a complete, durable entry: its header is there and matches. */
+  private async isEntry(ref: string): Promise<boolean> {
+    const m = SEG_REF.exec(ref) as unknown as [string, string, string, string, string];
+    const [, id, seg, off, len] = m;
+    const segNo = Number.parseInt(seg, 36);
+    const offset = Number.parseInt(off, 36);
+    const length = Number.parseInt(len, 36);
+    const end = offset + entryBytes(ref);
+    const durableEnd = segNo === this.seg ? this.size : this.segBytes.get(segNo);
+    if (durableEnd === undefined || end > durableEnd || length > MAX_ENTRY) return false;
+    const header = Buffer.allocUnsafe(MAGIC.length + 2 + Buffer.byteLength(id, "latin1") + 4);
+    let r: ReadFd;
+    try {
+      r = await this.readFd(segNo);
+    } catch {
+      return false;
+    }
+    try {
+      return (await fdReadFull(r.fd, header, offset)) === header.length && headerMatches(header, id, length);
+    } finally {
+      this.release(r);
+    }
+  }
+
+  /** Removes segment `seg` if it is not the active one and every entry of it is deleted. */
+  private async maybeDrop(seg: number): Promise<boolean> {
+    if (seg === this.seg || !this.segBytes.has(seg)) return false;
+    if ((this.deadBytes.get(seg) ?? 0) < (await this.validEndOf(seg))) return false;
+    const r = this.readFds.get(seg);
+    if (r) {
+      this.readFds.delete(seg);
+      if (r.users === 0 && !r.opening) await fdClose(r.fd).catch(() => undefined);
+      else r.dropped = true;
+    }
+    await rm(this.path(seg), { force: true });
+    await fsyncDir(this.dir);
+    this.segBytes.delete(seg);
+    this.deadBytes.delete(seg);
+    this.validEnd.delete(seg);
+    for (const ref of this.deleted) if (segOf(ref) === seg) this.deleted.delete(ref);
+    return true;
+  }
+
+  /** `deleted` without the lines of removed segments. */
+  private async rewriteDeleted(): Promise<void> {
+    const lines = [...this.deleted].join("\n");
+    await atomicWriteFile(join(this.dir, "deleted"), lines ? `${lines}\n` : "");
+  }
+
+  /** Where the complete entries of a closed segment end: a crash may have left a torn tail. */
+  private async validEndOf(seg: number): Promise<number> {
+    const known = this.validEnd.get(seg);
+    if (known !== undefined) return known;
+    const size = this.segBytes.get(seg) ?? 0;
+    let at = 0;
+    if (size > 0) {
+      const fd = await fdOpen(this.path(seg), "r");
+      try {
+        const buf = Buffer.allocUnsafe(1024 * 1024);
+        let bufAt = 0;
+        let bufLen = 0;
+        while (at + 10 <= size) {
+          if (at < bufAt || at + MAX_HEADER > bufAt + bufLen) {
+            bufAt = at;
+            bufLen = await fdReadFull(fd, buf, at);
+          }
+          const o = at - bufAt;
+          if (bufLen - o < 10 || !buf.subarray(o, o + 4).equals(MAGIC)) break;
+          const idLen = buf.readUInt16BE(o + 4);
+          if (idLen > 64 || o + 10 + idLen > bufLen) break;
+          const end = at + 10 + idLen + buf.readUInt32BE(o + 6 + idLen);
+          if (end > size) break; // torn tail
+          at = end;
+        }
+      } finally {
+        await fdClose(fd);
+      }
+    }
+    this.validEnd.set(seg, at);
+    return at;
   }
 
   /** The references of every complete, undeleted entry (tests and maintenance). */
@@ -190,7 +379,7 @@ export class SegmentLog {
   }
 
   async close(): Promise<void> {
-    while (this.flushing) await new Promise((r) => setImmediate(r));
+    while (this.flushing || this.deleting) await new Promise((r) => setImmediate(r));
     if (this.fd >= 0) await fdClose(this.fd);
     this.fd = -1;
     for (const r of this.readFds.values()) if (r.fd >= 0) await fdClose(r.fd).catch(() => undefined);
@@ -205,10 +394,30 @@ export class SegmentLog {
   private async roll(): Promise<void> {
     if (this.fd >= 0) await fdClose(this.fd).catch(() => undefined);
     this.fd = -1;
+    const prev = this.seg;
+    const prevOwn = this.ownActive; // at open, `prev` is an old segment: open itself looks at those
+    if (prevOwn) {
+      // its complete entries end here (a failed batch may have left bytes after)
+      this.validEnd.set(prev, this.size);
+      this.segBytes.set(
+        prev,
+        await stat(this.path(prev)).then(
+          (s) => s.size,
+          () => this.size,
+        ),
+      );
+    }
     this.seg++;
     this.size = 0;
     this.fd = await fdOpen(this.path(this.seg), "wx");
+    this.segBytes.set(this.seg, 0);
+    this.ownActive = true;
     await fsyncDir(this.dir);
+    if (prevOwn && this.deadBytes.has(prev)) {
+      // every entry of the segment just closed may be deleted already
+      this.dropChecks.add(prev);
+      if (!this.deleting) void this.flushDeletes();
+    }
   }
 
   private async flush(): Promise<void> {
@@ -229,6 +438,7 @@ export class SegmentLog {
           await writeAll(this.fd, bufs);
           await fdDatasync(this.fd);
           this.size = at;
+          this.segBytes.set(this.seg, at);
           for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);
         } catch (e) {
           // The segment may now end in a partial batch: later entries go to a fresh one.
@@ -241,6 +451,28 @@ export class SegmentLog {
       this.flushing = false;
     }
   }
+}
+
+/** The segment a reference names, or undefined for what is not a segment reference. */
+function segOf(ref: string): number | undefined {
+  const m = SEG_REF.exec(ref);
+  return m ? Number.parseInt(m[2] as string, 36) : undefined;
+}
+
+/** Bytes of the entry a (well-formed) reference names: header and body. */
+function entryBytes(ref: string): number {
+  const [, id, , , len] = SEG_REF.exec(ref) as unknown as [string, string, string, string, string];
+  return MAGIC.length + 2 + Buffer.byteLength(id, "latin1") + 4 + Number.parseInt(len, 36);
+}
+
+function headerMatches(h: Buffer, id: string, length: number): boolean {
+  const idLen = Buffer.byteLength(id, "latin1");
+  return (
+    h.subarray(0, 4).equals(MAGIC) &&
+    h.readUInt16BE(4) === idLen &&
+    h.toString("latin1", 6, 6 + idLen) === id &&
+    h.readUInt32BE(6 + idLen) === length
+  );
 }
 
 function refOf(id: string, seg: number, offset: number, length: number): string {

@@ -21,8 +21,15 @@ export interface ContentStore {
   put(content: Readable | AsyncIterable<Uint8Array>, hint?: { messageId?: string }): Promise<StoredContent>;
   /** The stored bytes; rejects with ContentNotFoundError for an unknown or deleted reference. */
   get(ref: string): Promise<Readable>;
-  /** Removes content no record needs any more (after final statuses); missing refs are ignored. */
+  /**
+   * Removes content no record needs any more (X5: once every recipient of its message has a final
+   * status); missing or malformed refs are ignored.
+   */
   delete(ref: string): Promise<void>;
+  /** Bytes the store holds now (for the stored-bytes metric): files on disk, or objects in S3. */
+  storedBytes(): Promise<number>;
+  /** Releases descriptors and connections; the store is not used after it. */
+  close(): Promise<void>;
 }
 
 export class ContentNotFoundError extends Error {

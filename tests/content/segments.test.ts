@@ -3,7 +3,7 @@
  * segment log, big ones as files of their own; restart, torn tails, forged references, deletes.
  * Real files in a temporary directory.
  */
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -133,7 +133,8 @@ describe("content segments", () => {
     const big = await store.put(Readable.from(Array.from({ length: count }, () => chunk)), {
       messageId: "BIGMSG01",
     });
-    expect(big).toEqual({ ref: "BIGMSG01", size: count * chunk.length });
+    expect(big.ref).toMatch(/^BIGMSG01-[0-9a-f]{8}$/);
+    expect(big.size).toBe(count * chunk.length);
     expect((await text(store, big.ref)).length).toBe(count * chunk.length);
     async function* failing() {
       for (let i = 0; i < count; i++) yield chunk;
@@ -145,7 +146,113 @@ describe("content segments", () => {
       throw new Error("client went away");
     }
     await expect(store.put(failingSmall(), { messageId: "SMALL02" })).rejects.toThrow("client went away");
-    expect(await store.list()).toEqual(["BIGMSG01"]);
+    expect(await store.list()).toEqual([big.ref]);
     expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+  });
+});
+
+describe("content segments: space comes back (X5)", () => {
+  const segFiles = (dir: string) =>
+    readdirSync(join(dir, "segments"))
+      .filter((f) => f.endsWith(".seg"))
+      .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+  const segOf = (ref: string) => Number.parseInt(ref.split("_")[1] as string, 36);
+  const deletedLines = (dir: string) =>
+    readFileSync(join(dir, "segments", "deleted"), "utf8")
+      .split("\n")
+      .filter(Boolean);
+
+  async function filled(dir: string, n = 12) {
+    const store = await LocalContentStore.open(dir, { segmentBytes: 20_000 });
+    const refs: string[] = [];
+    for (let i = 0; i < n; i++)
+      refs.push((await store.put(Readable.from([Buffer.from(body(i))]), { messageId: `GONE${i}` })).ref);
+    return { store, refs };
+  }
+
+  it("removes a segment once every entry in it is deleted, and only then", async () => {
+    const dir = fresh();
+    const { store, refs } = await filled(dir);
+    const first = segOf(refs[0] as string);
+    const inFirst = refs.filter((r) => segOf(r) === first);
+    expect(inFirst.length).toBeGreaterThan(1);
+    const firstBytes = statSync(join(dir, "segments", `${first}.seg`)).size;
+    const before = await store.storedBytes();
+    for (const r of inFirst.slice(0, -1)) await store.delete(r);
+    expect(segFiles(dir)).toContain(`${first}.seg`); // one entry still needed
+    expect(await store.storedBytes()).toBe(before);
+    await store.delete(inFirst.at(-1) as string);
+    expect(segFiles(dir)).not.toContain(`${first}.seg`);
+    expect(await store.storedBytes()).toBe(before - firstBytes);
+    expect(deletedLines(dir).filter((l) => segOf(l) === first)).toEqual([]);
+    for (const r of inFirst) await expect(store.get(r)).rejects.toThrow(/no stored content/);
+    for (const [i, r] of refs.entries()) if (!inFirst.includes(r)) expect(await text(store, r)).toBe(body(i));
+    await store.close();
+  });
+
+  it("keeps the active segment, and removes it after a restart once it is all deleted", async () => {
+    const dir = fresh();
+    const { store, refs } = await filled(dir, 2); // both in the first (active) segment
+    for (const r of refs) await store.delete(r);
+    expect(segFiles(dir)).toEqual(["1.seg"]);
+    await store.close();
+    const again = await LocalContentStore.open(dir, { segmentBytes: 20_000 });
+    expect(segFiles(dir)).toEqual(["2.seg"]); // numbers go on: a reference never names a reused segment
+    expect(deletedLines(dir)).toEqual([]);
+    const next = await again.put(Readable.from([Buffer.from(body(3))]), { messageId: "NEXT3" });
+    expect(segOf(next.ref)).toBe(2);
+    expect(await again.storedBytes()).toBe(statSync(join(dir, "segments", "2.seg")).size);
+    await again.close();
+  });
+
+  it("a reference naming no real entry is not counted: a forged delete never empties a segment", async () => {
+    const dir = fresh();
+    const { store, refs } = await filled(dir);
+    const first = segOf(refs[0] as string);
+    const inFirst = refs.filter((r) => segOf(r) === first);
+    const [id, seg, off, len] = (inFirst[0] as string).split("_") as [string, string, string, string];
+    // the same entry's bytes claimed again under other names, then all but one real entry deleted
+    for (const forged of [
+      `FORGED_${seg}_${off}_${len}`,
+      `${id}_${seg}_${off}_${(Number.parseInt(len, 36) * 3).toString(36)}`,
+      `${id}_${seg}_${(Number.parseInt(off, 36) + 1).toString(36)}_${len}`,
+    ])
+      await store.delete(forged);
+    for (const r of inFirst.slice(1)) await store.delete(r);
+    expect(segFiles(dir)).toContain(`${first}.seg`);
+    expect(await text(store, inFirst[0] as string)).toBe(body(0));
+    await store.close();
+  });
+
+  it("finishes a segment begun before a restart, torn tail and all", async () => {
+    const dir = fresh();
+    const { store, refs } = await filled(dir);
+    const first = segOf(refs[0] as string);
+    const inFirst = refs.filter((r) => segOf(r) === first);
+    await store.delete(inFirst[0] as string);
+    await store.close();
+    // a crash had torn an entry at the end of that segment
+    appendFileSync(join(dir, "segments", `${first}.seg`), Buffer.from("PTC1\u0000\u0005TORN"));
+    const again = await LocalContentStore.open(dir, { segmentBytes: 20_000 });
+    await expect(again.get(inFirst[0] as string)).rejects.toThrow(/no stored content/);
+    for (const r of inFirst.slice(1)) await again.delete(r);
+    expect(segFiles(dir)).not.toContain(`${first}.seg`);
+    await again.close();
+  });
+
+  it("many concurrent deletes: every segment but the active one goes, the rest of the bytes stay right", async () => {
+    const dir = fresh();
+    const store = await LocalContentStore.open(dir, { segmentBytes: 50_000 });
+    const puts = await Promise.all(
+      Array.from({ length: 200 }, (_, n) =>
+        store.put(Readable.from([Buffer.from(body(n, 1024))]), { messageId: `CONC${n}` }),
+      ),
+    );
+    const active = Math.max(...puts.map((p) => segOf(p.ref)));
+    await Promise.all(puts.map((p) => store.delete(p.ref)));
+    expect(segFiles(dir)).toEqual([`${active}.seg`]);
+    expect(await store.storedBytes()).toBe(statSync(join(dir, "segments", `${active}.seg`)).size);
+    expect(await store.list()).toEqual([]);
+    await store.close();
   });
 });

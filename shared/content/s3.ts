@@ -1,0 +1,153 @@
+/**
+ * The S3 content store (X2, cluster mode): each message is one object `<prefix>/<id>.<random>` in
+ * an S3-compatible bucket, written by @aws-sdk/lib-storage's Upload — one PutObject for a message
+ * under PART_BYTES, a multipart upload above it, so memory stays bounded (about
+ * (QUEUE + 1) × PART_BYTES per put) whatever the message size.
+ *
+ * - Durability (S11): `put` resolves only once S3 has answered the PutObject or the
+ *   CompleteMultipartUpload; a source that fails mid-way aborts the multipart upload (lib-storage
+ *   does) and nothing is visible under any key.
+ * - Never overwrites: keys are unique (a random suffix) and every write is conditional
+ *   (`If-None-Match: *`), so even a repeated key is refused by the server (412), not replaced.
+ * - A reference is the object key itself, so it keeps naming its object if the prefix setting
+ *   changes later; a missing object (404 NoSuchKey) is ContentNotFoundError.
+ */
+import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
+
+export interface S3Settings {
+  bucket: string;
+  /** Endpoint URL of an S3-compatible server; unset = AWS for `region`. */
+  endpoint?: string;
+  region: string;
+  /** Both or neither; neither = the SDK's default chain (AWS_* env, instance profile ...). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint>/<key>` (most self-hosted servers). */
+  forcePathStyle: boolean;
+  /** Key prefix without slashes at the ends; "" = keys at the bucket's root. */
+  prefix: string;
+}
+
+/** Size of a multipart part (S3's minimum, 5 MiB); a message up to this size is one PutObject. */
+const PART_BYTES = 5 * 1024 * 1024;
+/** Parts in flight per put. */
+const QUEUE = 2;
+/** Ids usable in a key (ingress's message ids are Crockford base32). */
+const ID = /^[A-Za-z0-9-]{4,64}$/;
+/** What a reference (an object key this store wrote) can look like; anything else is not found. */
+const KEY = /^(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9-]{4,64}\.[0-9a-f]{12}$/;
+
+export class S3ContentStore implements ContentStore {
+  private constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+  ) {}
+
+  static open(s: S3Settings): S3ContentStore {
+    const client = new S3Client({
+      region: s.region,
+      endpoint: s.endpoint,
+      forcePathStyle: s.forcePathStyle,
+      credentials:
+        s.accessKeyId && s.secretAccessKey
+          ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }
+          : undefined,
+    });
+    return new S3ContentStore(client, s.bucket, s.prefix);
+  }
+
+  async put(
+    content: Readable | AsyncIterable<Uint8Array>,
+    hint?: { messageId?: string },
+  ): Promise<StoredContent> {
+    const id = hint?.messageId && ID.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
+    const key = `${this.prefix ? `${this.prefix}/` : ""}${id}.${randomBytes(6).toString("hex")}`;
+    let size = 0;
+    const counted = Readable.from(
+      countBytes(content, (n) => (size += n)),
+      { objectMode: false },
+    );
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: counted, IfNoneMatch: "*" },
+      partSize: PART_BYTES,
+      queueSize: QUEUE,
+    });
+    await upload.done();
+    return { ref: key, size };
+  }
+
+  async get(ref: string): Promise<Readable> {
+    if (!KEY.test(ref)) throw new ContentNotFoundError(ref);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: ref }));
+      const body = out.Body;
+      if (body instanceof Readable) return body;
+      if (!body) throw new ContentNotFoundError(ref);
+      // other runtimes hand a web stream
+      return Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404))
+        throw new ContentNotFoundError(ref);
+      throw e;
+    }
+  }
+
+  /** S3 answers a delete of a missing key with success too, as the interface wants. */
+  async delete(ref: string): Promise<void> {
+    if (!KEY.test(ref)) return;
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: ref }));
+  }
+
+  /**
+   * Bytes of every object under the prefix, the whole bucket's share of this relay (all nodes):
+   * one LIST request per 1,000 objects, so a caller samples it (a metric), not per message.
+   */
+  async storedBytes(): Promise<number> {
+    let total = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix ? `${this.prefix}/` : undefined,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of page.Contents ?? []) total += o.Size ?? 0;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return total;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+/** Passes `content` through as Buffers, reporting each chunk's length. */
+async function* countBytes(
+  content: Readable | AsyncIterable<Uint8Array>,
+  add: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of content as AsyncIterable<Uint8Array | string>) {
+    const buf =
+      typeof chunk === "string"
+        ? Buffer.from(chunk)
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    add(buf.length);
+    yield buf;
+  }
+}
