@@ -31,7 +31,7 @@ import type { Bus } from "./shared/bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
 import { migrate } from "./shared/clickhouse/migrations.ts";
 import type { Config } from "./shared/config/schema.ts";
-import { LocalContentStore } from "./shared/content/local.ts";
+import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
 import { DirectoryView } from "./shared/directory/view.ts";
 import { createResolver } from "./shared/domains/verify.ts";
@@ -57,7 +57,7 @@ export interface Relay {
   /** Admin token and HMAC key (generated into the data dir on first start). */
   readonly secrets: ServerSecrets;
   readonly metrics: Registry;
-  /** Message content (X1: local files in the data dir). */
+  /** Message content (X1: local files in the data dir; X2: S3). */
   readonly content: ContentStore;
   /** SMTP submission listeners (S1–S14). */
   readonly ingress: Ingress;
@@ -264,7 +264,9 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
 
     const metrics = createMetrics();
     // SMTP submission (S1–S14), after the actors and the directory it relies on.
-    const content = await LocalContentStore.open(join(dataDir, "content"));
+    // X1 local files in the data dir, or X2 S3 when PETREL_S3_BUCKET is set.
+    const content = await openContentStore(config, dataDir);
+    closers.push(() => content.close());
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
     const tls = await loadTls({
       dataDir,
