@@ -45,9 +45,12 @@ function fixedAssigner(topic: string, partitions: number[]): PartitionAssigner {
   });
 }
 
+/** Runs an admin call (KafkaBus serializes them: see `withAdmin` there). */
+export type UseAdmin = <T>(use: (admin: Admin) => Promise<T>) => Promise<T>;
+
 export async function replay(
   kafka: Kafka,
-  admin: Admin,
+  admin: UseAdmin,
   topic: string,
   partitions: number[],
   onRecord: (record: BusRecord) => void,
@@ -55,7 +58,7 @@ export async function replay(
 ): Promise<void> {
   const wanted = [...new Set(partitions)];
   if (wanted.length === 0) return;
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await admin((a) => a.fetchTopicOffsets(topic));
   /** partition → high watermark as of now, for the partitions that hold records. */
   const ends = new Map<number, number>();
   for (const p of wanted) {
@@ -124,6 +127,6 @@ export async function replay(
   } finally {
     offCrash();
     await consumer.disconnect().catch(() => {});
-    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin((a) => a.deleteGroups([groupId])).catch(() => {});
   }
 }
