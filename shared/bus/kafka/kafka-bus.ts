@@ -9,6 +9,7 @@
  * Topics are created with `message.timestamp.type=LogAppendTime`, so a record's timestamp is the
  * broker's append time, and a compacted spec gets `cleanup.policy=compact`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Admin, type ICustomPartitioner, Kafka, logLevel, type Producer } from "kafkajs";
 import { partitionFor } from "../partition.ts";
 import type {
@@ -46,6 +47,9 @@ export interface KafkaBusOptions {
   /** Upper bound for Subscription.close(). Default 30 000 ms. */
   closeTimeoutMs?: number;
 }
+
+/** How long ensureTopics waits for topics whose creation reported an error to be listed. */
+const TOPIC_VISIBLE_MS = 10_000;
 
 const LOG_LEVELS: Record<KafkaBusLogLevel, logLevel> = {
   nothing: logLevel.NOTHING,
@@ -137,9 +141,17 @@ export class KafkaBus implements Bus {
           })),
         });
       } catch (e) {
-        // Another process may have created some of them meanwhile: fine if they all exist now.
-        const now = new Set(await admin.listTopics());
-        if (missing.some((s) => !now.has(s.name))) throw e;
+        // Another process may have created some of them meanwhile (one of ours then fails as
+        // existing), or the broker created them but does not serve their metadata yet (kafkajs'
+        // waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION; seen when two relays start at
+        // once): fine once they are all listed.
+        const deadline = Date.now() + TOPIC_VISIBLE_MS;
+        for (;;) {
+          const now = new Set(await admin.listTopics());
+          if (missing.every((s) => now.has(s.name))) break;
+          if (Date.now() > deadline) throw e;
+          await sleep(100);
+        }
       }
     });
   }
