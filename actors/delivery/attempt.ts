@@ -57,6 +57,7 @@ async function readAll(store: ContentStore, ref: string): Promise<Buffer> {
 }
 
 type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: false; detail: string };
+type ContentUnavailable = { ok: false; content: true; detail: string };
 
 /**
  * The message as it goes out: DKIM-signed with the sending domain's active key (D3). When the
@@ -64,8 +65,19 @@ type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: fa
  * key does not sign), the attempt is deferred: a message is never sent unsigned. Only `sign:
  * false` (benchmarks measuring DKIM off) sends without a signature.
  */
-async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Prepared> {
-  const message = await readAll(d.content, r.contentRef);
+async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Prepared | ContentUnavailable> {
+  let message: Buffer;
+  try {
+    message = await readAll(d.content, r.contentRef);
+  } catch (e) {
+    // A content miss or a store outage is an outcome (deferred, retried on the schedule), not a
+    // lost attempt whose lease must run out.
+    return {
+      ok: false,
+      content: true,
+      detail: `message content not readable: ${(e as Error).message ?? String(e)}`,
+    };
+  }
   const unavailable = (why: string): Prepared => ({
     ok: false,
     detail: `DKIM signing for ${r.sendingDomain} unavailable (${why}); not sent unsigned, retried later`,
@@ -102,7 +114,7 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
   // 2. content, signed (D3), with the VERP Return-Path (D4); unsigned never leaves: deferred
   const prepared = await prepare(r, d);
   if (!prepared.ok) {
-    const c = classifyTransport("signing_unavailable");
+    const c = classifyTransport("content" in prepared ? "content_unavailable" : "signing_unavailable");
     return { ...base, result: c.result, reason: c.reason, remoteReply: prepared.detail, mxHost: "" };
   }
   const { message } = prepared;

@@ -40,6 +40,7 @@ export const BOUNCE_KINDS = [
   "connection",
   "temporary",
   "other",
+  "local_store",
 ] as const;
 export type BounceKind = (typeof BOUNCE_KINDS)[number];
 
@@ -111,6 +112,8 @@ export const KINDS: Readonly<Record<BounceKind, KindInfo>> = {
   connection: { permanent: "soft", reason: "connection_failed", class: "routing", side: "mailbox" },
   temporary: { permanent: "soft", reason: "remote_temporary", class: "other", side: "mailbox" },
   other: { permanent: "soft", reason: "remote_permanent", class: "other", side: "mailbox" },
+  // our side: the content store could not give the message back; nothing was sent
+  local_store: { permanent: "soft", reason: "content_unavailable", class: "other", side: "sender" },
   // about the sender or what it sent: never a hard bounce, never suppresses the recipient
   content: { permanent: "soft", reason: "message_rejected", class: "content", side: "sender" },
   policy: { permanent: "soft", reason: "policy_block", class: "policy", side: "sender" },
@@ -297,5 +300,7 @@ export const TRANSPORT_OUTCOMES = {
   connection_failed: { class: 4, kind: "connection", says: "no MX host could be reached" },
   /** Our side: the sending domain's DKIM key cannot be had now. Deferred, never sent unsigned (D3). */
   signing_unavailable: { class: 4, kind: "auth", says: "our DKIM key is unavailable; not sent unsigned" },
+  /** Our side: the content store missed the message or did not answer. Deferred, retried (X2). */
+  content_unavailable: { class: 4, kind: "local_store", says: "the message content could not be read" },
 } as const satisfies Record<string, { class: 4 | 5; kind: BounceKind; says: string }>;
 export type TransportOutcome = keyof typeof TRANSPORT_OUTCOMES;
