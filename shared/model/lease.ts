@@ -6,7 +6,8 @@
  * `crates/throttle/src/limit.rs` `LimitLease`).
  *
  * Pure functions over an immutable table: each returns a new table and never reads the clock
- * (`now` is passed in). The actors keep their tables in their persisted state (the account's
+ * (`now` is passed in). The domain actor, whose index changes in place like its rows, applies
+ * `decide` and `grant` to its own map instead of copying it. The actors keep their tables in their persisted state (the account's
  * session leases, the domain's leases on its rows); in-memory holders (the per-IP slots, the
  * connection pool) keep theirs in a `LocalLeases`.
  */
@@ -89,6 +90,11 @@ export function decide(table: LeaseTable, holder: string, limits: LeaseLimits): 
   return { ok: true, counts: c };
 }
 
+/** The lease a granted request gets: `ttlMs` from `now`. */
+export function grant(req: LeaseRequest, now: number): Lease {
+  return { id: req.id, holder: req.holder, expiresAt: now + req.ttlMs };
+}
+
 /**
  * Takes a lease for `ttlMs` from `now` within `limits`, or says which limit refused it.
  * Idempotent per id: asking again for a lease already in the table extends it (whoever asks).
@@ -102,7 +108,7 @@ export function acquire(table: LeaseTable, req: LeaseRequest, limits: LeaseLimit
   }
   const d = decide(table, req.holder, limits);
   if (!d.ok) return d;
-  const lease: Lease = { id: req.id, holder: req.holder, expiresAt: now + req.ttlMs };
+  const lease = grant(req, now);
   return {
     ok: true,
     table: new Map(table).set(req.id, lease),
