@@ -6,10 +6,10 @@
  * `crates/throttle/src/limit.rs` `LimitLease`).
  *
  * Pure functions over an immutable table: each returns a new table and never reads the clock
- * (`now` is passed in). The domain actor, whose index changes in place like its rows, applies
- * `decide` and `grant` to its own map instead of copying it. The actors keep their tables in their persisted state (the account's
- * session leases, the domain's leases on its rows); in-memory holders (the per-IP slots, the
- * connection pool) keep theirs in a `LocalLeases`.
+ * (`now` is passed in). The actors keep their leases in their persisted state (the account's
+ * session leases; the domain's on its rows, with the table an index that changes in place like
+ * the rows, so the domain applies `decide` and `grant` to it rather than copy it per message);
+ * in-memory holders (the per-IP slots, the connection pool) keep theirs in a `LocalLeases`.
  */
 
 /** One slot, held by `holder` until released or until `expiresAt` (ms) passes without an extend. */
