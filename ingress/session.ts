@@ -61,7 +61,7 @@ export class SubmissionHandlers {
       windowMs: d.limits.authWindowMs,
       blockMs: d.limits.authBlockMs,
     });
-    this.ipSlots = new IpSlots(d.limits.sessionsPerIp);
+    this.ipSlots = new IpSlots(d.limits.sessionsPerIp, d.limits.maxSessionMs, () => d.now());
     this.metrics = ingressMetrics(d.metrics);
   }
 
@@ -69,7 +69,7 @@ export class SubmissionHandlers {
   async connect(session: SMTPServerSession): Promise<void> {
     const ip = session.remoteAddress;
     if (this.throttle.blocked(ip, this.d.now())) throw Replies.ipBlocked();
-    if (!this.ipSlots.acquire(ip)) throw Replies.tooManyIpSessions();
+    if (!this.ipSlots.acquire(ip, session.id)) throw Replies.tooManyIpSessions();
     this.conns.set(session.id, { ip, ipSlot: true });
   }
 
@@ -260,7 +260,7 @@ export class SubmissionHandlers {
     const c = this.conns.get(session.id);
     if (!c) return;
     this.conns.delete(session.id);
-    if (c.ipSlot) this.ipSlots.release(c.ip);
+    if (c.ipSlot) this.ipSlots.release(c.ip, session.id);
     if (c.renew) clearInterval(c.renew);
     await this.endTx(c);
     await this.flushRefused(c);

@@ -61,6 +61,8 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
       socketTimeoutMs: timeoutMs,
       idleMs: 5_000,
       rejectUnauthorized: false,
+      // A connection's slot lapses with the domain's slot lease it was opened under.
+      leaseMs: domainOptionsFromConfig(config).leaseMs,
     },
     now: () => d.clock.now(),
     log: log.child({ component: "delivery" }),

@@ -14,6 +14,7 @@
 
 import { CONFIG_DEFAULTS } from "../../shared/config/schema.ts";
 import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
+import { decide, grant, type Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
@@ -70,19 +71,27 @@ function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
   ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
 }
 
-/** Replaces an entry's row (rows are values) and keeps the index in step with its `where`. */
+/** Gives back the slot the row held, if it holds one that `next` does not keep. */
+function releaseSlot(s: DomainState, id: string, next?: Entry): void {
+  const held = s.entries.get(id)?.lease;
+  if (held && held.id !== next?.lease?.id) s.index.inflight.delete(held.id);
+}
+
+/**
+ * Replaces an entry's row (rows are values) and keeps the index in step with its `where`. An
+ * inflight row's lease is already in `index.inflight` (pump granted it).
+ */
 function put(s: DomainState, id: string, e: Entry): void {
+  releaseSlot(s, id, e);
   s.entries.set(id, e);
   if (e.where === "ready") s.index.ready.set(id, e.queuedAt);
   else s.index.ready.delete(id);
-  if (e.where === "inflight") s.index.inflight.add(id);
-  else s.index.inflight.delete(id);
 }
 
 function drop(s: DomainState, id: string): void {
+  releaseSlot(s, id);
   s.entries.delete(id);
   s.index.ready.delete(id);
-  s.index.inflight.delete(id);
 }
 
 /** Queues an entry at the back of the ready queue. */
@@ -95,13 +104,15 @@ function enqueue(s: DomainState, id: string, e: Entry): void {
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;
   for (const id of s.index.ready.keys()) {
-    if (s.index.inflight.size >= o.concurrency) break;
     const e = s.entries.get(id) as Entry;
     const attempts = e.attempts + 1;
     const lease = `${id}#${attempts}`;
-    const expiresAt = ctx.now + o.leaseMs;
-    put(s, id, { ...e, attempts, where: "inflight", lease: { id: lease, expiresAt } });
-    ctx.setTimer(`lease:${id}`, expiresAt, { t: "leaseExpired", recipientId: id, lease });
+    // No expire here: a lapsed lease is taken back by its `leaseExpired` timer, which re-queues.
+    if (!decide(s.index.inflight, id, { total: o.concurrency }).ok) break;
+    const slot = grant({ id: lease, holder: id, ttlMs: o.leaseMs }, ctx.now);
+    s.index.inflight.set(slot.id, slot);
+    put(s, id, { ...e, attempts, where: "inflight", lease: slot });
+    ctx.setTimer(`lease:${id}`, slot.expiresAt, { t: "leaseExpired", recipientId: id, lease });
     const req: AttemptRequest = {
       domain: s.domain,
       record: e.record,
@@ -229,21 +240,25 @@ export function view(s: DomainState, now: number): DomainView {
   };
 }
 
-/** The index derived from the entries: ready ids in queue order, ids in flight. */
+/** The index derived from the entries: ready ids in queue order, the inflight rows' leases. */
 function reindex(s: DomainState): void {
   const ready: [string, number][] = [];
   s.index.ready.clear();
   s.index.inflight.clear();
   for (const [id, e] of s.entries.entries()) {
     if (e.where === "ready") ready.push([id, e.queuedAt]);
-    else if (e.where === "inflight") s.index.inflight.add(id);
+    else if (e.where === "inflight") {
+      // The holder is the row's id (rows written before the shared lease model had none).
+      const l = e.lease ?? { id: `${id}#${e.attempts}`, holder: id, expiresAt: 0 };
+      s.index.inflight.set(l.id, { id: l.id, holder: id, expiresAt: l.expiresAt });
+    }
   }
   ready.sort((a, b) => a[1] - b[1]);
   for (const [id, at] of ready) s.index.ready.set(id, at);
 }
 
 function emptyIndex(): DomainIndex {
-  return { ready: new Map(), inflight: new Set() };
+  return { ready: new Map(), inflight: new Map<string, Lease>() };
 }
 
 /** The persisted head: everything but the tables and the index. */

@@ -9,6 +9,8 @@
  * codes to statuses once (edge-api), ingress maps them to SMTP replies once (ingress).
  */
 
+import type { Lease } from "../lease.ts";
+
 export const ACCOUNT_STATUSES = ["active", "suspended", "cancelled"] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
@@ -160,11 +162,11 @@ export interface AccountState {
   sessions?: Record<string, SessionLease>;
 }
 
-/** S4: one SMTP session's slot, held until released or until `expiresAt` passes without a renew. */
-export interface SessionLease {
-  username: string;
-  expiresAt: number;
-}
+/**
+ * S4: one SMTP session's slot, held until released or until `expiresAt` passes without a renew:
+ * a lease (shared/model/lease.ts) whose holder is the SMTP username.
+ */
+export type SessionLease = Lease;
 
 /** S4: the reply to `acquireSession`: granted, or which limit refused it. */
 export interface SessionGrant {
