@@ -11,8 +11,8 @@ import type { Logger } from "../../shared/log.ts";
 import type { ServerSecrets } from "../../shared/security/secrets.ts";
 import type { AccountService } from "../account/service.ts";
 import type { Clock } from "../clock.ts";
-import type { ActorSystem } from "../system.ts";
 import { domainOptionsFromConfig } from "../domain/options.ts";
+import type { ActorSystem } from "../system.ts";
 import { DkimPool } from "./dkim.ts";
 import { DeliveryWorkers } from "./worker.ts";
 
