@@ -20,6 +20,13 @@ export function domainKey(recipientDomain: string): string {
   return actorKey("domain", recipientDomain.toLowerCase());
 }
 
+/** The content ledger's bucket of a message (actors/content): `content:<0..255>`, a hash of the id. */
+export function contentKey(messageId: string): string {
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < messageId.length; i++) h = Math.imul(h ^ messageId.charCodeAt(i), 0x01000193);
+  return actorKey("content", String((h >>> 0) % 256));
+}
+
 export function parseActorKey(key: string): { type: ActorType; id: string } {
   const i = key.indexOf(":");
   if (i <= 0 || i === key.length - 1) throw new Error(`not an actor key: ${JSON.stringify(key)}`);

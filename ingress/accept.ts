@@ -23,25 +23,25 @@ export interface MessageFacts {
 
 /** Records for the recipients to deliver (accepted, not suppressed). */
 export function buildRecords(tx: Transaction, m: MessageFacts): RecipientRecord[] {
-  return tx.accepted
-    .filter((r) => !r.suppressed)
-    .map((r) => ({
-      recipientId: recipientId(tx.messageId, r.seq),
-      messageId: tx.messageId,
-      accountId: tx.principal.accountId,
-      smtpUser: tx.principal.username,
-      sender: tx.sender.address,
-      recipient: r.mailbox.address,
-      recipientDomain: r.mailbox.domain,
-      sendingDomain: tx.sender.domain,
-      subject: m.subject,
-      contentRef: m.contentRef,
-      size: m.size,
-      smtputf8: tx.smtputf8,
-      eightBit: m.eightBit,
-      isTest: r.isTest,
-      acceptedAt: m.acceptedAt,
-    }));
+  const delivered = tx.accepted.filter((r) => !r.suppressed);
+  return delivered.map((r) => ({
+    recipientId: recipientId(tx.messageId, r.seq),
+    messageId: tx.messageId,
+    accountId: tx.principal.accountId,
+    smtpUser: tx.principal.username,
+    sender: tx.sender.address,
+    recipient: r.mailbox.address,
+    recipientDomain: r.mailbox.domain,
+    sendingDomain: tx.sender.domain,
+    subject: m.subject,
+    contentRef: m.contentRef,
+    size: m.size,
+    smtputf8: tx.smtputf8,
+    eightBit: m.eightBit,
+    isTest: r.isTest,
+    acceptedAt: m.acceptedAt,
+    recipients: delivered.length,
+  }));
 }
 
 export interface EventInput {

@@ -220,6 +220,15 @@ export class SubmissionHandlers {
       }
       throw e;
     }
+    if (records.length === 0) {
+      // X5: every recipient was suppressed — nothing will be delivered, so nothing refers to the content.
+      await this.d.store.delete(stored.stored.ref).catch((err) => {
+        this.d.log.error(
+          { err, messageId: tx.messageId },
+          "X5: content of an undeliverable message not removed",
+        );
+      });
+    }
     this.metrics.messagesAccepted.inc();
     for (const e of events) {
       if (e.status === "Accepted") this.metrics.recipientsAccepted.inc();

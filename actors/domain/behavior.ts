@@ -18,6 +18,8 @@ import { decide, grant, type Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
+import type { ContentMsg } from "../content/behavior.ts";
+import { contentKey } from "../keys.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
 import { type EventFacts, encode, statusEvent } from "./events.ts";
@@ -66,6 +68,18 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
 };
 
 type Ctx = ActorContext<DomainMsg>;
+
+/** X5: tells the content ledger this recipient has its final status. */
+function finished(ctx: Ctx, r: RecipientRecord): void {
+  if (r.recipients === undefined) return;
+  ctx.send(contentKey(r.messageId), {
+    t: "final",
+    messageId: r.messageId,
+    recipientId: r.recipientId,
+    contentRef: r.contentRef,
+    recipients: r.recipients,
+  } satisfies ContentMsg);
+}
 
 function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
   ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
@@ -142,6 +156,7 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
   }
   if (out.result === "delivered") {
     publish(ctx, e, { ...facts, status: "Delivered", reason: "none" });
+    finished(ctx, e.record);
     drop(s, id);
     remember(s, id, { record: compact(e.record), deliveredAt: ctx.now, attempt, mxHost: out.mxHost }, ctx, o);
     return s;
@@ -163,10 +178,12 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
     }
     // D6: past the maximum retry period the deferral is a soft bounce, with the last reply kept.
     publish(ctx, e, { ...facts, status: "SoftBounce", reason: "retry_period_expired" });
+    finished(ctx, e.record);
     drop(s, id);
     return s;
   }
   finalBounce(ctx, e.record, out.result, facts);
+  finished(ctx, e.record);
   drop(s, id);
   return s;
 }
@@ -321,6 +338,20 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
         case "leaseExpired": {
           const e = s.entries.get(msg.recipientId);
           if (e?.where !== "inflight" || e.lease?.id !== msg.lease) return state;
+          // The attempt never reported back (its worker died): queued again, unless the retry
+          // period is over (D6), which makes it a soft bounce like any other expired deferral.
+          if (isExpired(e.record.acceptedAt, ctx.now, o.maxRetryMs)) {
+            publish(ctx, e, {
+              status: "SoftBounce",
+              reason: "retry_period_expired",
+              remoteReply: e.lastReply ?? "the last delivery attempt did not report back",
+              mxHost: e.lastMx ?? "",
+              attempt: e.attempts,
+            });
+            finished(ctx, e.record);
+            drop(s, msg.recipientId);
+            return pump(s, ctx, o);
+          }
           enqueue(s, msg.recipientId, { ...e, lease: undefined });
           return pump(s, ctx, o);
         }
