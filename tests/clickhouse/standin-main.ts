@@ -10,7 +10,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serveClickHouse } from "./standin.ts";
+import { serveClickHouse } from "./standin-server.ts";
 
 const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), "petrel-ch-standin-"));
 const standin = await serveClickHouse({
