@@ -280,8 +280,10 @@ describe("ClickHouse HTTP interface", () => {
 describe.skipIf(onServer)("the HTTP stand-in itself", () => {
   it("keeps its data in the directory it is given, across a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "petrel-ch-standin-keep-"));
+    const running: ClickHouseEndpoint[] = [];
     try {
       const first = await startClickHouseEndpoint({ dir });
+      running.push(first);
       const a = await openOn(first, "kept");
       await a.client.command({ query: "CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x" });
       await a.client.insert({ table: "t", values: [{ x: 7 }, { x: 35 }], format: "JSONEachRow" });
@@ -289,12 +291,13 @@ describe.skipIf(onServer)("the HTTP stand-in itself", () => {
       await first.stop();
 
       const second = await startClickHouseEndpoint({ dir });
+      running.push(second);
       const b = await openOn(second, "kept");
       const rs = await b.client.query({ query: "SELECT sum(x) AS s FROM t", format: "JSONEachRow" });
       expect(await rs.json()).toEqual([{ s: "42" }]);
       await b.close();
-      await second.stop();
     } finally {
+      for (const e of running) await e.stop(); // stop() is idempotent
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -5,7 +5,8 @@
  *   npx tsx tests/clickhouse/standin-main.ts [dataDir]
  *
  * Credentials from CLICKHOUSE_STANDIN_USER (default `default`) and CLICKHOUSE_STANDIN_PASSWORD
- * (default empty). Prints the URL on stdout once it listens; stops on SIGTERM or SIGINT.
+ * (default empty). Prints the URL on stdout once it listens; stops on SIGTERM or SIGINT (and, when
+ * started by startClickHouseEndpoint, once its parent's end closes stdin).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,8 +21,16 @@ const standin = await serveClickHouse({
 });
 console.log(standin.url);
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    standin.close().finally(() => process.exit(0));
-  });
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  standin.close().finally(() => process.exit(0));
+};
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);
+// Started by startClickHouseEndpoint: stop with the parent, whose end closes this pipe.
+if (process.env.CLICKHOUSE_STANDIN_PARENT_PIPE === "1") {
+  process.stdin.on("close", stop);
+  process.stdin.resume();
 }

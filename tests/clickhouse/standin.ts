@@ -81,8 +81,14 @@ export async function startClickHouseEndpoint(opts: EndpointOptions = {}): Promi
   const main = resolve(import.meta.dirname, "standin-main.ts");
   const child = spawn(process.execPath, ["--import", "tsx", main, dir], {
     cwd: resolve(import.meta.dirname, "../.."),
-    env: { ...process.env, CLICKHOUSE_STANDIN_USER: username, CLICKHOUSE_STANDIN_PASSWORD: password },
-    stdio: ["ignore", "pipe", "inherit"],
+    env: {
+      ...process.env,
+      CLICKHOUSE_STANDIN_USER: username,
+      CLICKHOUSE_STANDIN_PASSWORD: password,
+      CLICKHOUSE_STANDIN_PARENT_PIPE: "1",
+    },
+    // stdin stays open while this process lives: the stand-in stops when it closes.
+    stdio: ["pipe", "pipe", "inherit"],
   });
   const removeDir = () => {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
