@@ -12,13 +12,18 @@
  * index derived from them.
  */
 
-import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
+import {
+  type EventFacts,
+  STATUS_EVENTS_TOPIC,
+  STATUS_EVENTS_TOPIC_SPEC,
+  statusEvent,
+  statusEventRecord,
+} from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
-import { type EventFacts, encode, statusEvent } from "./events.ts";
 import {
   type AttemptRequest,
   DELIVERY_ATTEMPTS_TOPIC,
@@ -29,6 +34,7 @@ import {
   type DomainState,
   type DomainView,
   type Entry,
+  encodeAttemptRequest,
   type Outcome,
 } from "./protocol.ts";
 
@@ -65,7 +71,13 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
 type Ctx = ActorContext<DomainMsg>;
 
 function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
-  ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
+  emitStatus(ctx, e.record, { ...f, ts: ctx.now });
+}
+
+/** A status event on `events.status`, keyed by account id (shared/model/event.ts). */
+function emitStatus(ctx: Ctx, record: RecipientRecord, f: EventFacts): void {
+  const { key, value } = statusEventRecord(statusEvent(record, f));
+  ctx.emit(STATUS_EVENTS_TOPIC, key, value);
 }
 
 /** Replaces an entry's row (rows are values) and keeps the index in step with its `where`. */
@@ -107,7 +119,7 @@ function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
       lease,
       concurrency: o.concurrency,
     };
-    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encode(req));
+    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encodeAttemptRequest(req));
   }
   return s;
 }
@@ -164,13 +176,7 @@ function finalBounce(
   result: "soft" | "hard",
   facts: Omit<EventFacts, "ts" | "status">,
 ): void {
-  ctx.emit(
-    STATUS_EVENTS_TOPIC,
-    record.accountId,
-    encode(
-      statusEvent(record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now }),
-    ),
-  );
+  emitStatus(ctx, record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now });
   // D8: only a hard bounce suppresses the address; policy blocks are never hard (classify.ts).
   if (result === "hard" && !record.isTest) {
     ctx.send(suppressionKey(record.accountId), {
