@@ -12,6 +12,7 @@
  * A tombstone (empty value) removes the key.
  */
 import type { TopicSpec } from "../bus/types.ts";
+import type { AccountStatus, DkimAlgorithm, Role, SendingDomainStatus } from "../model/account/protocol.ts";
 
 export const DIRECTORY_TOPIC = "directory";
 /** One partition: the directory is small, and one total order makes reading it simple. */
@@ -29,7 +30,7 @@ export interface SmtpUserEntry {
 export interface AccountEntry {
   kind: "account";
   accountId: string;
-  status: "active" | "suspended" | "cancelled";
+  status: AccountStatus;
   /** C2: an active plan gates everything SMTP. */
   sendingAllowed: boolean;
   /** Lower-case names of the account's verified sending domains (S7). */
@@ -50,7 +51,7 @@ export interface MemberEntry {
   kind: "member";
   accountId: string;
   email: string;
-  role: "admin" | "regular" | "custom";
+  role: Role;
   permissions: string[];
   passwordHash?: string;
 }
@@ -59,11 +60,11 @@ export interface SendingDomainEntry {
   kind: "sending-domain";
   accountId: string;
   domain: string;
-  status: "pending" | "verified" | "failed";
+  status: SendingDomainStatus;
   activeSelector: string;
   returnPathHost: string;
   /** Public halves only: what the provider zone publishes (C4). */
-  dkim: { selector: string; algorithm: "rsa-sha256" | "ed25519-sha256"; publicKey: string }[];
+  dkim: { selector: string; algorithm: DkimAlgorithm; publicKey: string }[];
 }
 
 export type DirectoryEntry = SmtpUserEntry | AccountEntry | ApiKeyEntry | MemberEntry | SendingDomainEntry;
