@@ -50,7 +50,7 @@ import {
   generateSmtpUsername,
   keyedHash,
 } from "../../shared/security/tokens.ts";
-import { accountKey } from "../keys.ts";
+import { accountKey, suppressionKey } from "../keys.ts";
 import { DirectoryAuth } from "./auth.ts";
 import { AccountError } from "./errors.ts";
 import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
@@ -61,7 +61,6 @@ import {
   type SuppressionEntry,
   type SuppressionMsg,
   type SuppressionPage,
-  suppressionKey,
 } from "./suppression.ts";
 
 export { AccountError } from "./errors.ts";

@@ -10,7 +10,7 @@
  */
 import { fromBase64Url, toBase64Url } from "../../shared/base64url.ts";
 import type { Behavior } from "../behavior.ts";
-import { actorKey } from "../keys.ts";
+import { SUPPRESSION_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 
 export const SUPPRESSION_SOURCES = ["hard_bounce", "manual"] as const;
@@ -60,8 +60,6 @@ export type SuppressionMsg =
   | { t: "has"; address: string }
   /** The account was erased after its retention period (C6): the list goes with it. */
   | { t: "erase" };
-
-export const suppressionKey = (accountId: string) => actorKey("suppression", accountId);
 
 // — addresses (pure) —
 
@@ -149,7 +147,7 @@ export function pageEntries(
 
 export function createSuppressionBehavior(): Behavior<SuppressionState, SuppressionMsg> {
   return {
-    type: "suppression",
+    type: SUPPRESSION_ACTOR_TYPE,
     initial: () => ({ entries: {} }),
     receive(state, msg, ctx) {
       switch (msg.t) {

@@ -20,8 +20,8 @@ import {
   statusEventRecord,
 } from "../../shared/model/event.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
-import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
+import { DOMAIN_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
 import {
@@ -260,7 +260,7 @@ interface DomainHead {
 export function createDomainBehavior(options: Partial<DomainOptions> = {}): Behavior<DomainState, DomainMsg> {
   const o = { ...DEFAULT_DOMAIN_OPTIONS, ...options };
   return {
-    type: "domain",
+    type: DOMAIN_ACTOR_TYPE,
     outputs: [
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
       STATUS_EVENTS_TOPIC_SPEC(o.partitions),

@@ -69,11 +69,22 @@ export interface SendingDomainEntry {
 
 export type DirectoryEntry = SmtpUserEntry | AccountEntry | ApiKeyEntry | MemberEntry | SendingDomainEntry;
 
-export const smtpUserKey = (username: string) => `smtp-user:${username}`;
-export const accountEntryKey = (accountId: string) => `account:${accountId}`;
-export const apiKeyKey = (keyId: string) => `api-key:${keyId}`;
-export const memberKey = (accountId: string, email: string) => `member:${accountId}:${email.toLowerCase()}`;
-export const sendingDomainKey = (domain: string) => `sending-domain:${domain.toLowerCase()}`;
+type EntryKind = DirectoryEntry["kind"];
+/** A directory key is `<kind>:<id>`: the kind of the entry it holds, then what names it. */
+const entryKey = (kind: EntryKind, id: string) => `${kind}:${id}`;
+
+export const smtpUserKey = (username: string) => entryKey("smtp-user", username);
+export const accountEntryKey = (accountId: string) => entryKey("account", accountId);
+export const apiKeyKey = (keyId: string) => entryKey("api-key", keyId);
+export const memberKey = (accountId: string, email: string) =>
+  entryKey("member", `${accountId}:${email.toLowerCase()}`);
+export const sendingDomainKey = (domain: string) => entryKey("sending-domain", domain.toLowerCase());
+
+/** The id a directory key of `kind` names (`account:<accountId>` → the account id); else undefined. */
+export function entryKeyId(kind: EntryKind, key: string): string | undefined {
+  const prefix = `${kind}:`;
+  return key.startsWith(prefix) ? key.slice(prefix.length) : undefined;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
