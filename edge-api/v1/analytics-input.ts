@@ -85,7 +85,10 @@ export const StatsQuery = z.object({
     .describe("Time series: figures per bucket (`new`) or running totals (`cumulative`)."),
 });
 
-/** An OpenAPI query parameter (the shape of op.ts `QueryParameter`, not imported: op.ts is Node-side). */
+/**
+ * An OpenAPI query parameter object. Declared here, not in op.ts (which imports it): this file is
+ * also loaded by the edge entry, and op.ts is Node-side.
+ */
 export interface QueryParameter {
   name: string;
   in: "query";
