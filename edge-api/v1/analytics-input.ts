@@ -12,7 +12,7 @@ import {
   PeriodError,
   presetPeriod,
 } from "../../shared/analytics/period.ts";
-import type { SeriesView } from "../../shared/analytics/queries.ts";
+import { SERIES_VIEWS, type SeriesView } from "../../shared/analytics/queries.ts";
 import { DAY_MS } from "../../shared/analytics/service.ts";
 import { RecipientStatus } from "../../shared/model/status.ts";
 import { ApiError } from "../errors.ts";
@@ -80,7 +80,7 @@ export const StatsQuery = z.object({
     .describe(`Custom range start, inclusive, with \`to\` (at most 366 days): ${INSTANT}.`),
   to: instant.optional().describe(`Custom range end, exclusive, with \`from\`: ${INSTANT}.`),
   view: z
-    .enum(["new", "cumulative"])
+    .enum(SERIES_VIEWS)
     .default("new")
     .describe("Time series: figures per bucket (`new`) or running totals (`cumulative`)."),
 });
