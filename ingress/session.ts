@@ -9,6 +9,7 @@ import type {
   SMTPServerDataStream,
   SMTPServerSession,
 } from "smtp-server";
+import { domainOf } from "../shared/model/address.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
 import { PublishFailedError, publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
 import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
@@ -47,6 +48,11 @@ interface RefusedSender {
   tx: Transaction;
   refusal: Refusal;
   recipients: { address: string; domain: string }[];
+}
+
+/** The address of a RCPT line smtp-server did not parse: inside `<>` if any, at most 320 characters. */
+function rcptLineAddress(line: string): string {
+  return (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
 }
 
 export class SubmissionHandlers {
@@ -154,7 +160,6 @@ export class SubmissionHandlers {
     if (!tx) throw new SmtpError(503, "5.5.1", "MAIL first");
     const seq = tx.seq++;
     const mailbox = parseMailbox(address.address, tx.smtputf8);
-    const domainOf = (a: string) => a.slice(a.lastIndexOf("@") + 1).toLowerCase();
     const refuse = async (refusal: Refusal, addr: string): Promise<never> => {
       await this.publishRejected([this.refusedEvent(tx, addr, domainOf(addr), refusal, seq)]);
       throw refusal.error;
@@ -241,20 +246,17 @@ export class SubmissionHandlers {
   async badRecipient(session: SMTPServerSession, line: string): Promise<void> {
     const tx = this.conns.get(session.id)?.tx;
     if (!tx) return;
-    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
-    const at = address.lastIndexOf("@");
-    const domain = at >= 0 ? address.slice(at + 1).toLowerCase() : "";
+    const address = rcptLineAddress(line);
     const refusal = addressRefusal(null, "recipient");
-    await this.publishRejected([this.refusedEvent(tx, address, domain, refusal, tx.seq++)]);
+    await this.publishRejected([this.refusedEvent(tx, address, domainOf(address), refusal, tx.seq++)]);
   }
 
   /** S7: a RCPT after a refused MAIL FROM (smtp-server answered 503): one more would-be recipient. */
   recipientAfterRefusedSender(session: SMTPServerSession, line: string): void {
     const refused = this.conns.get(session.id)?.refused;
     if (!refused || refused.recipients.length >= this.d.limits.maxRecipients) return;
-    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
-    const at = address.lastIndexOf("@");
-    refused.recipients.push({ address, domain: at >= 0 ? address.slice(at + 1).toLowerCase() : "" });
+    const address = rcptLineAddress(line);
+    refused.recipients.push({ address, domain: domainOf(address) });
   }
 
   /** RSET: the open transaction gives its reservations back. */

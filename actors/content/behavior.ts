@@ -8,6 +8,7 @@
  * (`content:<bucket>`, actors/keys.ts), its rows in a keyed table: O(1) per recipient.
  */
 import type { ActorContext, Behavior } from "../behavior.ts";
+import { CONTENT_ACTOR_TYPE } from "../keys.ts";
 import { Table } from "../table.ts";
 
 export const CONTENT_DELETE_TOPIC = "content.delete";
@@ -57,7 +58,7 @@ function onFinal(
 
 export function createContentBehavior(o: { partitions: number }): Behavior<ContentState, ContentMsg> {
   return {
-    type: "content",
+    type: CONTENT_ACTOR_TYPE,
     outputs: [{ name: CONTENT_DELETE_TOPIC, partitions: o.partitions }],
     initial: () => ({ messages: new Table() }),
     encode: () => ({}),

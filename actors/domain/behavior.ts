@@ -13,16 +13,20 @@
  */
 
 import { CONFIG_DEFAULTS } from "../../shared/config/schema.ts";
-import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
+import {
+  type EventFacts,
+  STATUS_EVENTS_TOPIC,
+  STATUS_EVENTS_TOPIC_SPEC,
+  statusEvent,
+  statusEventRecord,
+} from "../../shared/model/event.ts";
 import { decide, grant, type Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
-import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
 import type { ContentMsg } from "../content/behavior.ts";
-import { contentKey } from "../keys.ts";
+import { contentKey, DOMAIN_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
-import { type EventFacts, encode, statusEvent } from "./events.ts";
 import {
   type AttemptRequest,
   DELIVERY_ATTEMPTS_TOPIC,
@@ -33,6 +37,7 @@ import {
   type DomainState,
   type DomainView,
   type Entry,
+  encodeAttemptRequest,
   type Outcome,
 } from "./protocol.ts";
 
@@ -82,7 +87,13 @@ function finished(ctx: Ctx, r: RecipientRecord): void {
 }
 
 function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
-  ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
+  emitStatus(ctx, e.record, { ...f, ts: ctx.now });
+}
+
+/** A status event on `events.status`, keyed by account id (shared/model/event.ts). */
+function emitStatus(ctx: Ctx, record: RecipientRecord, f: EventFacts): void {
+  const { key, value } = statusEventRecord(statusEvent(record, f));
+  ctx.emit(STATUS_EVENTS_TOPIC, key, value);
 }
 
 /** Gives back the slot the row held, if it holds one that `next` does not keep. */
@@ -134,7 +145,7 @@ function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
       lease,
       concurrency: o.concurrency,
     };
-    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encode(req));
+    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encodeAttemptRequest(req));
   }
   return s;
 }
@@ -194,13 +205,7 @@ function finalBounce(
   result: "soft" | "hard",
   facts: Omit<EventFacts, "ts" | "status">,
 ): void {
-  ctx.emit(
-    STATUS_EVENTS_TOPIC,
-    record.accountId,
-    encode(
-      statusEvent(record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now }),
-    ),
-  );
+  emitStatus(ctx, record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now });
   // D8: only a hard bounce suppresses the address; policy blocks are never hard (classify.ts).
   if (result === "hard" && !record.isTest) {
     ctx.send(suppressionKey(record.accountId), {
@@ -288,7 +293,7 @@ interface DomainHead {
 export function createDomainBehavior(options: Partial<DomainOptions> = {}): Behavior<DomainState, DomainMsg> {
   const o = { ...DEFAULT_DOMAIN_OPTIONS, ...options };
   return {
-    type: "domain",
+    type: DOMAIN_ACTOR_TYPE,
     outputs: [
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
       STATUS_EVENTS_TOPIC_SPEC(o.partitions),

@@ -27,6 +27,17 @@ export interface AttemptRequest {
   concurrency: number;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The attempt request on `delivery.attempts`: JSON in UTF-8, one encoder and one decoder. */
+export function encodeAttemptRequest(req: AttemptRequest): Uint8Array {
+  return encoder.encode(JSON.stringify(req));
+}
+export function decodeAttemptRequest(value: Uint8Array): AttemptRequest {
+  return JSON.parse(decoder.decode(value)) as AttemptRequest;
+}
+
 export interface Outcome {
   recipientId: string;
   lease: string;

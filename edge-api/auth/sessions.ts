@@ -4,6 +4,7 @@
  * node: in a cluster a sticky load balancer (or a shared store behind this interface) is needed.
  * Runtime-neutral: Web Crypto for the id, an injected clock for time.
  */
+import { toBase64Url } from "../../shared/base64url.ts";
 
 export interface Session {
   accountId: string;
@@ -91,7 +92,5 @@ export class SessionStore {
 export function randomId(bytes = 32): string {
   const b = new Uint8Array(bytes);
   crypto.getRandomValues(b);
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(b);
 }

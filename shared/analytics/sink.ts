@@ -17,7 +17,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
-import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC, StatusEvent } from "../model/event.ts";
+import { decodeStatusEvent, STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../model/event.ts";
 import { type EventRow, eventRow } from "./rows.ts";
 
 export const SINK_GROUP = "analytics-sink";
@@ -119,13 +119,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     // Revoked partitions: write what was read from them before the new owner starts.
     onRevoke: () => flush(),
     handler: async (record) => {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(new TextDecoder().decode(record.value));
-      } catch {
-        // not JSON: reported below as invalid
-      }
-      const parsed = StatusEvent.safeParse(json);
+      const parsed = decodeStatusEvent(record.value);
       if (parsed.success) pending.rows.push(eventRow(parsed.data));
       else {
         stats.invalid++;
