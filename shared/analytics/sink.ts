@@ -14,6 +14,14 @@
  * deduplicated insert (`events` keeps a dedup window) skips the views too.
  * Offsets are committed only after the insert returned (inserts are synchronous: PARITY_SETTINGS).
  * Proven by tests/analytics/replay.test.ts (killed between insert and commit, and at random points).
+ *
+ * One writer per partition. Replays are harmless only one after the other: `stats_final` (migration
+ * 0003) corrects what is stored, so two inserts of one recipient's events running at once both count
+ * it. With Kafka's eager rebalancing the next owner reads a partition from its committed offset, so
+ * the sink subscribes with `holdUntilCommitted`: a partition moves only once every record read from
+ * it is inserted and committed (kafkajs rejoins only then); on the embedded log, the awaited
+ * onRevoke flush does the same. Proven by tests/analytics/sink-rebalance.test.ts (a member joins
+ * during a slow insert).
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
@@ -34,8 +42,14 @@ export interface SinkOptions {
   /** Partitions of `events.status` when the sink creates it (the relay's PETREL_PARTITIONS). */
   partitions?: number;
   onError?(error: unknown, record?: BusRecord): void;
-  /** Test hooks: the replay test kills the process between the insert and the offset commit. */
-  hooks?: { afterInsert?(inserted: number, batch: number): void | Promise<void> };
+  /**
+   * Test hooks: the replay test kills the process between the insert and the offset commit; the
+   * rebalance test holds an insert back (a slow insert) while another member joins.
+   */
+  hooks?: {
+    beforeInsert?(rows: number): void | Promise<void>;
+    afterInsert?(inserted: number, batch: number): void | Promise<void>;
+  };
 }
 
 export interface SinkStats {
@@ -77,6 +91,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     const fresh = [...unique.values()];
     stats.skippedDuplicates += batch.rows.length - fresh.length;
     if (fresh.length > 0) {
+      await o.hooks?.beforeInsert?.(fresh.length);
       // insert_deduplicate 0: a replayed batch identical to a stored block must still reach the
       // views (a deduplicated block skips them), e.g. after a crash between the `events` part and
       // the views' parts; `events` is read with FINAL and the derived tables ignore duplicates.
@@ -115,8 +130,12 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     topics: [STATUS_EVENTS_TOPIC],
     fromBeginning: o.fromBeginning ?? true,
     autoCommit: false,
+    // One writer per partition: the partition moves on only once what was read from it is inserted
+    // and committed (on Kafka, the member rejoins a rebalance only then).
+    holdUntilCommitted: true,
     onError: (e, r) => o.onError?.(e, r),
-    // Revoked partitions: write what was read from them before the new owner starts.
+    // Revoked partitions: write what was read from them before the new owner starts (the embedded
+    // log awaits this; on Kafka nothing is left by then: see holdUntilCommitted).
     onRevoke: () => flush(),
     handler: async (record) => {
       let json: unknown = null;
