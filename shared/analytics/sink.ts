@@ -69,16 +69,31 @@ export interface EventSink {
 }
 
 interface Pending {
-  rows: EventRow[];
+  /** Rows with the partition they were read from. */
+  rows: { partition: number; row: EventRow }[];
   /** Next offset to commit per partition. */
   offsets: Map<number, number>;
+}
+
+const nothing = (): Pending => ({ rows: [], offsets: new Map() });
+
+/** `later` after `earlier`: rows in order, the later offset of each partition. */
+function merge(earlier: Pending, later: Pending): Pending {
+  return { rows: [...earlier.rows, ...later.rows], offsets: new Map([...earlier.offsets, ...later.offsets]) };
+}
+
+function without(p: Pending, partitions: Set<number>): Pending {
+  return {
+    rows: p.rows.filter((r) => !partitions.has(r.partition)),
+    offsets: new Map([...p.offsets].filter(([partition]) => !partitions.has(partition))),
+  };
 }
 
 export async function startSink(o: SinkOptions): Promise<EventSink> {
   const maxBatch = o.maxBatch ?? 1000;
   const flushMs = o.flushMs ?? 200;
   const stats: SinkStats = { batches: 0, inserted: 0, skippedDuplicates: 0, invalid: 0 };
-  let pending: Pending = { rows: [], offsets: new Map() };
+  let pending = nothing();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let sub: Subscription | undefined;
@@ -87,7 +102,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
   const writeBatch = async (batch: Pending): Promise<void> => {
     // Within the batch, one row per event id (a producer retry may have published it twice).
     const unique = new Map<string, EventRow>();
-    for (const r of batch.rows) if (!unique.has(r.event_id)) unique.set(r.event_id, r);
+    for (const { row } of batch.rows) if (!unique.has(row.event_id)) unique.set(row.event_id, row);
     const fresh = [...unique.values()];
     stats.skippedDuplicates += batch.rows.length - fresh.length;
     if (fresh.length > 0) {
@@ -110,14 +125,27 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     }
   };
 
+  const arm = () => {
+    if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), flushMs);
+  };
+
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const run = chain.then(async () => {
       if (pending.offsets.size === 0) return;
       const batch = pending;
-      pending = { rows: [], offsets: new Map() };
-      await writeBatch(batch);
+      pending = nothing();
+      try {
+        await writeBatch(batch);
+      } catch (e) {
+        // Not inserted, or not committed: it goes first into the next flush (a timer retries), so
+        // no later offset of its partitions is committed before it is stored. Inserting rows again
+        // that were stored is harmless: this member is still their partitions' only writer.
+        pending = merge(batch, pending);
+        arm();
+        throw e;
+      }
     });
     // A failed write stays failed for its caller; later flushes still run.
     chain = run.catch((e) => o.onError?.(e));
@@ -135,8 +163,12 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     holdUntilCommitted: true,
     onError: (e, r) => o.onError?.(e, r),
     // Revoked partitions: write what was read from them before the new owner starts (the embedded
-    // log awaits this; on Kafka nothing is left by then: see holdUntilCommitted).
-    onRevoke: () => flush(),
+    // log awaits this; on Kafka nothing is left by then: see holdUntilCommitted). What could not be
+    // written is dropped: it was not committed, so the new owner reads it again.
+    onRevoke: async (tps) => {
+      await flush().catch(() => {}); // reported by the flush chain
+      pending = without(pending, new Set(tps.map((tp) => tp.partition)));
+    },
     handler: async (record) => {
       let json: unknown = null;
       try {
@@ -145,14 +177,14 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
         // not JSON: reported below as invalid
       }
       const parsed = StatusEvent.safeParse(json);
-      if (parsed.success) pending.rows.push(eventRow(parsed.data));
+      if (parsed.success) pending.rows.push({ partition: record.partition, row: eventRow(parsed.data) });
       else {
         stats.invalid++;
         o.onError?.(new Error(`invalid status event: ${parsed.error.message}`), record);
       }
       pending.offsets.set(record.partition, record.offset + 1);
       if (pending.rows.length >= maxBatch) await flush();
-      else if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), flushMs);
+      else arm();
     },
   });
 
