@@ -97,6 +97,9 @@ const POLICY_CODE = /^\d\.7\.\d+$/;
 /** Steps 1–5 of the decision order above: the rule that names the cause. */
 function decide(input: ClassifyInput, cls: 4 | 5): Rule {
   for (const side of TEXT_STEPS) {
+    // A temporary reply is never evidence about the address: the address cannot be "unknown for
+    // now" — a 4xx naming the recipient is a temporary condition of the mailbox or the server.
+    if (side === "address" && cls === 4) continue;
     const rule = BY_SIDE.get(side)?.find(
       (r) =>
         matches(r, input, cls) &&
