@@ -6,8 +6,7 @@
 import type {
   AccountStatus,
   BillingPeriod,
-  DnsRecordKind,
-  DnsRecordStatus,
+  DomainRecordState,
   Role,
   SendingDomainStatus,
 } from "../../shared/model/account/protocol.ts";
@@ -48,16 +47,8 @@ export type { StatsAnswer as Stats } from "../../shared/analytics/service.ts";
 
 // — Domains, Users, Pricing, Team pages (C2–C4, C6) —
 
-/** C4: one of the three CNAME records and its verification state. */
-export interface DomainRecord {
-  kind: DnsRecordKind;
-  name: string;
-  type: "CNAME";
-  value: string;
-  status: DnsRecordStatus;
-  detail?: string;
-  checkedAt?: number;
-}
+/** C4: one of the three CNAME records and its verification state (the model's own type). */
+export type DomainRecord = DomainRecordState;
 
 /** C4: GET /v1/domains/{domain}. */
 export interface SendingDomain {
