@@ -6,11 +6,14 @@
  *   either way). An actor that does not answer gets 451 4.3.0, as the account actor's failures do
  *   at AUTH: a node that cannot reach its actors cannot accept mail, so it refuses for now rather
  *   than serve without the limits.
- * - AUTH: no ask on success. A failure is sent without waiting (535 goes out at once); its answer
- *   says whether the IP is now blocked. Blocks answered to this node (at connect, failure or
- *   renew) are remembered until they end, so in-flight AUTHs on this node fail at once; a node
- *   that did not earn the block learns it at its next connect from the IP, its next failure from
- *   it, or its next renew (every third of the lease), whichever comes first.
+ * - AUTH: no ask on a connection whose IP had no failed AUTH in the window when it connected and
+ *   that has not failed since: the common case costs nothing. A failure is sent without waiting
+ *   (535 goes out at once; its answer says whether the IP is now blocked); the connection's next
+ *   AUTH waits for that answer and asks the actor once more (`blockedNow`), so a guessing client
+ *   meets a block earned on any node at its next attempt. Blocks answered to this node (at
+ *   connect, failure, AUTH or renew) are remembered until they end, so in-flight AUTHs on this
+ *   node fail at once; AUTHs on clean connections opened before the block, on a node that has not
+ *   heard of it, are refused from its next renew (every third of the lease) at the latest.
  * - leases: one renew ask per IP every third of `sessionLeaseMs` carries every lease this node
  *   holds for the IP (and brings back its block); a node that dies frees its slots within one
  *   lease. Release is asked at close and awaited, so `count` drops once the actor knows.
@@ -81,6 +84,22 @@ export class ClientGate {
     if (until > this.d.now()) return true;
     this.blocks.delete(key);
     return false;
+  }
+
+  /**
+   * S3: asks the actor whether `ip` is blocked now (renewing the connection's lease on the way);
+   * for AUTHs on connections that know of failures from their IP. Throws 451 when it does not answer.
+   */
+  async blockedNow(ip: string, leaseId: string | undefined): Promise<boolean> {
+    const key = this.keyOf(ip);
+    try {
+      const r = await this.d.port.renew(key, leaseId ? [leaseId] : []);
+      this.learn(key, r.blockedUntil);
+    } catch (e) {
+      this.d.log.warn({ err: e, ip: key }, "S3: client actor did not answer at AUTH (451)");
+      throw Replies.tempFailure();
+    }
+    return this.blocked(key);
   }
 
   /** S3: records a failed AUTH; the verdict, or undefined when the actor did not answer. Never rejects. */

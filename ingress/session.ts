@@ -100,6 +100,8 @@ export class SubmissionHandlers {
     if (!session.secure) throw Replies.starttlsFirst();
     await c.lastFailure;
     if (this.client.blocked(c.ip)) throw Replies.ipBlocked();
+    // A connection that knows of failures from its IP asks: the block may come from another node.
+    if (c.failures > 0 && (await this.client.blockedNow(c.ip, c.ipLease))) throw Replies.ipBlocked();
     // S2: PLAIN with an authorization identity that is empty or equal to the user.
     if (auth.method === "PLAIN" && auth.authzid && auth.authcid && auth.authzid !== auth.authcid)
       throw Replies.authFailed();
