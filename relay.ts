@@ -12,6 +12,7 @@ import { createAccountBehavior } from "./actors/account/behavior.ts";
 import { AccountService } from "./actors/account/service.ts";
 import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
 import { startDomainVerifier } from "./actors/account/verifier.ts";
+import { createClientBehavior } from "./actors/client/behavior.ts";
 import { SystemClock } from "./actors/clock.ts";
 import { createContentBehavior } from "./actors/content/behavior.ts";
 import { startContentJanitor } from "./actors/content/janitor.ts";
@@ -21,6 +22,7 @@ import { domainOptionsFromConfig } from "./actors/domain/options.ts";
 import { ActorSystem } from "./actors/system.ts";
 import { actorAccountPort } from "./ingress/account-port.ts";
 import { startBounceListener } from "./ingress/bounce-listener.ts";
+import { actorClientPort } from "./ingress/client-port.ts";
 import { limitsFromConfig } from "./ingress/limits.ts";
 import { type Ingress, startIngress } from "./ingress/server.ts";
 import { loadTls } from "./ingress/tls.ts";
@@ -251,6 +253,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     actors.register(createSuppressionBehavior());
     // X5: the content ledger (which message's recipients are all final).
     actors.register(createContentBehavior({ partitions: config.partitions }));
+    // Client IPs: the S3 block and the S4 per-IP connection leases, on every node at once.
+    actors.register(createClientBehavior());
     await actors.start();
     closers.push(() => actors.stop());
     const directory = new DirectoryView({
@@ -305,6 +309,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       directory,
       authenticate: (u, p) => accounts.authenticateSmtp(u, p),
       accounts: actorAccountPort(actors, limits),
+      clients: actorClientPort(actors, limits),
       actors,
       bus,
       store: content,

@@ -7,6 +7,7 @@ import type { Logger } from "../shared/log.ts";
 import type { Registry } from "../shared/metrics.ts";
 import type { SmtpPrincipal } from "../shared/model/account/views.ts";
 import type { AccountPort } from "./account-port.ts";
+import type { ClientPort } from "./client-port.ts";
 import type { IngressLimits } from "./limits.ts";
 
 export interface IngressDeps {
@@ -16,6 +17,8 @@ export interface IngressDeps {
   directory: { account(accountId: string): AccountEntry | undefined };
   authenticate(username: string, password: string): Promise<SmtpPrincipal | null>;
   accounts: AccountPort;
+  /** S3, S4 per client IP: the client actors (cluster-wide). */
+  clients: ClientPort;
   actors: ActorSystem;
   bus: Bus;
   store: ContentStore;

@@ -12,6 +12,7 @@ import type {
 import { domainOf } from "../shared/model/address.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
 import { PublishFailedError, publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
+import { ClientGate } from "./client-gate.ts";
 import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
 import type { IngressDeps } from "./deps.ts";
 import { Replies, SmtpError } from "./errors.ts";
@@ -27,12 +28,16 @@ import {
   recipientCountVerdict,
   senderVerdict,
 } from "./policy.ts";
-import { AuthThrottle, IpSlots } from "./throttle.ts";
 import type { Principal, Transaction } from "./transaction.ts";
 
 interface Conn {
   ip: string;
-  ipSlot: boolean;
+  /** S4: this connection's lease in its IP's client actor, once granted. */
+  ipLease?: string;
+  /** S3: failures from this IP known here (at connect, then this connection's own). */
+  failures: number;
+  /** S3: the answer to this connection's last failed AUTH; its next AUTH waits for it. */
+  lastFailure?: Promise<void>;
   principal?: Principal;
   leaseId?: string;
   renew?: NodeJS.Timeout;
@@ -56,47 +61,72 @@ function rcptLineAddress(line: string): string {
 }
 
 export class SubmissionHandlers {
-  readonly throttle: AuthThrottle;
-  readonly ipSlots: IpSlots;
+  /** S3 and S4 per client IP, cluster-wide through the client actors (client-gate.ts). */
+  readonly client: ClientGate;
+  /** This node's per-IP leases (`count(ip)`), for tests and metrics. */
+  readonly ipSlots: Pick<ClientGate, "count">;
   readonly metrics: IngressMetrics;
   private readonly conns = new Map<string, Conn>();
 
   constructor(private readonly d: IngressDeps) {
-    this.throttle = new AuthThrottle({
-      maxFailures: d.limits.authMaxFailures,
-      windowMs: d.limits.authWindowMs,
-      blockMs: d.limits.authBlockMs,
+    this.client = new ClientGate({
+      port: d.clients,
+      nodeId: d.nodeId,
+      sessionLeaseMs: d.limits.sessionLeaseMs,
+      now: () => d.now(),
+      log: d.log,
     });
-    this.ipSlots = new IpSlots(d.limits.sessionsPerIp, d.limits.maxSessionMs, () => d.now());
+    this.ipSlots = this.client;
     this.metrics = ingressMetrics(d.metrics);
   }
 
-  /** S3, S4 (IP): refused connections get 421 4.7.0 at the greeting. */
+  /** S3, S4 (IP): refused connections get 421 4.7.0 at the greeting (451 if the actor is out of reach). */
   async connect(session: SMTPServerSession): Promise<void> {
-    const ip = session.remoteAddress;
-    if (this.throttle.blocked(ip, this.d.now())) throw Replies.ipBlocked();
-    if (!this.ipSlots.acquire(ip, session.id)) throw Replies.tooManyIpSessions();
-    this.conns.set(session.id, { ip, ipSlot: true });
+    const c: Conn = { ip: session.remoteAddress, failures: 0 };
+    this.conns.set(session.id, c);
+    let admitted: Awaited<ReturnType<ClientGate["admit"]>>;
+    try {
+      admitted = await this.client.admit(c.ip, session.id);
+    } catch (e) {
+      if (this.conns.get(session.id) === c) this.conns.delete(session.id);
+      throw e;
+    }
+    if (this.conns.get(session.id) !== c) {
+      // the connection closed while the lease was being taken
+      await this.client.release(c.ip, admitted.leaseId);
+      throw Replies.tempFailure();
+    }
+    c.ipLease = admitted.leaseId;
+    c.failures = admitted.failures;
   }
 
   /** S2, S3, S4 (user, account). */
   async auth(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<{ user: Principal }> {
     const c = this.conn(session);
     if (!session.secure) throw Replies.starttlsFirst();
-    if (this.throttle.blocked(c.ip, this.d.now())) throw Replies.ipBlocked();
+    await c.lastFailure;
+    if (this.client.blocked(c.ip)) throw Replies.ipBlocked();
+    // A connection that knows of failures from its IP asks: the block may come from another node.
+    if (c.failures > 0 && (await this.client.blockedNow(c.ip, c.ipLease))) throw Replies.ipBlocked();
     // S2: PLAIN with an authorization identity that is empty or equal to the user.
     if (auth.method === "PLAIN" && auth.authzid && auth.authcid && auth.authzid !== auth.authcid)
       throw Replies.authFailed();
     const p = await this.d.authenticate(auth.username ?? "", auth.password ?? "");
     if (!p) {
       this.metrics.authFailures.inc();
-      if (this.throttle.fail(c.ip, this.d.now())) {
+      c.failures++;
+      // Not awaited: 535 goes out now; the next AUTH on this connection waits for the verdict.
+      c.lastFailure = this.client.failed(c.ip).then((v) => {
+        if (!v?.started) return;
         this.metrics.ipBlocks.inc();
         this.d.log.warn({ ip: c.ip }, "S3: IP blocked after failed logins");
-      }
+      });
       throw Replies.authFailed();
     }
-    this.throttle.succeed(c.ip, this.d.now());
+    if (c.failures > 0) {
+      c.failures = 0;
+      this.client.succeeded(c.ip);
+    }
     const leaseId = `${this.d.nodeId}.${session.id}.${randomBytes(4).toString("hex")}`;
     const grant = await this.d.accounts.acquireSession(p.accountId, leaseId, p.username);
     if (!grant.granted)
@@ -217,7 +247,7 @@ export class SubmissionHandlers {
       // Not durable: 451, the client retries. No record refers to the content: remove it (a
       // failure the bus reports after storing records anyway — a Kafka timeout — leaves a record
       // whose content is gone; the client's retry is the message that counts).
-      await this.endTx({ ip: c.ip, ipSlot: false, tx });
+      await this.endTx({ ip: c.ip, failures: 0, tx });
       if (!(e instanceof PublishFailedError && e.recordsPublished)) {
         await this.d.store.delete(stored.stored.ref).catch((err) => {
           this.d.log.error({ err, messageId: tx.messageId }, "S11: orphan content not removed");
@@ -271,11 +301,12 @@ export class SubmissionHandlers {
     const c = this.conns.get(session.id);
     if (!c) return;
     this.conns.delete(session.id);
-    if (c.ipSlot) this.ipSlots.release(c.ip, session.id);
+    const ipReleased = c.ipLease ? this.client.release(c.ip, c.ipLease) : undefined;
     if (c.renew) clearInterval(c.renew);
     await this.endTx(c);
     await this.flushRefused(c);
     if (c.principal && c.leaseId) await this.d.accounts.releaseSession(c.principal.accountId, c.leaseId);
+    await ipReleased;
   }
 
   /** Sessions currently open on this node (tests, metrics). */

@@ -270,7 +270,7 @@ export const configKeys = {
   smtpSessionLeaseMs: key(
     "PETREL_SMTP_SESSION_LEASE_MS",
     z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
-    "S4: lease of a user/account session slot; renewed while the session lives, lapses when it or its node dies.",
+    "S4: lease of a user/account session slot and of a per-IP connection slot; renewed while the session lives, lapses when it or its node dies.",
   ),
   smtpAuthMaxFailures: key(
     "PETREL_SMTP_AUTH_MAX_FAILURES",

@@ -1,7 +1,7 @@
 /**
  * A real account actor for tests: the LogBus in a temp dir, the ActorSystem on a ManualClock,
- * the account behavior registered, a DirectoryView and an AccountService over them, and a
- * collector of what the actor emits on its output topics.
+ * the account behavior registered (with the suppression and client IP ones), a DirectoryView
+ * and an AccountService over them, and a collector of what the actor emits on its output topics.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
+import { createClientBehavior } from "../../actors/client/behavior.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { accountKey } from "../../actors/keys.ts";
 import { ActorSystem } from "../../actors/system.ts";
@@ -73,6 +74,8 @@ export async function startNode(
     localAsk: opts.localAsk ?? true,
   });
   system.register(createSuppressionBehavior());
+  // Client IPs (S3, S4): the ingress harness runs on this node.
+  system.register(createClientBehavior());
   system.register(
     createAccountBehavior({
       partitions: PARTITIONS,

@@ -1,6 +1,6 @@
 /**
- * A real ingress for tests: the account harness (LogBus, ActorSystem on a ManualClock, account
- * actor, DirectoryView, AccountService), an account with an SMTP user and a trusted (verified)
+ * A real ingress for tests: the account harness (LogBus, ActorSystem on a ManualClock, account,
+ * suppression and client IP actors, DirectoryView, AccountService), an account with an SMTP user and a trusted (verified)
  * sending domain, the local content store, and both listeners on 127.0.0.1 port 0 with a
  * generated self-signed certificate. Collects the status events ingress publishes.
  */
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
 import { actorAccountPort } from "../../ingress/account-port.ts";
+import { actorClientPort } from "../../ingress/client-port.ts";
 import type { IngressLimits } from "../../ingress/limits.ts";
 import { type Ingress, startIngress } from "../../ingress/server.ts";
 import { loadTls } from "../../ingress/tls.ts";
@@ -98,6 +99,7 @@ export async function startRelay(
     directory: node.directory,
     authenticate: (u, p) => node.service.authenticateSmtp(u, p),
     accounts: actorAccountPort(node.system, limits),
+    clients: actorClientPort(node.system, limits),
     actors: node.system,
     bus: node.bus,
     store,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { decideSession, liveLeases } from "../../actors/account/sessions.ts";
+import { type ClientState, isBlocked, recordFailure } from "../../actors/client/behavior.ts";
 import { attachmentAllowed } from "../../ingress/attachments.ts";
 import { commandName, preTlsVerdict, rewriteBuiltin } from "../../ingress/harden.ts";
 import { newMessageId } from "../../ingress/ids.ts";
@@ -23,7 +24,6 @@ import {
   recipientCountVerdict,
   senderVerdict,
 } from "../../ingress/policy.ts";
-import { AuthThrottle } from "../../ingress/throttle.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
 
 const dirs: string[] = [];
@@ -204,21 +204,28 @@ describe("pre-TLS gate and built-in replies (S1, S6, S9)", () => {
   });
 });
 
-describe("AuthThrottle (S3)", () => {
+describe("brute-force policy (S3, one client IP actor's state)", () => {
+  const fresh = (): ClientState => ({ leases: {}, failures: [], blockedUntil: 0 });
   it("blocks on the 5th failure within the window, for the block period", () => {
-    const t = new AuthThrottle({ maxFailures: 5, windowMs: 1_000, blockMs: 5_000 });
-    for (let i = 0; i < 4; i++) expect(t.fail("1.2.3.4", i)).toBe(false);
-    expect(t.blocked("1.2.3.4", 10)).toBe(false);
-    expect(t.fail("1.2.3.4", 10)).toBe(true);
-    expect(t.blocked("1.2.3.4", 11)).toBe(true);
-    expect(t.blocked("5.6.7.8", 11)).toBe(false);
-    expect(t.blocked("1.2.3.4", 5_010)).toBe(false);
+    const p = { maxFailures: 5, windowMs: 1_000, blockMs: 5_000 };
+    let ip = fresh();
+    for (let i = 0; i < 4; i++) {
+      const r = recordFailure(ip, i, p);
+      expect(r.started).toBe(false);
+      ip = r.state;
+    }
+    expect(isBlocked(ip, 10)).toBe(false);
+    const r = recordFailure(ip, 10, p);
+    expect(r.started).toBe(true);
+    expect(isBlocked(r.state, 11)).toBe(true);
+    expect(isBlocked(fresh(), 11)).toBe(false); // another IP is another actor
+    expect(isBlocked(r.state, 5_010)).toBe(false);
   });
   it("forgets failures older than the window", () => {
-    const t = new AuthThrottle({ maxFailures: 3, windowMs: 100, blockMs: 1_000 });
-    t.fail("ip", 0);
-    t.fail("ip", 50);
-    expect(t.fail("ip", 200)).toBe(false);
+    const p = { maxFailures: 3, windowMs: 100, blockMs: 1_000 };
+    const a = recordFailure(fresh(), 0, p).state;
+    const b = recordFailure(a, 50, p).state;
+    expect(recordFailure(b, 200, p).started).toBe(false);
   });
 });
 
