@@ -280,6 +280,36 @@ describe.skipIf(!available)("Petrel on several nodes (X2)", () => {
     }
   });
 
+  it("a brute-force block earned on node A is enforced by node B (S3, from 127.0.0.7)", async () => {
+    const wrong = (node: ClusterNode) =>
+      nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: node.smtp,
+        requireTLS: true,
+        localAddress: "127.0.0.7",
+        tls: { rejectUnauthorized: false },
+        auth: { user: smtp.username, pass: "not-the-password" },
+      });
+    for (let i = 0; i < 5; i++) {
+      const t = wrong(a);
+      await expect(t.verify()).rejects.toMatchObject({ responseCode: expect.any(Number) });
+      t.close();
+    }
+    const t = wrong(b);
+    const e = await waitFor(
+      async () => {
+        const r = await t.verify().then(
+          () => undefined,
+          (err: { responseCode?: number; response?: string }) => err,
+        );
+        return r?.responseCode === 421 ? r : undefined;
+      },
+      { what: "node B to refuse 127.0.0.7 with 421", timeoutMs: 30_000, intervalMs: 500 },
+    );
+    t.close();
+    expect(e.response).toMatch(/^421 4\.7\.0/);
+  });
+
   it("the per-user session limit (2) holds across nodes: a third session anywhere gets 454", async () => {
     const held = [transport(a, { pool: true }), transport(b, { pool: true })];
     try {

@@ -17,7 +17,7 @@ describe("README", () => {
     const table = readme.slice(readme.indexOf("## Where each step"), readme.indexOf("## Configuration"));
     const paths = [
       ...table.matchAll(
-        /`((?:ingress|actors|edge-api|shared|tests|bin|docs)\/[^`\s]*|main(?:\.deno)?\.ts)`/g,
+        /`((?:ingress|actors|edge-api|shared|tests|bin|docs)\/[^`\s]*|main(?:\.deno)?\.ts|relay(?:-app|-assets)?\.ts)`/g,
       ),
     ].map((m) => m[1]!);
     expect(paths.length).toBeGreaterThan(20);
