@@ -30,6 +30,7 @@ import { LogBus } from "./shared/bus/log/log-bus.ts";
 import type { Bus } from "./shared/bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
 import { migrate } from "./shared/clickhouse/migrations.ts";
+import { checkClusterSettings } from "./shared/config/load.ts";
 import type { Config } from "./shared/config/schema.ts";
 import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
@@ -54,7 +55,7 @@ export interface Relay {
   readonly directory: DirectoryView;
   /** Accounts, plans, members, SMTP users, domains, API keys: what /v1 and the CLI call. */
   readonly accounts: AccountService;
-  /** Admin token and HMAC key (generated into the data dir on first start). */
+  /** Admin token and HMAC key (configured, or generated into the data dir on first start). */
   readonly secrets: ServerSecrets;
   readonly metrics: Registry;
   /** Message content (X1: local files in the data dir; X2: S3). */
@@ -180,6 +181,7 @@ export interface RelayOptions {
 }
 
 export async function startRelay(config: Config, log: Logger, options: RelayOptions = {}): Promise<Relay> {
+  checkClusterSettings(config); // X2: no node-local secrets or chDB with Kafka
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const embedded = config.kafkaBrokers.length === 0;
@@ -187,8 +189,12 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
   const nodeId = config.nodeId ?? (embedded ? "local" : `${hostname()}-${process.pid}`);
   const checks = { bus: false, clickhouse: false, actors: false, stopping: false };
   const closers: (() => Promise<void>)[] = [];
-  const secrets = loadServerSecrets(dataDir, config.adminToken);
-  if (secrets.generated) log.warn({ path: secrets.path }, "generated the admin token and HMAC key");
+  const secrets = loadServerSecrets(dataDir, { adminToken: config.adminToken, hmacKey: config.hmacKey });
+  if (secrets.generated)
+    log.warn(
+      { path: secrets.path },
+      "generated secrets into the data dir (set PETREL_ADMIN_TOKEN, PETREL_HMAC_KEY)",
+    );
 
   try {
     const bus: Bus = embedded
