@@ -16,6 +16,8 @@ import { SystemClock } from "./actors/clock.ts";
 import { startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
 import { createDomainBehavior } from "./actors/domain/behavior.ts";
 import { domainOptionsFromConfig } from "./actors/domain/options.ts";
+import { createSessionBehavior } from "./actors/session/behavior.ts";
+import { SessionService } from "./actors/session/service.ts";
 import { ActorSystem } from "./actors/system.ts";
 import { actorAccountPort } from "./ingress/account-port.ts";
 import { startBounceListener } from "./ingress/bounce-listener.ts";
@@ -55,6 +57,8 @@ export interface Relay {
   readonly directory: DirectoryView;
   /** Accounts, plans, members, SMTP users, domains, API keys: what /v1 and the CLI call. */
   readonly accounts: AccountService;
+  /** Dashboard sessions, held by session actors so that every node finds them (C2, X2). */
+  readonly sessions: SessionService;
   /** Admin token and HMAC key (configured, or generated into the data dir on first start). */
   readonly secrets: ServerSecrets;
   readonly metrics: Registry;
@@ -242,6 +246,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     // Recipient-domain actors (slots, retries) and per-account suppression lists.
     actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
     actors.register(createSuppressionBehavior());
+    // Dashboard sessions (C2), found by every node (X2).
+    actors.register(createSessionBehavior());
     await actors.start();
     closers.push(() => actors.stop());
     const directory = new DirectoryView({
@@ -265,6 +271,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
         ],
       },
     });
+    const sessions = new SessionService({ actors, accounts, now: () => clock.now() });
     checks.actors = true;
     log.info({ partitions: config.partitions }, "actor system started");
 
@@ -340,6 +347,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       actors,
       directory,
       accounts,
+      sessions,
       secrets,
       metrics,
       content,
