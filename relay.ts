@@ -13,6 +13,8 @@ import { AccountService } from "./actors/account/service.ts";
 import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
 import { startDomainVerifier } from "./actors/account/verifier.ts";
 import { SystemClock } from "./actors/clock.ts";
+import { createContentBehavior } from "./actors/content/behavior.ts";
+import { startContentJanitor } from "./actors/content/janitor.ts";
 import { startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
 import { createDomainBehavior } from "./actors/domain/behavior.ts";
 import { domainOptionsFromConfig } from "./actors/domain/options.ts";
@@ -39,7 +41,7 @@ import type { ContentStore } from "./shared/content/store.ts";
 import { DirectoryView } from "./shared/directory/view.ts";
 import { createResolver } from "./shared/domains/verify.ts";
 import type { Logger } from "./shared/log.ts";
-import { createMetrics, type Registry } from "./shared/metrics.ts";
+import { contentBytesGauge, createMetrics, type Registry } from "./shared/metrics.ts";
 import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
 
@@ -101,7 +103,7 @@ export interface Job {
   start(p: RelayParts): Promise<JobHandle>;
 }
 
-export type JobName = "sink" | "edgeDirectory" | "delivery" | "bounces" | "domainVerifier";
+export type JobName = "sink" | "edgeDirectory" | "delivery" | "bounces" | "contentJanitor" | "domainVerifier";
 
 /**
  * Every background job of a relay, in start order (stopped in reverse). A relay runs them all;
@@ -160,6 +162,17 @@ export const JOBS: readonly Job[] = [
         directory: p.directory,
         actors: p.actors,
         log: p.log,
+      }),
+  },
+  {
+    // X5: deletes the content of messages whose every recipient has a final status.
+    name: "contentJanitor",
+    start: async (p) =>
+      startContentJanitor({
+        bus: p.bus,
+        store: p.content,
+        partitions: p.config.partitions,
+        log: p.log.child({ component: "content-janitor" }),
       }),
   },
   {
@@ -246,6 +259,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     // Recipient-domain actors (slots, retries) and per-account suppression lists.
     actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
     actors.register(createSuppressionBehavior());
+    // X5: the content ledger (which message's recipients are all final).
+    actors.register(createContentBehavior({ partitions: config.partitions }));
     // Dashboard sessions (C2), found by every node (X2).
     actors.register(createSessionBehavior());
     await actors.start();
@@ -280,6 +295,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     // X1 local files in the data dir, or X2 S3 when PETREL_S3_BUCKET is set.
     const content = await openContentStore(config, dataDir);
     closers.push(() => content.close());
+    contentBytesGauge(metrics, content);
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
     const tls = await loadTls({
       dataDir,

@@ -1,9 +1,16 @@
 /**
  * Actor keys are explicit and deterministic, built by one function each (KumoMTA queue names):
- * `account:<accountId>`, `domain:<recipient-domain>`. The part before the first colon is the
- * actor type and picks its behavior; the whole key picks the partition.
+ * `account:<accountId>`, `domain:<recipient-domain>`, `suppression:<accountId>`. The part before
+ * the first colon is the actor type and picks its behavior; the whole key picks the partition.
  */
 export type ActorType = string;
+
+/** The actor types, as their behaviors declare them (`Behavior.type`). */
+export const ACCOUNT_ACTOR_TYPE = "account";
+export const DOMAIN_ACTOR_TYPE = "domain";
+export const SUPPRESSION_ACTOR_TYPE = "suppression";
+export const CONTENT_ACTOR_TYPE = "content";
+export const SESSION_ACTOR_TYPE = "session";
 
 export function actorKey(type: ActorType, id: string): string {
   if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new Error(`invalid actor type ${JSON.stringify(type)}`);
@@ -12,12 +19,32 @@ export function actorKey(type: ActorType, id: string): string {
 }
 
 export function accountKey(accountId: string): string {
-  return actorKey("account", accountId);
+  return actorKey(ACCOUNT_ACTOR_TYPE, accountId);
 }
 
 /** Recipient domains are case-insensitive: one actor per lower-cased domain. */
 export function domainKey(recipientDomain: string): string {
-  return actorKey("domain", recipientDomain.toLowerCase());
+  return actorKey(DOMAIN_ACTOR_TYPE, recipientDomain.toLowerCase());
+}
+
+/** An account's suppression list (D8) is an actor of its own, beside the account actor. */
+export function suppressionKey(accountId: string): string {
+  return actorKey(SUPPRESSION_ACTOR_TYPE, accountId);
+}
+
+/** The content ledger's bucket of a message (actors/content): `content:<0..255>`, a hash of the id. */
+export function contentKey(messageId: string): string {
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < messageId.length; i++) h = Math.imul(h ^ messageId.charCodeAt(i), 0x01000193);
+  return actorKey(CONTENT_ACTOR_TYPE, String((h >>> 0) % 256));
+}
+
+/**
+ * A dashboard session's shard (actors/session): `session:<c>`, `c` the first character of the
+ * session id's SHA-256 in base64url (64 shards). Takes the hash, never the id (a bearer secret).
+ */
+export function sessionKey(sessionHash: string): string {
+  return actorKey(SESSION_ACTOR_TYPE, sessionHash.slice(0, 1));
 }
 
 export function parseActorKey(key: string): { type: ActorType; id: string } {

@@ -29,12 +29,12 @@ import {
   edgeKey,
   edgeQuota,
   edgeSendingAllowed,
-  fromBase64Url,
   hexEqual,
   hmacHex,
   ttlCache,
 } from "../shared/analytics/edge-reads.ts";
 import { type Analytics, createAnalytics } from "../shared/analytics/service.ts";
+import { fromBase64Url } from "../shared/base64url.ts";
 import { loadEdgeConfig } from "../shared/config/edge.ts";
 import type { Scope } from "../shared/model/account/protocol.ts";
 import { ApiError, errorResponse } from "./errors.ts";

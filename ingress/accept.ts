@@ -6,8 +6,13 @@
 
 import { domainKey, recipientId } from "../actors/keys.ts";
 import type { ActorSystem } from "../actors/system.ts";
-import type { Bus, OutRecord } from "../shared/bus/types.ts";
-import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../shared/model/event.ts";
+import type { Bus } from "../shared/bus/types.ts";
+import {
+  STATUS_EVENTS_TOPIC,
+  type StatusEvent,
+  statusEvent,
+  statusEventRecord,
+} from "../shared/model/event.ts";
 import type { RecipientRecord } from "../shared/model/recipient.ts";
 import type { RecipientStatus, StatusReason } from "../shared/model/status.ts";
 import type { Refusal } from "./policy.ts";
@@ -23,25 +28,25 @@ export interface MessageFacts {
 
 /** Records for the recipients to deliver (accepted, not suppressed). */
 export function buildRecords(tx: Transaction, m: MessageFacts): RecipientRecord[] {
-  return tx.accepted
-    .filter((r) => !r.suppressed)
-    .map((r) => ({
-      recipientId: recipientId(tx.messageId, r.seq),
-      messageId: tx.messageId,
-      accountId: tx.principal.accountId,
-      smtpUser: tx.principal.username,
-      sender: tx.sender.address,
-      recipient: r.mailbox.address,
-      recipientDomain: r.mailbox.domain,
-      sendingDomain: tx.sender.domain,
-      subject: m.subject,
-      contentRef: m.contentRef,
-      size: m.size,
-      smtputf8: tx.smtputf8,
-      eightBit: m.eightBit,
-      isTest: r.isTest,
-      acceptedAt: m.acceptedAt,
-    }));
+  const delivered = tx.accepted.filter((r) => !r.suppressed);
+  return delivered.map((r) => ({
+    recipientId: recipientId(tx.messageId, r.seq),
+    messageId: tx.messageId,
+    accountId: tx.principal.accountId,
+    smtpUser: tx.principal.username,
+    sender: tx.sender.address,
+    recipient: r.mailbox.address,
+    recipientDomain: r.mailbox.domain,
+    sendingDomain: tx.sender.domain,
+    subject: m.subject,
+    contentRef: m.contentRef,
+    size: m.size,
+    smtputf8: tx.smtputf8,
+    eightBit: m.eightBit,
+    isTest: r.isTest,
+    acceptedAt: m.acceptedAt,
+    recipients: delivered.length,
+  }));
 }
 
 export interface EventInput {
@@ -56,30 +61,26 @@ export interface EventInput {
   ts: number;
 }
 
+/** The event of a recipient at submission: the transaction's facts into the one builder. */
 export function buildEvent(
   tx: Pick<Transaction, "messageId" | "principal" | "sender">,
   e: EventInput,
 ): StatusEvent {
-  const rid = recipientId(tx.messageId, e.seq);
-  return {
-    eventId: statusEventId(rid, e.status, 0),
-    accountId: tx.principal.accountId,
-    messageId: tx.messageId,
-    recipientId: rid,
-    recipient: e.recipient,
-    recipientDomain: e.recipientDomain,
-    sender: tx.sender.address,
-    sendingDomain: tx.sender.domain,
-    smtpUser: tx.principal.username,
-    subject: e.subject,
-    status: e.status,
-    reason: e.reason,
-    remoteReply: e.reply,
-    mxHost: "",
-    isTest: e.isTest,
-    ts: e.ts,
-    attempt: 0,
-  };
+  return statusEvent(
+    {
+      accountId: tx.principal.accountId,
+      messageId: tx.messageId,
+      recipientId: recipientId(tx.messageId, e.seq),
+      recipient: e.recipient,
+      recipientDomain: e.recipientDomain,
+      sender: tx.sender.address,
+      sendingDomain: tx.sender.domain,
+      smtpUser: tx.principal.username,
+      subject: e.subject,
+      isTest: e.isTest,
+    },
+    { status: e.status, reason: e.reason, remoteReply: e.reply, mxHost: "", attempt: 0, ts: e.ts },
+  );
 }
 
 /** A `Rejected` event for a refused recipient (or, with an empty recipient, a refused message). */
@@ -100,14 +101,8 @@ export function rejectedEvent(
   });
 }
 
-const encoder = new TextEncoder();
-
-export function eventRecords(events: StatusEvent[]): OutRecord[] {
-  return events.map((e) => ({ key: e.accountId, value: encoder.encode(JSON.stringify(e)) }));
-}
-
 export async function publishEvents(bus: Bus, events: StatusEvent[]): Promise<void> {
-  if (events.length > 0) await bus.publish(STATUS_EVENTS_TOPIC, eventRecords(events));
+  if (events.length > 0) await bus.publish(STATUS_EVENTS_TOPIC, events.map(statusEventRecord));
 }
 
 /**

@@ -12,6 +12,7 @@ import { domainKey } from "../actors/keys.ts";
 import { parseBounce } from "../shared/bounce/dsn.ts";
 import { decodeVerp, type VerpKey } from "../shared/bounce/verp.ts";
 import type { Logger } from "../shared/log.ts";
+import { domainOf } from "../shared/model/address.ts";
 
 export interface BounceListenerOptions {
   host: string;
@@ -60,7 +61,7 @@ export class BounceListener {
       size: o.maxBytes ?? 10 * 1024 * 1024,
       logger: false,
       onRcptTo: (address: SMTPServerAddress, _s: SMTPServerSession, cb: (err?: Error | null) => void) => {
-        const host = address.address.split("@").pop()?.toLowerCase() ?? "";
+        const host = domainOf(address.address);
         if (!o.isReturnPathHost(host)) return cb(new SmtpReplyError(550, "5.7.1 Relay access denied"));
         if (!decodeVerp(address.address, o.verpKey).ok)
           return cb(new SmtpReplyError(550, "5.1.1 No such bounce address"));
@@ -108,15 +109,7 @@ export class BounceListener {
       const domains = [
         ...new Set(
           [failed.originalRecipient, failed.recipient, ...(report.original?.to ?? [])]
-            .map(
-              (a) =>
-                (a ?? "")
-                  .replace(/^rfc822;\s*/i, "")
-                  .split("@")
-                  .pop()
-                  ?.replace(/>$/, "")
-                  .toLowerCase() ?? "",
-            )
+            .map((a) => domainOf((a ?? "").replace(/^rfc822;\s*/i, "").replace(/>$/, "")))
             .filter((d) => d.length > 0),
         ),
       ];

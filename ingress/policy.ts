@@ -3,6 +3,7 @@
  * returns a verdict or throws nothing; the session code turns refusals into SmtpError replies
  * (errors.ts) and `Rejected` events with the reason (shared/model/status.ts).
  */
+import { domainOf } from "../shared/model/address.ts";
 import type { StatusReason } from "../shared/model/status.ts";
 import { Replies, type SmtpError } from "./errors.ts";
 
@@ -26,7 +27,7 @@ export function parseMailbox(address: string, smtputf8: boolean): Mailbox | null
   const at = address.lastIndexOf("@");
   if (at <= 0 || at === address.length - 1) return null;
   const local = address.slice(0, at);
-  const domain = address.slice(at + 1).toLowerCase();
+  const domain = domainOf(address);
   if (local.length > 64) return null;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
   const ascii = /^[\x00-\x7f]*$/.test(address);

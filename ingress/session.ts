@@ -9,6 +9,7 @@ import type {
   SMTPServerDataStream,
   SMTPServerSession,
 } from "smtp-server";
+import { domainOf } from "../shared/model/address.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
 import { PublishFailedError, publishAccepted, publishEvents, rejectedEvent } from "./accept.ts";
 import { messageOutcome, type StoredMessage, storeMessage } from "./commit.ts";
@@ -49,6 +50,11 @@ interface RefusedSender {
   recipients: { address: string; domain: string }[];
 }
 
+/** The address of a RCPT line smtp-server did not parse: inside `<>` if any, at most 320 characters. */
+function rcptLineAddress(line: string): string {
+  return (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
+}
+
 export class SubmissionHandlers {
   readonly throttle: AuthThrottle;
   readonly ipSlots: IpSlots;
@@ -61,7 +67,7 @@ export class SubmissionHandlers {
       windowMs: d.limits.authWindowMs,
       blockMs: d.limits.authBlockMs,
     });
-    this.ipSlots = new IpSlots(d.limits.sessionsPerIp);
+    this.ipSlots = new IpSlots(d.limits.sessionsPerIp, d.limits.maxSessionMs, () => d.now());
     this.metrics = ingressMetrics(d.metrics);
   }
 
@@ -69,7 +75,7 @@ export class SubmissionHandlers {
   async connect(session: SMTPServerSession): Promise<void> {
     const ip = session.remoteAddress;
     if (this.throttle.blocked(ip, this.d.now())) throw Replies.ipBlocked();
-    if (!this.ipSlots.acquire(ip)) throw Replies.tooManyIpSessions();
+    if (!this.ipSlots.acquire(ip, session.id)) throw Replies.tooManyIpSessions();
     this.conns.set(session.id, { ip, ipSlot: true });
   }
 
@@ -154,7 +160,6 @@ export class SubmissionHandlers {
     if (!tx) throw new SmtpError(503, "5.5.1", "MAIL first");
     const seq = tx.seq++;
     const mailbox = parseMailbox(address.address, tx.smtputf8);
-    const domainOf = (a: string) => a.slice(a.lastIndexOf("@") + 1).toLowerCase();
     const refuse = async (refusal: Refusal, addr: string): Promise<never> => {
       await this.publishRejected([this.refusedEvent(tx, addr, domainOf(addr), refusal, seq)]);
       throw refusal.error;
@@ -220,6 +225,15 @@ export class SubmissionHandlers {
       }
       throw e;
     }
+    if (records.length === 0) {
+      // X5: every recipient was suppressed — nothing will be delivered, so nothing refers to the content.
+      await this.d.store.delete(stored.stored.ref).catch((err) => {
+        this.d.log.error(
+          { err, messageId: tx.messageId },
+          "X5: content of an undeliverable message not removed",
+        );
+      });
+    }
     this.metrics.messagesAccepted.inc();
     for (const e of events) {
       if (e.status === "Accepted") this.metrics.recipientsAccepted.inc();
@@ -232,20 +246,17 @@ export class SubmissionHandlers {
   async badRecipient(session: SMTPServerSession, line: string): Promise<void> {
     const tx = this.conns.get(session.id)?.tx;
     if (!tx) return;
-    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
-    const at = address.lastIndexOf("@");
-    const domain = at >= 0 ? address.slice(at + 1).toLowerCase() : "";
+    const address = rcptLineAddress(line);
     const refusal = addressRefusal(null, "recipient");
-    await this.publishRejected([this.refusedEvent(tx, address, domain, refusal, tx.seq++)]);
+    await this.publishRejected([this.refusedEvent(tx, address, domainOf(address), refusal, tx.seq++)]);
   }
 
   /** S7: a RCPT after a refused MAIL FROM (smtp-server answered 503): one more would-be recipient. */
   recipientAfterRefusedSender(session: SMTPServerSession, line: string): void {
     const refused = this.conns.get(session.id)?.refused;
     if (!refused || refused.recipients.length >= this.d.limits.maxRecipients) return;
-    const address = (/<([^<>]*)>/.exec(line)?.[1] ?? line.replace(/^RCPT\s+TO:\s*/i, "")).slice(0, 320);
-    const at = address.lastIndexOf("@");
-    refused.recipients.push({ address, domain: at >= 0 ? address.slice(at + 1).toLowerCase() : "" });
+    const address = rcptLineAddress(line);
+    refused.recipients.push({ address, domain: domainOf(address) });
   }
 
   /** RSET: the open transaction gives its reservations back. */
@@ -260,7 +271,7 @@ export class SubmissionHandlers {
     const c = this.conns.get(session.id);
     if (!c) return;
     this.conns.delete(session.id);
-    if (c.ipSlot) this.ipSlots.release(c.ip);
+    if (c.ipSlot) this.ipSlots.release(c.ip, session.id);
     if (c.renew) clearInterval(c.renew);
     await this.endTx(c);
     await this.flushRefused(c);

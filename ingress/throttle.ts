@@ -3,6 +3,8 @@
  * A pure state machine over an injected clock (`now` passed in), so tests drive time.
  * Per node: a cluster-wide block would need a shared store (noted in the README as a gap).
  */
+import { LocalLeases } from "../shared/model/lease.ts";
+
 export interface ThrottleOptions {
   maxFailures: number;
   windowMs: number;
@@ -52,27 +54,33 @@ export class AuthThrottle {
   }
 }
 
-/** S4: simultaneous connections per client IP on this node. */
+/**
+ * S4: simultaneous connections per client IP on this node, as leases (shared/model/lease.ts):
+ * one table per IP, a lease per connection. No event renews them, so their TTL is the longest a
+ * session may live (`smtpMaxSessionMs`, S13): a connection whose close was never seen frees its
+ * slot by then instead of holding it for the life of the process.
+ */
 export class IpSlots {
-  private readonly counts = new Map<string, number>();
+  private readonly leases: LocalLeases;
 
-  constructor(private readonly max: number) {}
-
-  /** Takes a slot; false when the IP already holds `max`. */
-  acquire(ip: string): boolean {
-    const n = this.counts.get(ip) ?? 0;
-    if (n >= this.max) return false;
-    this.counts.set(ip, n + 1);
-    return true;
+  constructor(
+    private readonly max: number,
+    ttlMs: number,
+    now: () => number,
+  ) {
+    this.leases = new LocalLeases(ttlMs, now);
   }
 
-  release(ip: string): void {
-    const n = (this.counts.get(ip) ?? 0) - 1;
-    if (n <= 0) this.counts.delete(ip);
-    else this.counts.set(ip, n);
+  /** Takes a slot for connection `id`; false when the IP already holds `max`. */
+  acquire(ip: string, id: string): boolean {
+    return this.leases.acquire(ip, id, ip, { total: this.max }) !== undefined;
+  }
+
+  release(ip: string, id: string): void {
+    this.leases.release(ip, id);
   }
 
   count(ip: string): number {
-    return this.counts.get(ip) ?? 0;
+    return this.leases.count(ip);
   }
 }

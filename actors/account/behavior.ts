@@ -9,6 +9,7 @@ import { DIRECTORY_TOPIC, DIRECTORY_TOPIC_SPEC, encodeEntry } from "../../shared
 import type { AccountMsg, AccountState } from "../../shared/model/account/protocol.ts";
 import { accountOutputTopics } from "../../shared/model/account/topics.ts";
 import type { Behavior } from "../behavior.ts";
+import { ACCOUNT_ACTOR_TYPE } from "../keys.ts";
 import * as billing from "./billing.ts";
 import { directoryChanges } from "./directory.ts";
 import * as domains from "./domains.ts";
@@ -18,8 +19,6 @@ import * as team from "./team.ts";
 import * as usage from "./usage.ts";
 
 export type { AccountBehaviorOptions } from "./state.ts";
-
-export const ACCOUNT_ACTOR_TYPE = "account";
 
 function dispatch(s: AccountState, msg: AccountMsg, ctx: Ctx, o: AccountBehaviorOptions): AccountState {
   switch (msg.t) {

@@ -9,9 +9,9 @@ import {
   periodContaining,
 } from "../../shared/model/account/period.ts";
 import type { AccountMsg, AccountState, BillingPeriod, Plan } from "../../shared/model/account/protocol.ts";
+import { suppressionKey } from "../keys.ts";
 import { classifyPlanChange, eraseAtFor, isPlan } from "./plans.ts";
 import { type Ctx, emitEvent, fail, type Handler, initialAccount, ok, TIMER } from "./state.ts";
-import { suppressionKey } from "./suppression.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 

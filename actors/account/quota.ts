@@ -5,7 +5,7 @@
  * grants more than what is left, so the counter can never overshoot the quota.
  */
 
-export type QuotaRefusal = "quota_reached" | "account_inactive";
+import type { QuotaRefusal } from "../../shared/model/account/protocol.ts";
 
 export interface Reservation {
   granted: number;

@@ -20,6 +20,7 @@ import type {
   QuotaGrant,
   Scope,
   SendingDomain,
+  SettableAccountStatus,
 } from "../../shared/model/account/protocol.ts";
 import {
   type AccountView,
@@ -133,7 +134,7 @@ export class AccountService {
     return this.ask<"cancel">(accountId, { t: "cancel" });
   }
 
-  async setStatus(accountId: string, status: "active" | "suspended"): Promise<AccountView> {
+  async setStatus(accountId: string, status: SettableAccountStatus): Promise<AccountView> {
     const state = await this.ask<"setStatus">(accountId, { t: "setStatus", status });
     await this.settle(() => this.options.directory?.account(accountId)?.status === status);
     return accountView(state, this.now());

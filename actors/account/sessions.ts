@@ -1,25 +1,53 @@
 /**
- * S4 session slots as leases, owned by the account actor so the per-user and per-account limits
- * hold across every node of a cluster. A lease lapses `ttlMs` after its last acquire or renew:
- * a session that died (or a node that died) without releasing frees its slot within one TTL.
- * Lapsed leases are pruned on every session message, so no timer is needed and the transition
- * stays a pure function of the state, the message and `ctx.now`.
+ * S4 session slots as leases (shared/model/lease.ts), owned by the account actor so the per-user
+ * and per-account limits hold across every node of a cluster: the holder is the SMTP username,
+ * the per-holder limit the per-user one, the total the per-account one. A lease lapses `ttlMs`
+ * after its last acquire or renew: a session that died (or a node that died) without releasing
+ * frees its slot within one TTL. Lapsed leases are pruned on every session message, so no timer
+ * is needed and the transition stays a pure function of the state, the message and `ctx.now`.
  */
 import type { AccountMsg, SessionGrant, SessionLease } from "../../shared/model/account/protocol.ts";
+import {
+  acquire,
+  decide,
+  expire,
+  extend,
+  type LeaseLimits,
+  type LeaseTable,
+  leaseRecord,
+  leaseTable,
+  release,
+} from "../../shared/model/lease.ts";
 import { fail, type Handler, ok } from "./state.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 
 const MAX_TTL_MS = 60 * 60 * 1000;
 
+/** A lease as persisted before the shared lease model: `{ username, expiresAt }`, id by key. */
+interface LegacySessionLease {
+  username: string;
+  expiresAt: number;
+}
+
+/** The persisted sessions as a lease table; leases written in the earlier form are read as leases. */
+function sessionTable(sessions: Record<string, SessionLease | LegacySessionLease> | undefined): LeaseTable {
+  const current: Record<string, SessionLease> = {};
+  for (const [id, l] of Object.entries(sessions ?? {}))
+    current[id] = "holder" in l ? l : { id, holder: l.username, expiresAt: l.expiresAt };
+  return leaseTable(current);
+}
+
 /** The leases still alive at `now`. */
 export function liveLeases(
-  sessions: Record<string, SessionLease> | undefined,
+  sessions: Record<string, SessionLease | LegacySessionLease> | undefined,
   now: number,
 ): Record<string, SessionLease> {
-  const out: Record<string, SessionLease> = {};
-  for (const [id, l] of Object.entries(sessions ?? {})) if (l.expiresAt > now) out[id] = l;
-  return out;
+  return leaseRecord(expire(sessionTable(sessions), now));
+}
+
+function limits(maxPerUser: number, maxPerAccount: number): LeaseLimits {
+  return { perHolder: maxPerUser, total: maxPerAccount };
 }
 
 /** Pure decision: may one more session of `username` open, given the live leases? */
@@ -29,12 +57,15 @@ export function decideSession(
   maxPerUser: number,
   maxPerAccount: number,
 ): SessionGrant {
-  const all = Object.values(live);
-  const userSessions = all.filter((l) => l.username === username).length;
-  const accountSessions = all.length;
-  if (userSessions >= maxPerUser) return { granted: false, refusedBy: "user", userSessions, accountSessions };
-  if (accountSessions >= maxPerAccount)
-    return { granted: false, refusedBy: "account", userSessions, accountSessions };
+  const d = decide(leaseTable(live), username, limits(maxPerUser, maxPerAccount));
+  const { holder: userSessions, total: accountSessions } = d.counts;
+  if (!d.ok)
+    return {
+      granted: false,
+      refusedBy: d.refusedBy === "holder" ? "user" : "account",
+      userSessions,
+      accountSessions,
+    };
   return { granted: true, userSessions: userSessions + 1, accountSessions: accountSessions + 1 };
 }
 
@@ -45,40 +76,36 @@ function validTtl(ttl: unknown): ttl is number {
 export const acquireSession: Handler<Msg<"acquireSession">> = (s, msg, ctx) => {
   if (typeof msg.leaseId !== "string" || msg.leaseId.length === 0 || !validTtl(msg.ttlMs))
     return fail(ctx, s, "invalid_request", "leaseId and a ttlMs of 1 ms to 1 h are required");
-  const live = liveLeases(s.sessions, ctx.now);
-  const expiresAt = ctx.now + msg.ttlMs;
-  const held = live[msg.leaseId];
-  if (held) {
-    // Idempotent: a retried acquire renews the lease it already holds.
-    const sessions = { ...live, [msg.leaseId]: { ...held, expiresAt } };
-    const all = Object.values(sessions);
-    return ok(ctx, { ...s, sessions }, {
-      granted: true,
-      userSessions: all.filter((l) => l.username === held.username).length,
-      accountSessions: all.length,
+  const live = expire(sessionTable(s.sessions), ctx.now);
+  // Idempotent: a retried acquire renews the lease it already holds (acquire extends a held id).
+  const r = acquire(
+    live,
+    { id: msg.leaseId, holder: msg.username, ttlMs: msg.ttlMs },
+    limits(msg.maxPerUser, msg.maxPerAccount),
+    ctx.now,
+  );
+  const { holder: userSessions, total: accountSessions } = r.counts;
+  if (!r.ok)
+    return ok(ctx, { ...s, sessions: leaseRecord(live) }, {
+      granted: false,
+      refusedBy: r.refusedBy === "holder" ? "user" : "account",
+      userSessions,
+      accountSessions,
     } satisfies SessionGrant);
-  }
-  const decision = decideSession(live, msg.username, msg.maxPerUser, msg.maxPerAccount);
-  const sessions = decision.granted
-    ? { ...live, [msg.leaseId]: { username: msg.username, expiresAt } }
-    : live;
-  return ok(ctx, { ...s, sessions }, decision);
+  return ok(ctx, { ...s, sessions: leaseRecord(r.table) }, {
+    granted: true,
+    userSessions,
+    accountSessions,
+  } satisfies SessionGrant);
 };
 
 export const renewSession: Handler<Msg<"renewSession">> = (s, msg, ctx) => {
   if (!validTtl(msg.ttlMs)) return fail(ctx, s, "invalid_request", "a ttlMs of 1 ms to 1 h is required");
-  const live = liveLeases(s.sessions, ctx.now);
-  const held = live[msg.leaseId];
-  if (!held) return ok(ctx, { ...s, sessions: live }, { held: false });
-  return ok(
-    ctx,
-    { ...s, sessions: { ...live, [msg.leaseId]: { ...held, expiresAt: ctx.now + msg.ttlMs } } },
-    { held: true },
-  );
+  const r = extend(expire(sessionTable(s.sessions), ctx.now), msg.leaseId, msg.ttlMs, ctx.now);
+  return ok(ctx, { ...s, sessions: leaseRecord(r.table) }, { held: r.lease !== undefined });
 };
 
 export const releaseSession: Handler<Msg<"releaseSession">> = (s, msg, ctx) => {
-  const live = liveLeases(s.sessions, ctx.now);
-  delete live[msg.leaseId];
-  return ok(ctx, { ...s, sessions: live }, null);
+  const live = expire(sessionTable(s.sessions), ctx.now);
+  return ok(ctx, { ...s, sessions: leaseRecord(release(live, msg.leaseId)) }, null);
 };

@@ -8,8 +8,9 @@
  * virtually every mailbox provider ignores the local part's case and suppressing `John@` and
  * `john@` together is the safe side.
  */
+import { fromBase64Url, toBase64Url } from "../../shared/base64url.ts";
 import type { Behavior } from "../behavior.ts";
-import { actorKey } from "../keys.ts";
+import { SUPPRESSION_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 
 export const SUPPRESSION_SOURCES = ["hard_bounce", "manual"] as const;
@@ -60,8 +61,6 @@ export type SuppressionMsg =
   /** The account was erased after its retention period (C6): the list goes with it. */
   | { t: "erase" };
 
-export const suppressionKey = (accountId: string) => actorKey("suppression", accountId);
-
 // — addresses (pure) —
 
 const LOCAL_ATOM = /^[^\s"(),:;<>@[\\\]\p{Cc}]+$/u;
@@ -104,31 +103,24 @@ function sourceOf(e: { source?: string; recipientId?: string }): SuppressionSour
 const newestFirst = (a: [string, SuppressionEntry], b: [string, SuppressionEntry]) =>
   b[1].at - a[1].at || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-/** base64url of UTF-8, with web APIs only (this module is also loaded by the edge API). */
-function toBase64Url(s: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(s)) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** The key as base64url of UTF-8 (Web APIs only: this module is also loaded by the edge API). */
+export function encodeCursor(after: PageAfter): string {
+  return `${after.at}.${toBase64Url(new TextEncoder().encode(after.key))}`;
 }
 
-function fromBase64Url(s: string): string | undefined {
+function keyOfCursor(s: string): string | undefined {
   try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    return new TextDecoder("utf-8", { fatal: true }).decode(fromBase64Url(s));
   } catch {
     return undefined;
   }
-}
-
-export function encodeCursor(after: PageAfter): string {
-  return `${after.at}.${toBase64Url(after.key)}`;
 }
 
 /** The position a cursor names; undefined when it is not one of ours. */
 export function decodeCursor(cursor: string): PageAfter | undefined {
   const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,700})$/.exec(cursor);
   if (!m) return undefined;
-  const key = fromBase64Url(m[2] as string);
+  const key = keyOfCursor(m[2] as string);
   return key?.includes("@") ? { at: Number(m[1]), key } : undefined;
 }
 
@@ -155,7 +147,7 @@ export function pageEntries(
 
 export function createSuppressionBehavior(): Behavior<SuppressionState, SuppressionMsg> {
   return {
-    type: "suppression",
+    type: SUPPRESSION_ACTOR_TYPE,
     initial: () => ({ entries: {} }),
     receive(state, msg, ctx) {
       switch (msg.t) {

@@ -3,7 +3,7 @@
  * hashes outside the actor); the directory picks the changes up after each transition, so a
  * reset or deleted SMTP user stops working at once everywhere.
  */
-import { isPermission, isScope } from "../../shared/model/account/permissions.ts";
+import { isPermission, isRole, isScope } from "../../shared/model/account/permissions.ts";
 import {
   type AccountMsg,
   type AccountState,
@@ -23,8 +23,6 @@ export function normalizeEmail(email: unknown): string | undefined {
   const e = email.trim().toLowerCase();
   return EMAIL.test(e) && e.length <= 254 ? e : undefined;
 }
-
-const isRole = (r: unknown): r is Role => (ROLES as readonly unknown[]).includes(r);
 
 /** Custom members keep their chosen permissions; admin and regular hold theirs by role. */
 function permissionsFor(role: Role, given: unknown): Permission[] | undefined {

@@ -57,6 +57,7 @@ async function readAll(store: ContentStore, ref: string): Promise<Buffer> {
 }
 
 type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: false; detail: string };
+type ContentUnavailable = { ok: false; content: true; detail: string };
 
 /**
  * The message as it goes out: DKIM-signed with the sending domain's active key (D3). When the
@@ -64,8 +65,19 @@ type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: fa
  * key does not sign), the attempt is deferred: a message is never sent unsigned. Only `sign:
  * false` (benchmarks measuring DKIM off) sends without a signature.
  */
-async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Prepared> {
-  const message = await readAll(d.content, r.contentRef);
+async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Prepared | ContentUnavailable> {
+  let message: Buffer;
+  try {
+    message = await readAll(d.content, r.contentRef);
+  } catch (e) {
+    // A content miss or a store outage is an outcome (deferred, retried on the schedule), not a
+    // lost attempt whose lease must run out.
+    return {
+      ok: false,
+      content: true,
+      detail: `message content not readable: ${(e as Error).message ?? String(e)}`,
+    };
+  }
   const unavailable = (why: string): Prepared => ({
     ok: false,
     detail: `DKIM signing for ${r.sendingDomain} unavailable (${why}); not sent unsigned, retried later`,
@@ -92,19 +104,27 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
 
 export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outcome> {
   const r = req.record;
-  const base = { recipientId: r.recipientId, lease: req.lease };
+  /** The outcome of this attempt: what happened, the reply (or why there is none), which host. */
+  const outcome = (c: Pick<Outcome, "result" | "reason">, remoteReply: string, mxHost: string): Outcome => ({
+    recipientId: r.recipientId,
+    lease: req.lease,
+    result: c.result,
+    reason: c.reason,
+    remoteReply,
+    mxHost,
+  });
   // 1. MX hosts (D1)
   const mx = await d.mx.resolve(r.recipientDomain);
-  if (!mx.ok) {
-    const c = classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind);
-    return { ...base, result: c.result, reason: c.reason, remoteReply: mx.detail, mxHost: "" };
-  }
+  if (!mx.ok)
+    return outcome(classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind), mx.detail, "");
   // 2. content, signed (D3), with the VERP Return-Path (D4); unsigned never leaves: deferred
   const prepared = await prepare(r, d);
-  if (!prepared.ok) {
-    const c = classifyTransport("signing_unavailable");
-    return { ...base, result: c.result, reason: c.reason, remoteReply: prepared.detail, mxHost: "" };
-  }
+  if (!prepared.ok)
+    return outcome(
+      classifyTransport("content" in prepared ? "content_unavailable" : "signing_unavailable"),
+      prepared.detail,
+      "",
+    );
   const { message } = prepared;
   const from = encodeVerp(r.recipientId, prepared.returnPathHost, d.verpKey);
   // 3. each MX in order until one answers
@@ -128,14 +148,7 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
         const f = e as SmtpFailure;
         if (f.responseCode !== undefined && f.response) {
           // The greeting or EHLO refused us: an answer, classified at CONNECT.
-          const c = classifyReply(f.response, "CONNECT");
-          return {
-            ...base,
-            result: c.result,
-            reason: c.reason,
-            remoteReply: f.response,
-            mxHost: host.exchange,
-          };
+          return outcome(classifyReply(f.response, "CONNECT"), f.response, host.exchange);
         }
         failures.push(`${host.exchange} [${ip}]: ${f.message ?? String(e)}`);
         continue;
@@ -158,26 +171,13 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
       );
       if (sent.ok) {
         lease.release(false);
-        return {
-          ...base,
-          result: "delivered",
-          reason: "none",
-          remoteReply: sent.response,
-          mxHost: host.exchange,
-        };
+        return outcome({ result: "delivered", reason: "none" }, sent.response, host.exchange);
       }
       const f = sent.error;
       if (f.responseCode !== undefined && f.response && !CONNECTION_CODES.has(f.code ?? "")) {
         // A reply: keep the connection for the next message after RSET, unless it was closed.
         lease.release(f.responseCode === 421 || !(await reset(lease.conn)));
-        const c = classifyReply(f.response, phaseOf(f.command));
-        return {
-          ...base,
-          result: c.result,
-          reason: c.reason,
-          remoteReply: f.response,
-          mxHost: host.exchange,
-        };
+        return outcome(classifyReply(f.response, phaseOf(f.command)), f.response, host.exchange);
       }
       lease.release(true);
       failures.push(`${host.exchange} [${ip}]: ${f.message ?? f.code ?? "connection failed"}`);
@@ -188,19 +188,11 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
     // the message's form, not the address: a soft bounce that does not suppress. While another
     // MX host could not be reached (it might offer SMTPUTF8), it is a deferral instead.
     const reply = `553 5.6.7 Internationalized recipient needs SMTPUTF8, which ${noUtf8Host} does not offer (RFC 6531)`;
-    if (failures.length === 0) {
-      const c = classifyReply(reply, "RCPT");
-      return { ...base, result: c.result, reason: c.reason, remoteReply: reply, mxHost: noUtf8Host };
-    }
+    if (failures.length === 0) return outcome(classifyReply(reply, "RCPT"), reply, noUtf8Host);
     failures.unshift(`${noUtf8Host}: ${reply}`);
   }
-  const c = classifyTransport("connection_failed");
   return {
-    ...base,
-    result: c.result,
-    reason: c.reason,
-    remoteReply: failures.join("; "),
-    mxHost: mx.hosts[0]?.exchange ?? "",
+    ...outcome(classifyTransport("connection_failed"), failures.join("; "), mx.hosts[0]?.exchange ?? ""),
     allMxFailed: true,
   };
 }

@@ -2,8 +2,15 @@
  * Outbound SMTP connections (D2) through nodemailer's SMTP client, reused per MX address and
  * capped per recipient domain: idle connections count against the domain's limit, so a remote
  * server never sees more than the domain's concurrency (D5) from this node.
+ *
+ * Each open connection holds a slot lease of its domain (shared/model/lease.ts, holder the MX
+ * address), extended whenever it is handed out or returned idle and released when it ends. A
+ * connection whose end was never seen stops counting after `leaseMs` instead of holding its slot
+ * for the life of the process. The pool's timers are real (idle close, socket timeouts), so its
+ * leases run on the wall clock too unless `now` is given.
  */
 import SMTPConnection from "nodemailer/lib/smtp-connection";
+import { LocalLeases } from "../../shared/model/lease.ts";
 
 export interface PoolOptions {
   /** Our name in EHLO. */
@@ -16,9 +23,15 @@ export interface PoolOptions {
   idleMs: number;
   /** Accept any certificate (MTA-to-MTA STARTTLS is opportunistic). */
   rejectUnauthorized: boolean;
+  /** TTL of a connection's slot from its last hand-out or return; default the domain's (10 min). */
+  leaseMs?: number;
+  now?: () => number;
 }
 
-export interface Lease {
+const DEFAULT_LEASE_MS = 10 * 60_000;
+
+/** A connection handed out by the pool; its slot is a lease the pool holds. */
+export interface PooledConnection {
   conn: SMTPConnection;
   /** Returns the connection for reuse, or closes it when `broken`. */
   release(broken: boolean): void;
@@ -37,34 +50,53 @@ export function offers(conn: SMTPConnection, keyword: string): boolean {
 
 export class ConnectionPool {
   private readonly idle = new Map<string, Idle[]>();
-  private readonly open = new Map<string, number>();
+  /** Open connections (in use or idle) per domain, one lease each. */
+  private readonly slots: LocalLeases;
+  /** The slot lease id of each open connection. */
+  private readonly slotIds = new Map<SMTPConnection, string>();
+  private nextSlot = 0;
   private readonly waiters = new Map<string, (() => void)[]>();
   /** Idempotent "this connection no longer counts" per connection. */
   private readonly drops = new Map<SMTPConnection, () => void>();
   private closed = false;
 
-  constructor(private readonly o: PoolOptions) {}
+  constructor(private readonly o: PoolOptions) {
+    this.slots = new LocalLeases(o.leaseMs ?? DEFAULT_LEASE_MS, o.now ?? Date.now);
+  }
+
+  /** Extends the slot of an open connection; false when it had lapsed (the connection no longer counts). */
+  private extendSlot(domain: string, conn: SMTPConnection): boolean {
+    const id = this.slotIds.get(conn);
+    return id !== undefined && this.slots.extend(domain, id);
+  }
 
   /** A connection to `ip:port` (TLS name `host`) for `domain`, at most `limit` open per domain. */
-  async acquire(domain: string, host: string, ip: string, port: number, limit: number): Promise<Lease> {
+  async acquire(
+    domain: string,
+    host: string,
+    ip: string,
+    port: number,
+    limit: number,
+  ): Promise<PooledConnection> {
     const key = `${domain}|${ip}:${port}`;
+    const slotId = `${key}#${++this.nextSlot}`;
     for (;;) {
       const idle = this.idle.get(key)?.pop();
       if (idle) {
         clearTimeout(idle.timer);
-        if (!(idle.conn as unknown as { _destroyed?: boolean })._destroyed)
-          return this.lease(domain, key, idle.conn);
+        const destroyed = (idle.conn as unknown as { _destroyed?: boolean })._destroyed;
+        if (!destroyed && this.extendSlot(domain, idle.conn)) return this.lease(domain, key, idle.conn);
         this.drops.get(idle.conn)?.();
+        if (!destroyed) idle.conn.quit(); // its slot lapsed: it no longer counts, so it goes
         continue;
       }
-      if ((this.open.get(domain) ?? 0) < limit) break;
+      if (this.slots.acquire(domain, slotId, `${ip}:${port}`, { total: limit })) break;
       // Full: close an idle connection of this domain to another MX, else wait for a release.
       if (this.closeOneIdle(domain)) continue;
       await new Promise<void>((resolve) =>
         this.waiters.set(domain, [...(this.waiters.get(domain) ?? []), resolve]),
       );
     }
-    this.open.set(domain, (this.open.get(domain) ?? 0) + 1);
     const conn = new SMTPConnection({
       host: ip,
       port,
@@ -81,9 +113,12 @@ export class ConnectionPool {
       if (counted) {
         counted = false;
         this.drops.delete(conn);
-        this.dropped(domain);
+        this.slotIds.delete(conn);
+        this.slots.release(domain, slotId);
+        this.wake(domain);
       }
     };
+    this.slotIds.set(conn, slotId);
     this.drops.set(conn, drop);
     conn.once("end", drop);
     conn.on("error", () => {
@@ -108,14 +143,14 @@ export class ConnectionPool {
     return this.lease(domain, key, conn);
   }
 
-  private lease(domain: string, key: string, conn: SMTPConnection): Lease {
+  private lease(domain: string, key: string, conn: SMTPConnection): PooledConnection {
     let done = false;
     return {
       conn,
       release: (broken) => {
         if (done) return;
         done = true;
-        if (broken || this.closed) {
+        if (broken || this.closed || !this.extendSlot(domain, conn)) {
           this.drops.get(conn)?.();
           conn.close();
           return;
@@ -146,11 +181,6 @@ export class ConnectionPool {
       return true;
     }
     return false;
-  }
-
-  private dropped(domain: string): void {
-    this.open.set(domain, Math.max(0, (this.open.get(domain) ?? 1) - 1));
-    this.wake(domain);
   }
 
   private wake(domain: string): void {

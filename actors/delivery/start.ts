@@ -11,6 +11,7 @@ import type { Logger } from "../../shared/log.ts";
 import type { ServerSecrets } from "../../shared/security/secrets.ts";
 import type { AccountService } from "../account/service.ts";
 import type { Clock } from "../clock.ts";
+import { domainOptionsFromConfig } from "../domain/options.ts";
 import type { ActorSystem } from "../system.ts";
 import { DkimPool } from "./dkim.ts";
 import { DeliveryWorkers } from "./worker.ts";
@@ -61,6 +62,8 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
       socketTimeoutMs: timeoutMs,
       idleMs: 5_000,
       rejectUnauthorized: false,
+      // A connection's slot lapses with the domain's slot lease it was opened under.
+      leaseMs: domainOptionsFromConfig(config).leaseMs,
     },
     now: () => d.clock.now(),
     log: log.child({ component: "delivery" }),

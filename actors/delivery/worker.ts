@@ -16,6 +16,7 @@ import {
   type AttemptRequest,
   DELIVERY_ATTEMPTS_TOPIC,
   type DomainMsg,
+  decodeAttemptRequest,
   type Outcome,
 } from "../domain/protocol.ts";
 import { domainKey } from "../keys.ts";
@@ -63,7 +64,7 @@ export class DeliveryWorkers {
       topics: [DELIVERY_ATTEMPTS_TOPIC],
       fromBeginning: true,
       handler: async (r) => {
-        const req = JSON.parse(new TextDecoder().decode(r.value)) as AttemptRequest;
+        const req = decodeAttemptRequest(r.value);
         while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
         const p = this.run(req).finally(() => this.inflight.delete(p));
         this.inflight.add(p);

@@ -13,13 +13,20 @@
  */
 
 import { CONFIG_DEFAULTS } from "../../shared/config/schema.ts";
-import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../../shared/model/event.ts";
+import {
+  type EventFacts,
+  STATUS_EVENTS_TOPIC,
+  STATUS_EVENTS_TOPIC_SPEC,
+  statusEvent,
+  statusEventRecord,
+} from "../../shared/model/event.ts";
+import { decide, grant, type Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
-import { suppressionKey } from "../account/suppression.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
+import type { ContentMsg } from "../content/behavior.ts";
+import { contentKey, DOMAIN_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
-import { type EventFacts, encode, statusEvent } from "./events.ts";
 import {
   type AttemptRequest,
   DELIVERY_ATTEMPTS_TOPIC,
@@ -30,6 +37,7 @@ import {
   type DomainState,
   type DomainView,
   type Entry,
+  encodeAttemptRequest,
   type Outcome,
 } from "./protocol.ts";
 
@@ -66,23 +74,49 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
 
 type Ctx = ActorContext<DomainMsg>;
 
-function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
-  ctx.emit(STATUS_EVENTS_TOPIC, e.record.accountId, encode(statusEvent(e.record, { ...f, ts: ctx.now })));
+/** X5: tells the content ledger this recipient has its final status. */
+function finished(ctx: Ctx, r: RecipientRecord): void {
+  if (r.recipients === undefined) return;
+  ctx.send(contentKey(r.messageId), {
+    t: "final",
+    messageId: r.messageId,
+    recipientId: r.recipientId,
+    contentRef: r.contentRef,
+    recipients: r.recipients,
+  } satisfies ContentMsg);
 }
 
-/** Replaces an entry's row (rows are values) and keeps the index in step with its `where`. */
+function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
+  emitStatus(ctx, e.record, { ...f, ts: ctx.now });
+}
+
+/** A status event on `events.status`, keyed by account id (shared/model/event.ts). */
+function emitStatus(ctx: Ctx, record: RecipientRecord, f: EventFacts): void {
+  const { key, value } = statusEventRecord(statusEvent(record, f));
+  ctx.emit(STATUS_EVENTS_TOPIC, key, value);
+}
+
+/** Gives back the slot the row held, if it holds one that `next` does not keep. */
+function releaseSlot(s: DomainState, id: string, next?: Entry): void {
+  const held = s.entries.get(id)?.lease;
+  if (held && held.id !== next?.lease?.id) s.index.inflight.delete(held.id);
+}
+
+/**
+ * Replaces an entry's row (rows are values) and keeps the index in step with its `where`. An
+ * inflight row's lease is already in `index.inflight` (pump granted it).
+ */
 function put(s: DomainState, id: string, e: Entry): void {
+  releaseSlot(s, id, e);
   s.entries.set(id, e);
   if (e.where === "ready") s.index.ready.set(id, e.queuedAt);
   else s.index.ready.delete(id);
-  if (e.where === "inflight") s.index.inflight.add(id);
-  else s.index.inflight.delete(id);
 }
 
 function drop(s: DomainState, id: string): void {
+  releaseSlot(s, id);
   s.entries.delete(id);
   s.index.ready.delete(id);
-  s.index.inflight.delete(id);
 }
 
 /** Queues an entry at the back of the ready queue. */
@@ -95,13 +129,15 @@ function enqueue(s: DomainState, id: string, e: Entry): void {
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;
   for (const id of s.index.ready.keys()) {
-    if (s.index.inflight.size >= o.concurrency) break;
     const e = s.entries.get(id) as Entry;
     const attempts = e.attempts + 1;
     const lease = `${id}#${attempts}`;
-    const expiresAt = ctx.now + o.leaseMs;
-    put(s, id, { ...e, attempts, where: "inflight", lease: { id: lease, expiresAt } });
-    ctx.setTimer(`lease:${id}`, expiresAt, { t: "leaseExpired", recipientId: id, lease });
+    // No expire here: a lapsed lease is taken back by its `leaseExpired` timer, which re-queues.
+    if (!decide(s.index.inflight, id, { total: o.concurrency }).ok) break;
+    const slot = grant({ id: lease, holder: id, ttlMs: o.leaseMs }, ctx.now);
+    s.index.inflight.set(slot.id, slot);
+    put(s, id, { ...e, attempts, where: "inflight", lease: slot });
+    ctx.setTimer(`lease:${id}`, slot.expiresAt, { t: "leaseExpired", recipientId: id, lease });
     const req: AttemptRequest = {
       domain: s.domain,
       record: e.record,
@@ -109,7 +145,7 @@ function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
       lease,
       concurrency: o.concurrency,
     };
-    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encode(req));
+    ctx.emit(DELIVERY_ATTEMPTS_TOPIC, s.domain, encodeAttemptRequest(req));
   }
   return s;
 }
@@ -131,6 +167,7 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
   }
   if (out.result === "delivered") {
     publish(ctx, e, { ...facts, status: "Delivered", reason: "none" });
+    finished(ctx, e.record);
     drop(s, id);
     remember(s, id, { record: compact(e.record), deliveredAt: ctx.now, attempt, mxHost: out.mxHost }, ctx, o);
     return s;
@@ -152,10 +189,12 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
     }
     // D6: past the maximum retry period the deferral is a soft bounce, with the last reply kept.
     publish(ctx, e, { ...facts, status: "SoftBounce", reason: "retry_period_expired" });
+    finished(ctx, e.record);
     drop(s, id);
     return s;
   }
   finalBounce(ctx, e.record, out.result, facts);
+  finished(ctx, e.record);
   drop(s, id);
   return s;
 }
@@ -166,13 +205,7 @@ function finalBounce(
   result: "soft" | "hard",
   facts: Omit<EventFacts, "ts" | "status">,
 ): void {
-  ctx.emit(
-    STATUS_EVENTS_TOPIC,
-    record.accountId,
-    encode(
-      statusEvent(record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now }),
-    ),
-  );
+  emitStatus(ctx, record, { ...facts, status: result === "hard" ? "HardBounce" : "SoftBounce", ts: ctx.now });
   // D8: only a hard bounce suppresses the address; policy blocks are never hard (classify.ts).
   if (result === "hard" && !record.isTest) {
     ctx.send(suppressionKey(record.accountId), {
@@ -229,21 +262,25 @@ export function view(s: DomainState, now: number): DomainView {
   };
 }
 
-/** The index derived from the entries: ready ids in queue order, ids in flight. */
+/** The index derived from the entries: ready ids in queue order, the inflight rows' leases. */
 function reindex(s: DomainState): void {
   const ready: [string, number][] = [];
   s.index.ready.clear();
   s.index.inflight.clear();
   for (const [id, e] of s.entries.entries()) {
     if (e.where === "ready") ready.push([id, e.queuedAt]);
-    else if (e.where === "inflight") s.index.inflight.add(id);
+    else if (e.where === "inflight") {
+      // The holder is the row's id (rows written before the shared lease model had none).
+      const l = e.lease ?? { id: `${id}#${e.attempts}`, holder: id, expiresAt: 0 };
+      s.index.inflight.set(l.id, { id: l.id, holder: id, expiresAt: l.expiresAt });
+    }
   }
   ready.sort((a, b) => a[1] - b[1]);
   for (const [id, at] of ready) s.index.ready.set(id, at);
 }
 
 function emptyIndex(): DomainIndex {
-  return { ready: new Map(), inflight: new Set() };
+  return { ready: new Map(), inflight: new Map<string, Lease>() };
 }
 
 /** The persisted head: everything but the tables and the index. */
@@ -256,7 +293,7 @@ interface DomainHead {
 export function createDomainBehavior(options: Partial<DomainOptions> = {}): Behavior<DomainState, DomainMsg> {
   const o = { ...DEFAULT_DOMAIN_OPTIONS, ...options };
   return {
-    type: "domain",
+    type: DOMAIN_ACTOR_TYPE,
     outputs: [
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
       STATUS_EVENTS_TOPIC_SPEC(o.partitions),
@@ -306,6 +343,20 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
         case "leaseExpired": {
           const e = s.entries.get(msg.recipientId);
           if (e?.where !== "inflight" || e.lease?.id !== msg.lease) return state;
+          // The attempt never reported back (its worker died): queued again, unless the retry
+          // period is over (D6), which makes it a soft bounce like any other expired deferral.
+          if (isExpired(e.record.acceptedAt, ctx.now, o.maxRetryMs)) {
+            publish(ctx, e, {
+              status: "SoftBounce",
+              reason: "retry_period_expired",
+              remoteReply: e.lastReply ?? "the last delivery attempt did not report back",
+              mxHost: e.lastMx ?? "",
+              attempt: e.attempts,
+            });
+            finished(ctx, e.record);
+            drop(s, msg.recipientId);
+            return pump(s, ctx, o);
+          }
           enqueue(s, msg.recipientId, { ...e, lease: undefined });
           return pump(s, ctx, o);
         }

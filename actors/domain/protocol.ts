@@ -6,6 +6,7 @@
  * I/O happens outside: the actor grants a slot by emitting an `AttemptRequest` on
  * `delivery.attempts`; a delivery worker does the SMTP work and tells the actor an `outcome`.
  */
+import type { Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import type { StatusReason } from "../../shared/model/status.ts";
 import type { Table } from "../table.ts";
@@ -24,6 +25,17 @@ export interface AttemptRequest {
   lease: string;
   /** The domain's connection limit (D5): a worker never holds more connections to it. */
   concurrency: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The attempt request on `delivery.attempts`: JSON in UTF-8, one encoder and one decoder. */
+export function encodeAttemptRequest(req: AttemptRequest): Uint8Array {
+  return encoder.encode(JSON.stringify(req));
+}
+export function decodeAttemptRequest(value: Uint8Array): AttemptRequest {
+  return JSON.parse(decoder.decode(value)) as AttemptRequest;
 }
 
 export interface Outcome {
@@ -66,7 +78,12 @@ export interface Entry {
   dueAt: number;
   /** Queue position while ready (the domain's `seq` when it was queued): FIFO, also after a restore. */
   queuedAt: number;
-  lease?: { id: string; expiresAt: number };
+  /**
+   * The slot while inflight: a lease (shared/model/lease.ts) held by the recipient id, taken back
+   * at `expiresAt` by a `leaseExpired` timer. Rows written before the shared model carry no
+   * `holder`; nothing reads it from the row (the index rebuilds it from the row's id).
+   */
+  lease?: Lease;
   lastReason?: StatusReason;
   lastReply?: string;
   lastMx?: string;
@@ -80,12 +97,14 @@ export interface DeliveredEntry {
 }
 
 /**
- * What the domain derives from `entries` to stay O(1) per message: the ready ids in queue order
- * and the ids in flight. Not persisted; rebuilt after a restore or a rolled-back transition.
+ * What the domain derives from `entries` to stay O(1) in the backlog per message: the ready ids
+ * in queue order and the slots in use (the inflight rows' leases, by lease id; at most
+ * `concurrency`). Not persisted; rebuilt after a restore or a rolled-back transition.
  */
 export interface DomainIndex {
   ready: Map<string, number>;
-  inflight: Set<string>;
+  /** Changed in place, like the rows: a lease table (shared/model/lease.ts) the actor owns. */
+  inflight: Map<string, Lease>;
 }
 
 export interface DomainState {

@@ -2,15 +2,14 @@
  * Dashboard sessions as actors (C2, X2 "dashboard sessions hold on every node at once"): a session
  * made on one node is found by every node, because it lives in a session actor that Kafka places
  * on exactly one node, not in one node's memory. 64 shards, `session:<c>` with `c` the first
- * character of the SHA-256 of the session id (service.ts `sessionShard`); each shard keeps its
+ * character of the SHA-256 of the session id (actors/keys.ts `sessionKey`); each shard keeps its
  * sessions in a Table keyed by that hash, so the id itself — the bearer secret in the cookie — is
  * never stored or sent on the bus. One TTL for all: rows are in expiry order, and each turn drops
  * the expired ones at the front.
  */
 import type { Behavior } from "../behavior.ts";
+import { SESSION_ACTOR_TYPE } from "../keys.ts";
 import { Table } from "../table.ts";
-
-export const SESSION_ACTOR = "session";
 
 export interface SessionRow {
   accountId: string;
@@ -51,7 +50,7 @@ const validRow = (r: SessionRow | undefined): r is SessionRow =>
 
 export function createSessionBehavior(): Behavior<SessionShard, SessionMsg> {
   return {
-    type: SESSION_ACTOR,
+    type: SESSION_ACTOR_TYPE,
     initial: () => ({ rows: new Table() }),
     encode: () => ({}),
     decode: () => ({ rows: new Table() }),

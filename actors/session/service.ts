@@ -12,8 +12,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Member } from "../../shared/model/account/protocol.ts";
 import { type MemberView, memberView } from "../../shared/model/account/views.ts";
 import type { AccountService, Asker } from "../account/service.ts";
-import { actorKey } from "../keys.ts";
-import { SESSION_ACTOR, type SessionMsg, type SessionRow } from "./behavior.ts";
+import { sessionKey } from "../keys.ts";
+import type { SessionMsg, SessionRow } from "./behavior.ts";
 
 export interface SessionView {
   accountId: string;
@@ -35,8 +35,6 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("base64url")
 
 /** The id's hash: the row key, never the id itself. */
 export const sessionHash = (id: string) => sha256(`petrel session v1\0${id}`);
-/** The shard actor of a hash: 64 of them. */
-export const sessionShard = (hash: string) => actorKey(SESSION_ACTOR, hash.slice(0, 1));
 /** What a session remembers of the password it was made under. */
 const fingerprint = (passwordHash: string | undefined) =>
   sha256(`petrel pw v1\0${passwordHash ?? ""}`).slice(0, 22);
@@ -119,7 +117,7 @@ export class SessionService {
   }
 
   private ask<R = null>(msg: SessionMsg): Promise<R> {
-    return this.o.actors.ask<R>(sessionShard(msg.hash), msg, this.o.askTimeoutMs);
+    return this.o.actors.ask<R>(sessionKey(msg.hash), msg, this.o.askTimeoutMs);
   }
 }
 

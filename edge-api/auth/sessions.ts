@@ -5,6 +5,7 @@
  * changed password's sessions end on their next use. Only the shape crosses into edge-api, so it
  * stays runtime-neutral.
  */
+import { toBase64Url } from "../../shared/base64url.ts";
 import type { MemberView } from "../../shared/model/account/views.ts";
 
 export interface Session {
@@ -31,7 +32,5 @@ export const SESSION_COOKIE = "petrel_session";
 export function randomId(bytes = 32): string {
   const b = new Uint8Array(bytes);
   crypto.getRandomValues(b);
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(b);
 }

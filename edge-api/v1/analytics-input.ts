@@ -12,7 +12,7 @@ import {
   PeriodError,
   presetPeriod,
 } from "../../shared/analytics/period.ts";
-import type { SeriesView } from "../../shared/analytics/queries.ts";
+import { SERIES_VIEWS, type SeriesView } from "../../shared/analytics/queries.ts";
 import { DAY_MS } from "../../shared/analytics/service.ts";
 import { RecipientStatus } from "../../shared/model/status.ts";
 import { ApiError } from "../errors.ts";
@@ -80,12 +80,15 @@ export const StatsQuery = z.object({
     .describe(`Custom range start, inclusive, with \`to\` (at most 366 days): ${INSTANT}.`),
   to: instant.optional().describe(`Custom range end, exclusive, with \`from\`: ${INSTANT}.`),
   view: z
-    .enum(["new", "cumulative"])
+    .enum(SERIES_VIEWS)
     .default("new")
     .describe("Time series: figures per bucket (`new`) or running totals (`cumulative`)."),
 });
 
-/** An OpenAPI query parameter (the shape of op.ts `QueryParameter`, not imported: op.ts is Node-side). */
+/**
+ * An OpenAPI query parameter object. Declared here, not in op.ts (which imports it): this file is
+ * also loaded by the edge entry, and op.ts is Node-side.
+ */
 export interface QueryParameter {
   name: string;
   in: "query";

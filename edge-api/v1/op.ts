@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { authorize } from "../auth/authorize.ts";
 import type { AccountPrincipal, Principal, Requirement } from "../auth/policy.ts";
 import type { ControlDeps } from "../deps.ts";
+import type { QueryParameter } from "./analytics-input.ts";
 import type { V1Env } from "./env.ts";
 import { AccountParam, ErrorSchema } from "./schemas.ts";
 
@@ -33,17 +34,6 @@ interface OpBase<PS extends AnyObject, BS extends z.ZodType> {
   response?: z.ZodType | "text";
   /** Query parameters, for the document only (the operation parses its own query string). */
   query?: readonly QueryParameter[];
-}
-
-/** An OpenAPI query parameter object. */
-export interface QueryParameter {
-  name: string;
-  in: "query";
-  description: string;
-  required: boolean;
-  schema: Record<string, unknown>;
-  style?: "form";
-  explode?: boolean;
 }
 
 export interface RunInput<PS extends AnyObject, BS extends z.ZodType> {

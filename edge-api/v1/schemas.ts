@@ -3,7 +3,17 @@
  * describe input and output in /openapi.json, so the document cannot drift from the code.
  */
 import { z } from "@hono/zod-openapi";
-import { PERMISSIONS, ROLES, SCOPES } from "../../shared/model/account/protocol.ts";
+import {
+  ACCOUNT_STATUSES,
+  DKIM_ALGORITHMS,
+  DNS_RECORD_KINDS,
+  DNS_RECORD_STATUSES,
+  PERMISSIONS,
+  ROLES,
+  SCOPES,
+  SENDING_DOMAIN_STATUSES,
+} from "../../shared/model/account/protocol.ts";
+import { QUOTA_BANDS, SMTP_ENCRYPTIONS } from "../../shared/model/account/views.ts";
 
 // — building blocks —
 
@@ -148,7 +158,7 @@ export const QuotaSchema = z
     used: z.number().int(),
     limit: z.number().int(),
     percent: z.number(),
-    band: z.enum(["blue", "orange", "red"]),
+    band: z.enum(QUOTA_BANDS),
     periodStart: Millis,
     periodEnd: Millis,
   })
@@ -158,7 +168,7 @@ export const AccountSchema = z
   .object({
     accountId: z.string(),
     name: z.string(),
-    status: z.enum(["active", "suspended", "cancelled"]),
+    status: z.enum(ACCOUNT_STATUSES),
     sendingAllowed: z.boolean(),
     timezone: z.string(),
     createdAt: Millis,
@@ -198,7 +208,7 @@ export const MemberList = z.object({ members: z.array(MemberSchema) }).openapi("
 export const ConnectionSchema = z
   .object({
     server: z.string(),
-    ports: z.array(z.object({ port: z.number().int(), encryption: z.enum(["STARTTLS", "TLS"]) })),
+    ports: z.array(z.object({ port: z.number().int(), encryption: z.enum(SMTP_ENCRYPTIONS) })),
   })
   .openapi("SmtpConnection");
 export const SmtpUserSchema = z
@@ -219,11 +229,11 @@ export const CreatedSmtpUserSchema = SmtpUserSchema.extend(SmtpCredentialsSchema
 
 export const DomainRecordSchema = z
   .object({
-    kind: z.enum(["dkim1", "dkim2", "return_path"]),
+    kind: z.enum(DNS_RECORD_KINDS),
     name: z.string(),
     type: z.literal("CNAME"),
     value: z.string(),
-    status: z.enum(["pending", "verified", "missing", "wrong"]),
+    status: z.enum(DNS_RECORD_STATUSES),
     detail: z.string().optional(),
     checkedAt: Millis.optional(),
   })
@@ -233,13 +243,13 @@ export const DomainSchema = z
     domainId: z.string(),
     domain: z.string(),
     addedAt: Millis,
-    status: z.enum(["pending", "verified", "failed"]),
+    status: z.enum(SENDING_DOMAIN_STATUSES),
     trusted: z.boolean(),
     records: z.array(DomainRecordSchema),
     dkim: z.array(
       z.object({
         selector: z.string(),
-        algorithm: z.enum(["rsa-sha256", "ed25519-sha256"]),
+        algorithm: z.enum(DKIM_ALGORITHMS),
         publicKey: z.string(),
       }),
     ),

@@ -3,9 +3,17 @@
  * these are the fields the pages use.
  */
 
-import type { BillingPeriod } from "../../shared/model/account/protocol.ts";
+import type {
+  AccountStatus,
+  BillingPeriod,
+  DnsRecordKind,
+  DnsRecordStatus,
+  Role,
+  SendingDomainStatus,
+} from "../../shared/model/account/protocol.ts";
+import type { QuotaBand, SmtpEncryption } from "../../shared/model/account/views.ts";
 
-export type Band = "blue" | "orange" | "red";
+export type Band = QuotaBand;
 
 export interface Quota {
   used: number;
@@ -20,14 +28,14 @@ export interface Me {
   kind: "member" | "apiKey";
   accountId: string;
   email?: string;
-  role?: "admin" | "regular" | "custom";
+  role?: Role;
   permissions?: string[];
 }
 
 export interface Account {
   accountId: string;
   name: string;
-  status: "active" | "suspended" | "cancelled";
+  status: AccountStatus;
   sendingAllowed: boolean;
   timezone: string;
   plan: string;
@@ -42,11 +50,11 @@ export type { StatsAnswer as Stats } from "../../shared/analytics/service.ts";
 
 /** C4: one of the three CNAME records and its verification state. */
 export interface DomainRecord {
-  kind: "dkim1" | "dkim2" | "return_path";
+  kind: DnsRecordKind;
   name: string;
   type: "CNAME";
   value: string;
-  status: "pending" | "verified" | "missing" | "wrong";
+  status: DnsRecordStatus;
   detail?: string;
   checkedAt?: number;
 }
@@ -56,7 +64,7 @@ export interface SendingDomain {
   domainId: string;
   domain: string;
   addedAt: number;
-  status: "pending" | "verified" | "failed";
+  status: SendingDomainStatus;
   trusted: boolean;
   records: DomainRecord[];
   verifiedAt?: number;
@@ -68,7 +76,7 @@ export interface SmtpUser {
   username: string;
   name: string;
   createdAt: number;
-  connection?: { server: string; ports: { port: number; encryption: "STARTTLS" | "TLS" }[] };
+  connection?: { server: string; ports: { port: number; encryption: SmtpEncryption }[] };
 }
 
 /** C6: a plan of GET /v1/plans; one period of GET /v1/account/billing (and the current period). */
@@ -85,7 +93,7 @@ export interface AccountDetails extends Account {
 /** C2: one member of GET /v1/members. */
 export interface Member {
   email: string;
-  role: "admin" | "regular" | "custom";
+  role: Role;
   permissions: string[];
   effectivePermissions: string[];
   hasPassword: boolean;

@@ -3,6 +3,7 @@
  * sender, subject (contains, any case), status, message id and period, with a cursor to page on.
  * Always scoped to one account (`account_id = {account}` leads the `events` sort key).
  */
+import { fromBase64Url, toBase64Url } from "../base64url.ts";
 import { RECIPIENT_STATUSES, type RecipientStatus } from "../model/status.ts";
 import { type QueryClient, rows } from "./client.ts";
 import { localIso } from "./period.ts";
@@ -54,17 +55,12 @@ export class CursorError extends Error {
 }
 
 export function encodeCursor(ts: number, eventId: string): string {
-  const b = new TextEncoder().encode(JSON.stringify([ts, eventId]));
-  return btoa(String.fromCharCode(...b))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  return toBase64Url(new TextEncoder().encode(JSON.stringify([ts, eventId])));
 }
 
 export function decodeCursor(cursor: string): { ts: number; eventId: string } {
   try {
-    const bin = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-    const v = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))));
+    const v = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
     if (Array.isArray(v) && Number.isInteger(v[0]) && typeof v[1] === "string")
       return { ts: v[0], eventId: v[1] };
   } catch {

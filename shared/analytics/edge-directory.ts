@@ -22,7 +22,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
-import { DIRECTORY_TOPIC, DIRECTORY_TOPIC_SPEC, decodeEntry } from "../directory/entries.ts";
+import { DIRECTORY_TOPIC, DIRECTORY_TOPIC_SPEC, decodeEntry, entryKeyId } from "../directory/entries.ts";
 import { ACCOUNT_EVENTS_TOPIC, accountOutputTopics } from "../model/account/topics.ts";
 import type { AccountView } from "../model/account/views.ts";
 
@@ -143,13 +143,14 @@ export async function startEdgeDirectory(o: EdgeDirectoryOptions): Promise<EdgeD
     if (r.offset <= applied) return;
     applied = r.offset;
     const entry = decodeEntry(r.value);
-    if (r.key.startsWith("api-key:")) {
-      const keyId = r.key.slice("api-key:".length);
+    const keyId = entryKeyId("api-key", r.key);
+    const accountId = entryKeyId("account", r.key);
+    if (keyId !== undefined) {
       const e = entry?.kind === "api-key" ? entry : undefined;
       keys.push(keyRow(keyId, e, keyAccounts.get(keyId), r.offset + 1, r.timestamp));
       if (e) keyAccounts.set(keyId, { accountId: e.accountId });
-    } else if (r.key.startsWith("account:")) {
-      dirty.add(r.key.slice("account:".length));
+    } else if (accountId !== undefined) {
+      dirty.add(accountId);
     }
   };
 

@@ -119,7 +119,9 @@ export interface SeriesPoint extends Figures {
   ts: number;
   time: string;
 }
-export type SeriesView = "new" | "cumulative";
+/** A4's time series: figures per bucket (`new`) or running totals (`cumulative`). */
+export const SERIES_VIEWS = ["new", "cumulative"] as const;
+export type SeriesView = (typeof SERIES_VIEWS)[number];
 
 /** A4's time series: one point per bucket (hour up to 2 days, else day, in the account zone). */
 export async function series(

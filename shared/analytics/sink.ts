@@ -14,10 +14,18 @@
  * deduplicated insert (`events` keeps a dedup window) skips the views too.
  * Offsets are committed only after the insert returned (inserts are synchronous: PARITY_SETTINGS).
  * Proven by tests/analytics/replay.test.ts (killed between insert and commit, and at random points).
+ *
+ * One writer per partition. Replays are harmless only one after the other: `stats_final` (migration
+ * 0003) corrects what is stored, so two inserts of one recipient's events running at once both count
+ * it. With Kafka's eager rebalancing the next owner reads a partition from its committed offset, so
+ * the sink subscribes with `holdUntilCommitted`: a partition moves only once every record read from
+ * it is inserted and committed (kafkajs rejoins only then); on the embedded log, the awaited
+ * onRevoke flush does the same. Proven by tests/analytics/sink-rebalance.test.ts (a member joins
+ * during a slow insert).
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
-import { STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC, StatusEvent } from "../model/event.ts";
+import { decodeStatusEvent, STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../model/event.ts";
 import { type EventRow, eventRow } from "./rows.ts";
 
 export const SINK_GROUP = "analytics-sink";
@@ -34,8 +42,14 @@ export interface SinkOptions {
   /** Partitions of `events.status` when the sink creates it (the relay's PETREL_PARTITIONS). */
   partitions?: number;
   onError?(error: unknown, record?: BusRecord): void;
-  /** Test hooks: the replay test kills the process between the insert and the offset commit. */
-  hooks?: { afterInsert?(inserted: number, batch: number): void | Promise<void> };
+  /**
+   * Test hooks: the replay test kills the process between the insert and the offset commit; the
+   * rebalance test holds an insert back (a slow insert) while another member joins.
+   */
+  hooks?: {
+    beforeInsert?(rows: number): void | Promise<void>;
+    afterInsert?(inserted: number, batch: number): void | Promise<void>;
+  };
 }
 
 export interface SinkStats {
@@ -55,16 +69,31 @@ export interface EventSink {
 }
 
 interface Pending {
-  rows: EventRow[];
+  /** Rows with the partition they were read from. */
+  rows: { partition: number; row: EventRow }[];
   /** Next offset to commit per partition. */
   offsets: Map<number, number>;
+}
+
+const nothing = (): Pending => ({ rows: [], offsets: new Map() });
+
+/** `later` after `earlier`: rows in order, the later offset of each partition. */
+function merge(earlier: Pending, later: Pending): Pending {
+  return { rows: [...earlier.rows, ...later.rows], offsets: new Map([...earlier.offsets, ...later.offsets]) };
+}
+
+function without(p: Pending, partitions: Set<number>): Pending {
+  return {
+    rows: p.rows.filter((r) => !partitions.has(r.partition)),
+    offsets: new Map([...p.offsets].filter(([partition]) => !partitions.has(partition))),
+  };
 }
 
 export async function startSink(o: SinkOptions): Promise<EventSink> {
   const maxBatch = o.maxBatch ?? 1000;
   const flushMs = o.flushMs ?? 200;
   const stats: SinkStats = { batches: 0, inserted: 0, skippedDuplicates: 0, invalid: 0 };
-  let pending: Pending = { rows: [], offsets: new Map() };
+  let pending = nothing();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let sub: Subscription | undefined;
@@ -73,10 +102,11 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
   const writeBatch = async (batch: Pending): Promise<void> => {
     // Within the batch, one row per event id (a producer retry may have published it twice).
     const unique = new Map<string, EventRow>();
-    for (const r of batch.rows) if (!unique.has(r.event_id)) unique.set(r.event_id, r);
+    for (const { row } of batch.rows) if (!unique.has(row.event_id)) unique.set(row.event_id, row);
     const fresh = [...unique.values()];
     stats.skippedDuplicates += batch.rows.length - fresh.length;
     if (fresh.length > 0) {
+      await o.hooks?.beforeInsert?.(fresh.length);
       // insert_deduplicate 0: a replayed batch identical to a stored block must still reach the
       // views (a deduplicated block skips them), e.g. after a crash between the `events` part and
       // the views' parts; `events` is read with FINAL and the derived tables ignore duplicates.
@@ -95,14 +125,27 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     }
   };
 
+  const arm = () => {
+    if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), flushMs);
+  };
+
   const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const run = chain.then(async () => {
       if (pending.offsets.size === 0) return;
       const batch = pending;
-      pending = { rows: [], offsets: new Map() };
-      await writeBatch(batch);
+      pending = nothing();
+      try {
+        await writeBatch(batch);
+      } catch (e) {
+        // Not inserted, or not committed: it goes first into the next flush (a timer retries), so
+        // no later offset of its partitions is committed before it is stored. Inserting rows again
+        // that were stored is harmless: this member is still their partitions' only writer.
+        pending = merge(batch, pending);
+        arm();
+        throw e;
+      }
     });
     // A failed write stays failed for its caller; later flushes still run.
     chain = run.catch((e) => o.onError?.(e));
@@ -115,25 +158,27 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     topics: [STATUS_EVENTS_TOPIC],
     fromBeginning: o.fromBeginning ?? true,
     autoCommit: false,
+    // One writer per partition: the partition moves on only once what was read from it is inserted
+    // and committed (on Kafka, the member rejoins a rebalance only then).
+    holdUntilCommitted: true,
     onError: (e, r) => o.onError?.(e, r),
-    // Revoked partitions: write what was read from them before the new owner starts.
-    onRevoke: () => flush(),
+    // Revoked partitions: write what was read from them before the new owner starts (the embedded
+    // log awaits this; on Kafka nothing is left by then: see holdUntilCommitted). What could not be
+    // written is dropped: it was not committed, so the new owner reads it again.
+    onRevoke: async (tps) => {
+      await flush().catch(() => {}); // reported by the flush chain
+      pending = without(pending, new Set(tps.map((tp) => tp.partition)));
+    },
     handler: async (record) => {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(new TextDecoder().decode(record.value));
-      } catch {
-        // not JSON: reported below as invalid
-      }
-      const parsed = StatusEvent.safeParse(json);
-      if (parsed.success) pending.rows.push(eventRow(parsed.data));
+      const parsed = decodeStatusEvent(record.value);
+      if (parsed.success) pending.rows.push({ partition: record.partition, row: eventRow(parsed.data) });
       else {
         stats.invalid++;
         o.onError?.(new Error(`invalid status event: ${parsed.error.message}`), record);
       }
       pending.offsets.set(record.partition, record.offset + 1);
       if (pending.rows.length >= maxBatch) await flush();
-      else if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), flushMs);
+      else arm();
     },
   });
 

@@ -12,36 +12,11 @@
  * published reply references), the providers' own pages, and RFC 3463 / 5248 / 7372 / 7505.
  */
 import type { StatusReason } from "../model/status.ts";
+import type { BounceKind, Phase, Rule } from "./rule.ts";
 import { TEXT_RULES } from "./text-rules.ts";
 import { I18N_RULES } from "./text-rules-i18n.ts";
 
-/** When the reply was given: greeting, MAIL FROM, RCPT TO, end of DATA. */
-export const PHASES = ["CONNECT", "MAIL", "RCPT", "DATA"] as const;
-export type Phase = (typeof PHASES)[number];
-
-/** The cause of a failure (the corpus `kind` column, plus transport outcomes). Closed set. */
-export const BOUNCE_KINDS = [
-  "unknown_user",
-  "unknown_domain",
-  "null_mx",
-  "disabled",
-  "relay_denied",
-  "mailbox_full",
-  "too_large",
-  "content",
-  "policy",
-  "reputation",
-  "blocklist",
-  "auth",
-  "rate_limit",
-  "greylist",
-  "tls",
-  "dns",
-  "connection",
-  "temporary",
-  "other",
-] as const;
-export type BounceKind = (typeof BOUNCE_KINDS)[number];
+export { BOUNCE_KINDS, type BounceKind, PHASES, type Phase, type Rule } from "./rule.ts";
 
 /**
  * The reason classes an operator sees and lifts suppressions by (issue 15): a closed set, one
@@ -111,6 +86,8 @@ export const KINDS: Readonly<Record<BounceKind, KindInfo>> = {
   connection: { permanent: "soft", reason: "connection_failed", class: "routing", side: "mailbox" },
   temporary: { permanent: "soft", reason: "remote_temporary", class: "other", side: "mailbox" },
   other: { permanent: "soft", reason: "remote_permanent", class: "other", side: "mailbox" },
+  // our side: the content store could not give the message back; nothing was sent
+  local_store: { permanent: "soft", reason: "content_unavailable", class: "other", side: "sender" },
   // about the sender or what it sent: never a hard bounce, never suppresses the recipient
   content: { permanent: "soft", reason: "message_rejected", class: "content", side: "sender" },
   policy: { permanent: "soft", reason: "policy_block", class: "policy", side: "sender" },
@@ -124,29 +101,6 @@ export const KINDS: Readonly<Record<BounceKind, KindInfo>> = {
 
 /** Phases at which the server has not seen the recipient yet: nothing there can be hard. */
 export const SENDER_PHASES: ReadonlySet<Phase> = new Set(["CONNECT", "MAIL"]);
-
-export interface Rule {
-  /** Stable name, reported with the classification. */
-  id: string;
-  kind: BounceKind;
-  /** On the reply text (multi-line replies joined, addresses removed). */
-  text?: RegExp;
-  /** On the enhanced status code, e.g. `5.1.1`. */
-  enhanced?: RegExp;
-  /** Only replies of this class (4 = temporary, 5 = permanent). */
-  class?: 4 | 5;
-  phase?: readonly Phase[];
-  /**
-   * An address phrase that servers also use for other refusals (RFC 5321's own 550 text
-   * "mailbox unavailable", "recipient rejected"): evidence about the address only when the
-   * enhanced code does not say the refusal is about security or policy (x.7.x).
-   */
-  weak?: true;
-  /** What the rule saw, in a few words, for the Activity reason. */
-  says: string;
-  /** Where the rule comes from (repository path, page, RFC). */
-  source: string;
-}
 
 const RFC3463 = "RFC 3463 §3 (enhanced status codes), IANA SMTP enhanced status code registry";
 
@@ -297,5 +251,7 @@ export const TRANSPORT_OUTCOMES = {
   connection_failed: { class: 4, kind: "connection", says: "no MX host could be reached" },
   /** Our side: the sending domain's DKIM key cannot be had now. Deferred, never sent unsigned (D3). */
   signing_unavailable: { class: 4, kind: "auth", says: "our DKIM key is unavailable; not sent unsigned" },
+  /** Our side: the content store missed the message or did not answer. Deferred, retried (X2). */
+  content_unavailable: { class: 4, kind: "local_store", says: "the message content could not be read" },
 } as const satisfies Record<string, { class: 4 | 5; kind: BounceKind; says: string }>;
 export type TransportOutcome = keyof typeof TRANSPORT_OUTCOMES;

@@ -11,7 +11,7 @@
  * language, written from the English classes ("translation"): they widen recall for unknown
  * input and are tested, but no public sample of them was found.
  */
-import type { Rule } from "./rules.ts";
+import type { Rule } from "./rule.ts";
 
 const BH = "eNichers/node-bounce-handler lib/responses.js (after cfortune PHP-Bounce-Handler)";
 const FPTT = "sisimai lib/Sisimai/Rhost/FrancePTT.pm (Orange / La Poste reply codes)";

@@ -10,7 +10,7 @@
  * FrancePTT — transcriptions of each provider's published reply reference); zone-mta
  * `config/bounces.txt` (example replies in its comments); the providers' pages named below.
  */
-import type { Rule } from "./rules.ts";
+import type { Rule } from "./rule.ts";
 
 const ZONE = "zone-mta config/bounces.txt";
 const SIS = "sisimai lib/Sisimai";

@@ -69,6 +69,16 @@ export interface SubscribeOptions {
    */
   handler(record: BusRecord): Promise<void>;
   autoCommit?: boolean;
+  /**
+   * For records written elsewhere before they are committed (autoCommit false): a partition goes
+   * to another member only once this member has committed every record it was delivered from it,
+   * or its onRevoke for it has returned — so this member's write and the next owner's write of the
+   * same records never overlap. Commit within the rebalance timeout (a flush timer, say): the group
+   * waits that long at most. Records delivered while closing need not be committed.
+   * The embedded log always behaves so (it awaits onRevoke before handing a partition on); Kafka
+   * holds the batch open until it is committed (kafkajs rejoins only after its batches end).
+   */
+  holdUntilCommitted?: boolean;
   /** Called before any record of newly assigned partitions is delivered. */
   onAssign?(partitions: TopicPartition[]): Promise<void> | void;
   /** Called once in-flight handlers of the revoked partitions have finished. */

@@ -2,16 +2,22 @@
  * The operator CLI's commands (O4), as data: the options each takes, the API request it makes
  * (the operator routes under /v1/admin), and the JSON it prints. Adding a command is one entry.
  */
-import type { ApiRequest, Command, Values } from "./command.ts";
+import {
+  type ApiRequest,
+  accountPath,
+  type Command,
+  flag,
+  many,
+  str,
+  type Values,
+  withQuery,
+} from "./command.ts";
 import { SUPPRESSION_COMMANDS } from "./suppressions.ts";
 
 export type { ApiRequest, Command, Values };
 
-const str = { type: "string" } as const;
-const many = { type: "string", multiple: true } as const;
-const flag = { type: "boolean" } as const;
 const enc = encodeURIComponent;
-const acct = (v: Values) => `/v1/admin/accounts/${enc(String(v.account))}`;
+const acct = (v: Values) => accountPath(v.account);
 const s = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 interface Rec {
@@ -174,38 +180,33 @@ export const COMMANDS: Command[] = [
       limit: str,
     },
     required: ["account"],
-    request: (v) => {
-      const q = new URLSearchParams();
-      const put = (k: string, x: unknown) => {
-        if (typeof x === "string") q.append(k, x);
-      };
-      put("recipient", v.recipient);
-      put("sender", v.sender);
-      put("subject", v.subject);
-      for (const st of Array.isArray(v.status) ? v.status : []) q.append("status", st);
-      put("messageId", v["message-id"]);
-      put("from", v.from);
-      put("to", v.to);
-      put("cursor", v.cursor);
-      put("limit", v.limit);
-      const qs = q.toString();
-      return { method: "GET", path: `${acct(v)}/activity${qs ? `?${qs}` : ""}` };
-    },
+    request: (v) => ({
+      method: "GET",
+      path: withQuery(`${acct(v)}/activity`, [
+        ["recipient", v.recipient],
+        ["sender", v.sender],
+        ["subject", v.subject],
+        ["status", v.status],
+        ["messageId", v["message-id"]],
+        ["from", v.from],
+        ["to", v.to],
+        ["cursor", v.cursor],
+        ["limit", v.limit],
+      ]),
+    }),
   },
   {
     name: "stats",
     summary: "Statistics KPIs with their changes (A4) → { period, kpis, ... }",
     options: { account: str, period: str, from: str, to: str, view: str },
     required: ["account"],
-    request: (v) => {
-      const q = new URLSearchParams();
-      for (const k of ["period", "from", "to", "view"] as const) {
-        const x = s(v[k]);
-        if (x !== undefined) q.append(k, x);
-      }
-      const qs = q.toString();
-      return { method: "GET", path: `${acct(v)}/stats${qs ? `?${qs}` : ""}` };
-    },
+    request: (v) => ({
+      method: "GET",
+      path: withQuery(
+        `${acct(v)}/stats`,
+        (["period", "from", "to", "view"] as const).map((k) => [k, v[k]]),
+      ),
+    }),
   },
   {
     name: "quota",

@@ -2,11 +2,10 @@
  * `petrel suppressions list|add|remove` (D8): an account's suppression list through the
  * operator routes /v1/admin/accounts/{accountId}/suppressions.
  */
-import type { Command } from "./command.ts";
+import { accountPath, type Command, str, withQuery } from "./command.ts";
 
-const str = { type: "string" } as const;
 const enc = encodeURIComponent;
-const path = (account: unknown) => `/v1/admin/accounts/${enc(String(account))}/suppressions`;
+const path = (account: unknown) => `${accountPath(account)}/suppressions`;
 
 export const SUPPRESSION_COMMANDS: Command[] = [
   {
@@ -14,13 +13,13 @@ export const SUPPRESSION_COMMANDS: Command[] = [
     summary: "suppressed recipients, newest first (D8) → { suppressions: [...], next? }",
     options: { account: str, limit: str, cursor: str },
     required: ["account"],
-    request: (v) => {
-      const q = new URLSearchParams();
-      if (typeof v.limit === "string") q.append("limit", v.limit);
-      if (typeof v.cursor === "string") q.append("cursor", v.cursor);
-      const qs = q.toString();
-      return { method: "GET", path: `${path(v.account)}${qs ? `?${qs}` : ""}` };
-    },
+    request: (v) => ({
+      method: "GET",
+      path: withQuery(path(v.account), [
+        ["limit", v.limit],
+        ["cursor", v.cursor],
+      ]),
+    }),
   },
   {
     name: "suppressions add",

@@ -12,6 +12,7 @@
  * A tombstone (empty value) removes the key.
  */
 import type { TopicSpec } from "../bus/types.ts";
+import type { AccountStatus, DkimAlgorithm, Role, SendingDomainStatus } from "../model/account/protocol.ts";
 
 export const DIRECTORY_TOPIC = "directory";
 /** One partition: the directory is small, and one total order makes reading it simple. */
@@ -29,7 +30,7 @@ export interface SmtpUserEntry {
 export interface AccountEntry {
   kind: "account";
   accountId: string;
-  status: "active" | "suspended" | "cancelled";
+  status: AccountStatus;
   /** C2: an active plan gates everything SMTP. */
   sendingAllowed: boolean;
   /** Lower-case names of the account's verified sending domains (S7). */
@@ -50,7 +51,7 @@ export interface MemberEntry {
   kind: "member";
   accountId: string;
   email: string;
-  role: "admin" | "regular" | "custom";
+  role: Role;
   permissions: string[];
   passwordHash?: string;
 }
@@ -59,20 +60,31 @@ export interface SendingDomainEntry {
   kind: "sending-domain";
   accountId: string;
   domain: string;
-  status: "pending" | "verified" | "failed";
+  status: SendingDomainStatus;
   activeSelector: string;
   returnPathHost: string;
   /** Public halves only: what the provider zone publishes (C4). */
-  dkim: { selector: string; algorithm: "rsa-sha256" | "ed25519-sha256"; publicKey: string }[];
+  dkim: { selector: string; algorithm: DkimAlgorithm; publicKey: string }[];
 }
 
 export type DirectoryEntry = SmtpUserEntry | AccountEntry | ApiKeyEntry | MemberEntry | SendingDomainEntry;
 
-export const smtpUserKey = (username: string) => `smtp-user:${username}`;
-export const accountEntryKey = (accountId: string) => `account:${accountId}`;
-export const apiKeyKey = (keyId: string) => `api-key:${keyId}`;
-export const memberKey = (accountId: string, email: string) => `member:${accountId}:${email.toLowerCase()}`;
-export const sendingDomainKey = (domain: string) => `sending-domain:${domain.toLowerCase()}`;
+type EntryKind = DirectoryEntry["kind"];
+/** A directory key is `<kind>:<id>`: the kind of the entry it holds, then what names it. */
+const entryKey = (kind: EntryKind, id: string) => `${kind}:${id}`;
+
+export const smtpUserKey = (username: string) => entryKey("smtp-user", username);
+export const accountEntryKey = (accountId: string) => entryKey("account", accountId);
+export const apiKeyKey = (keyId: string) => entryKey("api-key", keyId);
+export const memberKey = (accountId: string, email: string) =>
+  entryKey("member", `${accountId}:${email.toLowerCase()}`);
+export const sendingDomainKey = (domain: string) => entryKey("sending-domain", domain.toLowerCase());
+
+/** The id a directory key of `kind` names (`account:<accountId>` → the account id); else undefined. */
+export function entryKeyId(kind: EntryKind, key: string): string | undefined {
+  const prefix = `${kind}:`;
+  return key.startsWith(prefix) ? key.slice(prefix.length) : undefined;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

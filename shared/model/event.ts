@@ -2,9 +2,11 @@
  * A status event (A1, D9): one per recipient per status change, on topic `events.status`,
  * keyed by account id so an account's events keep their order. The ClickHouse sink writes them
  * to the `events` table (shared/clickhouse/migrations/0001_events.ts); Activity reads them.
+ * This file owns the event: its one builder (`statusEvent`), encoder (`statusEventRecord`) and
+ * decoder (`decodeStatusEvent`), used by both producers (ingress, the domain actor) and the sink.
  */
 import { z } from "zod";
-import type { TopicSpec } from "../bus/types.ts";
+import type { OutRecord, TopicSpec } from "../bus/types.ts";
 import { RecipientStatus, StatusReason } from "./status.ts";
 
 export const STATUS_EVENTS_TOPIC = "events.status";
@@ -43,4 +45,70 @@ export type StatusEvent = z.infer<typeof StatusEvent>;
 
 export function statusEventId(recipientId: string, status: RecipientStatus, attempt = 0): string {
   return `${recipientId}:${status}:${attempt}`;
+}
+
+/** Who and what an event is about: the recipient's fields (a `RecipientRecord` has them all). */
+export interface EventSubject {
+  accountId: string;
+  messageId: string;
+  recipientId: string;
+  recipient: string;
+  recipientDomain: string;
+  sender: string;
+  sendingDomain: string;
+  smtpUser: string;
+  subject: string;
+  isTest: boolean;
+}
+
+/** What happened to the recipient. */
+export interface EventFacts {
+  status: RecipientStatus;
+  reason: StatusReason;
+  remoteReply: string;
+  mxHost: string;
+  attempt: number;
+  ts: number;
+}
+
+/** The one builder: the deterministic id, and the fields in the order they are encoded. */
+export function statusEvent(r: EventSubject, f: EventFacts): StatusEvent {
+  return {
+    eventId: statusEventId(r.recipientId, f.status, f.attempt),
+    accountId: r.accountId,
+    messageId: r.messageId,
+    recipientId: r.recipientId,
+    recipient: r.recipient,
+    recipientDomain: r.recipientDomain,
+    sender: r.sender,
+    sendingDomain: r.sendingDomain,
+    smtpUser: r.smtpUser,
+    subject: r.subject,
+    status: f.status,
+    reason: f.reason,
+    remoteReply: f.remoteReply,
+    mxHost: f.mxHost,
+    isTest: r.isTest,
+    ts: f.ts,
+    attempt: f.attempt,
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The one encoding on the bus: JSON in UTF-8, keyed by account id. */
+export function statusEventRecord(e: StatusEvent): OutRecord {
+  return { key: e.accountId, value: encoder.encode(JSON.stringify(e)) };
+}
+
+/** The one decoding: bytes that are not JSON, or not a status event, fail with a message. */
+export function decodeStatusEvent(value: Uint8Array): z.ZodSafeParseResult<StatusEvent> {
+  let json: unknown = null;
+  try {
+    json = JSON.parse(decoder.decode(value));
+  } catch {
+    // not JSON: fails the parse below
+  }
+  return StatusEvent.safeParse(json);
 }

@@ -27,5 +27,10 @@ export const RecipientRecord = z.object({
   /** A sandbox recipient (S14): simulated outcome, no network delivery. */
   isTest: z.boolean().default(false),
   acceptedAt: z.number().int(),
+  /**
+   * How many records its message has (X5): the content is deleted once that many recipients have a
+   * final status. Absent on records written before it was carried (their content is kept).
+   */
+  recipients: z.number().int().min(1).optional(),
 });
 export type RecipientRecord = z.infer<typeof RecipientRecord>;

@@ -58,6 +58,8 @@ export const STATUS_REASONS = [
   "greylisted",
   "tls_required",
   "remote_permanent",
+  // our side: the message content could not be read (a content miss, a store outage): retried
+  "content_unavailable",
 ] as const;
 export const StatusReason = z.enum(STATUS_REASONS);
 export type StatusReason = z.infer<typeof StatusReason>;

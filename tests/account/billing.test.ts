@@ -4,7 +4,7 @@
  * erasure, quota alerts once per period, releases across a rollover.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { suppressionKey } from "../../actors/account/suppression.ts";
+import { suppressionKey } from "../../actors/keys.ts";
 import type { AccountState, QuotaGrant } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { eventsOf, type Node, plan, startNode, tempDir } from "./harness.ts";

@@ -1,6 +1,8 @@
 /**
  * One actor node on Kafka for the placement test: hosts the counter behavior, reports what it
- * owns and hosts on stdout, answers `live` on stdin. Env: BROKERS, NODE, PARTITIONS.
+ * owns and hosts on stdout, answers `live` on stdin, and asks on behalf of the test
+ * (`ask <id> <key> <json message>` → `answer <id> <json>` or `failed <id> <error>`).
+ * Env: BROKERS, NODE, PARTITIONS.
  */
 import { createInterface } from "node:readline";
 import { SystemClock } from "../../actors/clock.ts";
@@ -37,6 +39,13 @@ setInterval(() => {
 createInterface({ input: process.stdin }).on("line", (line) => {
   const [cmd, ...keys] = line.trim().split(" ");
   if (cmd === "live") console.log(`live ${node} ${keys.filter((k) => system.isLive(k)).join(",")}`);
+  if (cmd === "ask") {
+    const [id, key, ...msg] = keys;
+    system.ask(key!, JSON.parse(msg.join(" ")), 30_000).then(
+      (answer) => console.log(`answer ${id} ${JSON.stringify(answer)}`),
+      (e: unknown) => console.log(`failed ${id} ${String(e)}`),
+    );
+  }
 });
 
 process.once("SIGTERM", () => {

@@ -12,8 +12,8 @@ import {
   normalizeAddress,
   pageEntries,
   type SuppressionEntry,
-  suppressionKey,
 } from "../../actors/account/suppression.ts";
+import { suppressionKey } from "../../actors/keys.ts";
 import { type ApiStack, bearer, call, OPERATOR, type Reply, startApiStack } from "./harness.ts";
 
 const A = "acct-supp-a";

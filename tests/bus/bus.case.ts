@@ -366,5 +366,40 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       await bus.replay(empty, [0, 1], (r) => none.push(r));
       expect(none).toEqual([]);
     });
+
+    // A node creates an actor type's changelog and restores its partitions at once. On Kafka a
+    // partition created a moment ago may still answer NOT_LEADER_OR_FOLLOWER (for seconds when the
+    // broker is short of CPU), which kafkajs' fetchTopicOffsets does not retry.
+    it("replays topics right after creating them", async () => {
+      for (let i = 0; i < 5; i++) {
+        const t = topic(`fresh${i}`);
+        await bus.ensureTopics([{ name: t, partitions: 6, compacted: true }]);
+        const seen: BusRecord[] = [];
+        await bus.replay(t, [0, 1, 2, 3, 4, 5], (r) => seen.push(r));
+        expect(seen).toEqual([]);
+      }
+    });
+
+    // An actor host restores its partitions (replay) while the rest of the node starts publishing
+    // to topics it has not used yet. On Kafka both went through one admin whose metadata cache the
+    // lookup replaced: the replay failed with kafkajs' `low.pop(...)` TypeError.
+    it("replays while other topics are looked up for the first time", async () => {
+      const t = topic("restore");
+      await bus.ensureTopics([{ name: t, partitions: 4 }]);
+      await bus.publish(
+        t,
+        Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`v${i}`) })),
+      );
+      for (let round = 0; round < 3; round++) {
+        const others = Array.from({ length: 20 }, (_, i) => topic(`busy${round}-${i}`));
+        await bus.ensureTopics(others.map((name) => ({ name, partitions: 1 })));
+        const seen: string[] = [];
+        const lookups = async () => {
+          for (const o of others) expect(await bus.partitionCount(o)).toBe(1);
+        };
+        await Promise.all([lookups(), bus.replay(t, [0, 1, 2, 3], (r) => seen.push(text(r)))]);
+        expect(seen.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `v${i}`));
+      }
+    });
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The ClickHouse contract: the same SQL, through the same `@clickhouse/client` API, gives the same
- * results on every backend. Run unchanged by tests/clickhouse/chdb.test.ts (embedded chDB) and by a
- * server run when a ClickHouse server is available.
+ * results on every backend. Run unchanged by tests/clickhouse/chdb.test.ts (embedded chDB) and by
+ * tests/clickhouse/http.test.ts over HTTP (a server at PETREL_TEST_CLICKHOUSE_URL, else the chDB stand-in).
  */
 import { randomUUID } from "node:crypto";
 import { ClickHouseError } from "@clickhouse/client";

@@ -1,5 +1,6 @@
 /** The caller's account, plans and billing (C1, C6). */
 
+import type { ControlDeps } from "../../deps.ts";
 import { accountOp } from "../op.ts";
 import {
   AccountSchema,
@@ -11,6 +12,16 @@ import {
 } from "../schemas.ts";
 
 const tag = "account";
+
+/** The plan catalog: one operation, served to accounts (/v1/plans) and the operator (/v1/admin/plans). */
+export const planCatalog = {
+  summary: "The plan catalog",
+  method: "get",
+  path: "/plans",
+  status: 200,
+  response: PlanList,
+  run: async ({ control }: { control: ControlDeps }) => ({ plans: control.accounts.listPlans() }),
+} as const;
 
 export const accountOps = [
   accountOp({
@@ -28,14 +39,9 @@ export const accountOps = [
   accountOp({
     id: "plans.list",
     tag,
-    summary: "The plan catalog",
-    method: "get",
-    path: "/plans",
-    status: 200,
-    response: PlanList,
+    ...planCatalog,
     requirement: { who: "account", member: "billing", scope: "billing:read", plan: false },
     admin: false,
-    run: async ({ control }) => ({ plans: control.accounts.listPlans() }),
   }),
   accountOp({
     id: "account.plan",

@@ -1,6 +1,7 @@
 /** Operator-only routes (O4): accounts are created here; the provider zone is exported here. */
 import { plainOp } from "../op.ts";
-import { AccountSchema, CreateAccountBody, PlanList } from "../schemas.ts";
+import { AccountSchema, CreateAccountBody } from "../schemas.ts";
+import { planCatalog } from "./account.ts";
 
 const tag = "operator";
 
@@ -27,12 +28,7 @@ export const operatorOps = [
     kind: "operator",
     id: "admin.plans.list",
     tag,
-    summary: "The plan catalog",
-    method: "get",
-    path: "/plans",
-    status: 200,
-    response: PlanList,
-    run: async ({ control }) => ({ plans: control.accounts.listPlans() }),
+    ...planCatalog,
   }),
   plainOp({
     kind: "operator",

@@ -61,6 +61,8 @@ export const REASON_TEXTS: Record<StatusReason, string> = {
   greylisted: "The recipient's server asked to try again later (greylisting).",
   tls_required: "The recipient's server requires an encrypted connection.",
   remote_permanent: "The recipient's server refused the message permanently.",
+  content_unavailable:
+    "Our message store could not return the message for this attempt; it is retried automatically.",
 };
 
 /** Statuses whose reason is shown (seed 002). */

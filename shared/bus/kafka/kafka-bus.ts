@@ -5,9 +5,11 @@
  *   `partitionFor(key, partitionCount)` as an explicit partition (see publisher.ts).
  * - subscribe: one kafkajs consumer per subscription, offsets committed by us (subscription.ts).
  * - replay: a throw-away single-member group (replay.ts).
+ * - admin: one kafkajs admin, used by one call at a time (see `withAdmin`).
  * Topics are created with `message.timestamp.type=LogAppendTime`, so a record's timestamp is the
  * broker's append time, and a compacted spec gets `cleanup.policy=compact`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Admin, type ICustomPartitioner, Kafka, logLevel, type Producer } from "kafkajs";
 import { partitionFor } from "../partition.ts";
 import type {
@@ -46,6 +48,9 @@ export interface KafkaBusOptions {
   closeTimeoutMs?: number;
 }
 
+/** How long ensureTopics waits for topics whose creation reported an error to be listed. */
+const TOPIC_VISIBLE_MS = 10_000;
+
 const LOG_LEVELS: Record<KafkaBusLogLevel, logLevel> = {
   nothing: logLevel.NOTHING,
   error: logLevel.ERROR,
@@ -69,6 +74,8 @@ export class KafkaBus implements Bus {
   private readonly settings: Omit<ConsumerSettings, "concurrency">;
   private readonly replicationFactor: number;
   private adminReady: Promise<void> | undefined;
+  /** The admin call in progress (and those queued behind it); never rejects. */
+  private adminTurn: Promise<unknown> = Promise.resolve();
   private producerReady: Promise<void> | undefined;
   private readonly counts = new Map<string, Promise<number>>();
   private readonly subscriptions = new Set<KafkaSubscription>();
@@ -109,7 +116,6 @@ export class KafkaBus implements Bus {
   }
 
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
-    const admin = await this.connectedAdmin();
     const byName = new Map<string, TopicSpec>();
     for (const s of specs) {
       if (!Number.isInteger(s.partitions) || s.partitions < 1) {
@@ -117,27 +123,37 @@ export class KafkaBus implements Bus {
       }
       if (!byName.has(s.name)) byName.set(s.name, s);
     }
-    const existing = new Set(await admin.listTopics());
-    const missing = [...byName.values()].filter((s) => !existing.has(s.name));
-    if (missing.length === 0) return;
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.name,
-          numPartitions: s.partitions,
-          replicationFactor: this.replicationFactor,
-          configEntries: [
-            { name: "message.timestamp.type", value: "LogAppendTime" },
-            ...(s.compacted ? [{ name: "cleanup.policy", value: "compact" }] : []),
-          ],
-        })),
-      });
-    } catch (e) {
-      // Another process may have created some of them meanwhile: fine if they all exist now.
-      const now = new Set(await admin.listTopics());
-      if (missing.some((s) => !now.has(s.name))) throw e;
-    }
+    await this.withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const missing = [...byName.values()].filter((s) => !existing.has(s.name));
+      if (missing.length === 0) return;
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({
+            topic: s.name,
+            numPartitions: s.partitions,
+            replicationFactor: this.replicationFactor,
+            configEntries: [
+              { name: "message.timestamp.type", value: "LogAppendTime" },
+              ...(s.compacted ? [{ name: "cleanup.policy", value: "compact" }] : []),
+            ],
+          })),
+        });
+      } catch (e) {
+        // Another process may have created some of them meanwhile (one of ours then fails as
+        // existing), or the broker created them but does not serve their metadata yet (kafkajs'
+        // waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION; seen when two relays start at
+        // once): fine once they are all listed.
+        const deadline = Date.now() + TOPIC_VISIBLE_MS;
+        for (;;) {
+          const now = new Set(await admin.listTopics());
+          if (missing.every((s) => now.has(s.name))) break;
+          if (Date.now() > deadline) throw e;
+          await sleep(100);
+        }
+      }
+    });
   }
 
   partitionCount(topic: string): Promise<number> {
@@ -151,11 +167,12 @@ export class KafkaBus implements Bus {
   }
 
   private async fetchPartitionCount(topic: string): Promise<number> {
-    const admin = await this.connectedAdmin();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] }).catch((e: unknown) => {
-      const unknown = (e as { type?: unknown }).type === "UNKNOWN_TOPIC_OR_PARTITION";
-      throw unknown ? new Error(`topic ${topic} does not exist`, { cause: e }) : e;
-    });
+    const { topics } = await this.withAdmin((admin) =>
+      admin.fetchTopicMetadata({ topics: [topic] }).catch((e: unknown) => {
+        const unknown = (e as { type?: unknown }).type === "UNKNOWN_TOPIC_OR_PARTITION";
+        throw unknown ? new Error(`topic ${topic} does not exist`, { cause: e }) : e;
+      }),
+    );
     const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     if (n < 1) throw new Error(`topic ${topic} does not exist`);
     return n;
@@ -195,8 +212,7 @@ export class KafkaBus implements Bus {
     const count = await this.partitionCount(topic); // fails fast for a missing topic
     const outside = partitions.find((p) => !Number.isInteger(p) || p < 0 || p >= count);
     if (outside !== undefined) throw new RangeError(`topic ${topic} has no partition ${outside}`);
-    const admin = await this.connectedAdmin();
-    await replay(this.kafka, admin, topic, partitions, onRecord, {
+    await replay(this.kafka, (use) => this.withAdmin(use), topic, partitions, onRecord, {
       maxWaitTimeMs: Math.min(100, this.settings.maxWaitTimeMs),
       sessionTimeoutMs: this.settings.sessionTimeoutMs,
       heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
@@ -229,6 +245,20 @@ export class KafkaBus implements Bus {
     );
     const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failure) throw failure.reason;
+  }
+
+  /**
+   * Runs `use` with the connected admin once every earlier admin call has finished. kafkajs'
+   * admin keeps one topic-metadata cache that its calls read and replace without coordination:
+   * `fetchTopicMetadata` of topic Y replaces the cache with Y alone, so a `fetchTopicOffsets` of
+   * topic X running at the same time finds X gone between its two ListOffsets requests and fails
+   * with `TypeError: Cannot destructure property 'partitions' of 'low.pop(...)'` (a replay, so an
+   * actor host's restore, failed that way whenever a publish to a new topic overlapped it).
+   */
+  private withAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
+    const run = this.adminTurn.then(async () => use(await this.connectedAdmin()));
+    this.adminTurn = run.catch(() => {});
+    return run;
   }
 
   private connectedAdmin(): Promise<Admin> {

@@ -9,6 +9,7 @@
  * end; Kafka keeps the last batch of each producer, so this needs an idle producer id to expire.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Admin, AssignerProtocol, type Kafka, type PartitionAssigner } from "kafkajs";
 import type { BusRecord } from "../types.ts";
 import { toBusRecord } from "./records.ts";
@@ -45,9 +46,28 @@ function fixedAssigner(topic: string, partitions: number[]): PartitionAssigner {
   });
 }
 
+/** Runs an admin call (KafkaBus serializes them: see `withAdmin` there). */
+export type UseAdmin = <T>(use: (admin: Admin) => Promise<T>) => Promise<T>;
+
+/**
+ * The topic's offsets. kafkajs' fetchTopicOffsets retries only UNKNOWN_TOPIC_OR_PARTITION; a
+ * partition created a moment ago may still answer NOT_LEADER_OR_FOLLOWER (its broker has not
+ * taken up leadership yet), which is retriable: try again for a few seconds.
+ */
+async function topicOffsets(admin: UseAdmin, topic: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin((a) => a.fetchTopicOffsets(topic));
+    } catch (e) {
+      if (!(e as { retriable?: unknown }).retriable || attempt >= 30) throw e;
+      await sleep(Math.min(1000, 50 * attempt));
+    }
+  }
+}
+
 export async function replay(
   kafka: Kafka,
-  admin: Admin,
+  admin: UseAdmin,
   topic: string,
   partitions: number[],
   onRecord: (record: BusRecord) => void,
@@ -55,7 +75,7 @@ export async function replay(
 ): Promise<void> {
   const wanted = [...new Set(partitions)];
   if (wanted.length === 0) return;
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await topicOffsets(admin, topic);
   /** partition → high watermark as of now, for the partitions that hold records. */
   const ends = new Map<number, number>();
   for (const p of wanted) {
@@ -124,6 +144,6 @@ export async function replay(
   } finally {
     offCrash();
     await consumer.disconnect().catch(() => {});
-    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin((a) => a.deleteGroups([groupId])).catch(() => {});
   }
 }

@@ -10,6 +10,13 @@
  *   the new assignment against the previous one. A partition's first batch waits for its
  *   onAssign. Caveat: with kafkajs a revoked partition may already be read by its new owner
  *   while the old owner's onRevoke runs (except on close(), where onRevoke runs before leaving).
+ * - holdUntilCommitted: a batch does not end (so kafkajs does not rejoin, and the group cannot hand
+ *   its partition on) before commit() has covered its last record. Rejoining is the only point
+ *   where a kafkajs member can still fence its partitions: the coordinator completes an eager
+ *   rebalance only once every member has rejoined (or overrun the rebalance timeout), and a commit
+ *   with the current generation is accepted while the group waits. The hold ends early when the
+ *   subscription closes, the partition failed, or a heartbeat says the group has moved on without
+ *   this member (then nothing is fenced any more).
  * - A failing handler pauses its partition (no more deliveries, nothing committed past the
  *   failed record) until the partition is revoked.
  */
@@ -29,6 +36,15 @@ export interface ConsumerSettings {
 
 type Offsets = NonNullable<Parameters<EachBatchPayload["commitOffsetsIfNecessary"]>[0]>;
 
+/** What the heartbeats of a running batch reported; `gone`: the group went on without this member. */
+interface Beat {
+  error?: unknown;
+  gone?: boolean;
+}
+
+/** Heartbeat errors after which this member's generation is over (kafkajs error `type`s). */
+const GONE = new Set(["ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID"]);
+
 export class KafkaSubscription implements Subscription {
   private readonly consumer: Consumer;
   private readonly autoCommit: boolean;
@@ -41,6 +57,10 @@ export class KafkaSubscription implements Subscription {
   /** Per partition: the batch being handled. */
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly failed = new Set<string>();
+  /** Per partition: the highest offset committed through commit() (holdUntilCommitted). */
+  private readonly committed = new Map<string, number>();
+  /** Batches waiting in holdUntilCommitted: woken on each commit, failure, heartbeat error, close. */
+  private readonly holding = new Set<() => void>();
   /** onRevoke/onAssign calls, in order. Never rejects. */
   private transition: Promise<void> = Promise.resolve();
   private closing = false;
@@ -114,8 +134,11 @@ export class KafkaSubscription implements Subscription {
     const partitions = [{ partition: tp.partition, offset: String(offset) }];
     // While closing, kafkajs' consumer.commitOffsets silently does nothing: use the group directly.
     if (this.closing && this.batchCommit)
-      return this.batchCommit({ topics: [{ topic: tp.topic, partitions }] });
-    await this.consumer.commitOffsets([{ topic: tp.topic, ...partitions[0]! }]);
+      await this.batchCommit({ topics: [{ topic: tp.topic, partitions }] });
+    else await this.consumer.commitOffsets([{ topic: tp.topic, ...partitions[0]! }]);
+    const key = tpKey(tp.topic, tp.partition);
+    if (offset > (this.committed.get(key) ?? -1)) this.committed.set(key, offset);
+    this.wake();
   }
 
   close(): Promise<void> {
@@ -177,6 +200,7 @@ export class KafkaSubscription implements Subscription {
     const tp = this.announced.get(key);
     this.announced.delete(key);
     this.gates.delete(key);
+    this.committed.delete(key);
     if (tp && this.failed.delete(key) && !this.closing) {
       this.flow("resume", [{ topic: tp.topic, partitions: [tp.partition] }]);
     }
@@ -213,10 +237,12 @@ export class KafkaSubscription implements Subscription {
     // kafkajs heartbeats only between batches: keep the membership alive during a slow onAssign
     // or handler. A failed heartbeat (a rebalance started, or the member was fenced) ends the
     // batch after the current record; kafkajs then rejoins.
-    const beat: { error?: unknown } = {};
+    const beat: Beat = {};
     const timer = setInterval(() => {
       payload.heartbeat().catch((e: unknown) => {
         beat.error ??= e;
+        if (GONE.has((e as { type?: string }).type ?? "")) beat.gone = true;
+        this.wake();
       });
     }, this.settings.heartbeatIntervalMs);
     try {
@@ -229,6 +255,7 @@ export class KafkaSubscription implements Subscription {
           topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
         });
       }
+      if (this.options.holdUntilCommitted && next !== undefined) await this.hold(key, next, beat);
       if (beat.error !== undefined) throw beat.error;
     } finally {
       clearInterval(timer);
@@ -238,11 +265,7 @@ export class KafkaSubscription implements Subscription {
   }
 
   /** Hands the batch's records to the handler; returns the offset after the last processed one. */
-  private async deliver(
-    payload: EachBatchPayload,
-    key: string,
-    beat: { error?: unknown },
-  ): Promise<number | undefined> {
+  private async deliver(payload: EachBatchPayload, key: string, beat: Beat): Promise<number | undefined> {
     const { batch } = payload;
     let next: number | undefined;
     for (const message of batch.messages) {
@@ -262,8 +285,22 @@ export class KafkaSubscription implements Subscription {
     return next;
   }
 
+  /** Ends when `next` is committed for `key`, or holding no longer fences anything (see the top). */
+  private async hold(key: string, next: number, beat: Beat): Promise<void> {
+    while ((this.committed.get(key) ?? -1) < next && !this.closing && !this.failed.has(key) && !beat.gone) {
+      await new Promise<void>((resolve) => this.holding.add(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiting = [...this.holding];
+    this.holding.clear();
+    for (const resolve of waiting) resolve();
+  }
+
   private stopPartition(key: string, tp: TopicPartition): void {
     this.failed.add(key);
+    this.wake();
     this.flow("pause", [{ topic: tp.topic, partitions: [tp.partition] }]);
   }
 
@@ -288,6 +325,7 @@ export class KafkaSubscription implements Subscription {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
+    this.wake();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -2,7 +2,7 @@
  * Roles to permissions (C2) and API key scopes (C5), as data. Admin has every permission,
  * regular every one but billing and members, custom exactly the ones it was given.
  */
-import { PERMISSIONS, type Permission, type Role, SCOPES, type Scope } from "./protocol.ts";
+import { PERMISSIONS, type Permission, ROLES, type Role, SCOPES, type Scope } from "./protocol.ts";
 
 const REGULAR: readonly Permission[] = PERMISSIONS.filter((p) => p !== "billing" && p !== "members");
 
@@ -20,6 +20,10 @@ export function effectivePermissions(role: Role, permissions: readonly Permissio
 
 export function hasPermission(role: Role, permissions: readonly Permission[], wanted: Permission): boolean {
   return effectivePermissions(role, permissions).includes(wanted);
+}
+
+export function isRole(value: unknown): value is Role {
+  return (ROLES as readonly unknown[]).includes(value);
 }
 
 export function isPermission(value: string): value is Permission {

@@ -9,8 +9,12 @@
  * codes to statuses once (edge-api), ingress maps them to SMTP replies once (ingress).
  */
 
+import type { Lease } from "../lease.ts";
+
 export const ACCOUNT_STATUSES = ["active", "suspended", "cancelled"] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+/** What `setStatus` may set: cancellation has its own path (`cancel`, then the period end). */
+export type SettableAccountStatus = Exclude<AccountStatus, "cancelled">;
 
 export const ROLES = ["admin", "regular", "custom"] as const;
 export type Role = (typeof ROLES)[number];
@@ -68,13 +72,24 @@ export interface SmtpUser {
 export const DNS_RECORD_KINDS = ["dkim1", "dkim2", "return_path"] as const;
 export type DnsRecordKind = (typeof DNS_RECORD_KINDS)[number];
 
+/** What the last check found of one customer record (C4). */
+export const DNS_RECORD_STATUSES = ["pending", "verified", "missing", "wrong"] as const;
+export type DnsRecordStatus = (typeof DNS_RECORD_STATUSES)[number];
+
+/** A sending domain's verification state (C4). */
+export const SENDING_DOMAIN_STATUSES = ["pending", "verified", "failed"] as const;
+export type SendingDomainStatus = (typeof SENDING_DOMAIN_STATUSES)[number];
+
+export const DKIM_ALGORITHMS = ["rsa-sha256", "ed25519-sha256"] as const;
+export type DkimAlgorithm = (typeof DKIM_ALGORITHMS)[number];
+
 export interface DomainRecordState {
   kind: DnsRecordKind;
   /** The customer's record: `<name> CNAME <value>`. */
   name: string;
   type: "CNAME";
   value: string;
-  status: "pending" | "verified" | "missing" | "wrong";
+  status: DnsRecordStatus;
   /** What DNS answered, or why it failed, at the last check. */
   detail?: string;
   checkedAt?: number;
@@ -82,7 +97,7 @@ export interface DomainRecordState {
 
 export interface DkimKey {
   selector: string;
-  algorithm: "rsa-sha256" | "ed25519-sha256";
+  algorithm: DkimAlgorithm;
   /** Base64 of the SubjectPublicKeyInfo DER: the `p=` of the TXT record. */
   publicKey: string;
   /** PKCS#8 PEM. Kept in the actor's snapshot; see the note on secrets in the README. */
@@ -93,7 +108,7 @@ export interface SendingDomain {
   id: string;
   domain: string;
   addedAt: number;
-  status: "pending" | "verified" | "failed";
+  status: SendingDomainStatus;
   /** Set when the operator marked it verified without DNS (`--trust`). */
   trusted: boolean;
   /** Who trusted it (O4 `--trust` is logged). */
@@ -160,11 +175,11 @@ export interface AccountState {
   sessions?: Record<string, SessionLease>;
 }
 
-/** S4: one SMTP session's slot, held until released or until `expiresAt` passes without a renew. */
-export interface SessionLease {
-  username: string;
-  expiresAt: number;
-}
+/**
+ * S4: one SMTP session's slot, held until released or until `expiresAt` passes without a renew:
+ * a lease (shared/model/lease.ts) whose holder is the SMTP username.
+ */
+export type SessionLease = Lease;
 
 /** S4: the reply to `acquireSession`: granted, or which limit refused it. */
 export interface SessionGrant {
@@ -179,7 +194,7 @@ export type AccountMsg =
   | { t: "get" }
   | { t: "changePlan"; plan: Plan }
   | { t: "cancel" }
-  | { t: "setStatus"; status: "active" | "suspended" }
+  | { t: "setStatus"; status: SettableAccountStatus }
   | { t: "addMember"; email: string; role: Role; permissions: Permission[]; passwordHash?: string }
   | { t: "updateMember"; email: string; role?: Role; permissions?: Permission[]; passwordHash?: string }
   | { t: "removeMember"; email: string }
@@ -246,6 +261,10 @@ export type AccountReply<T = unknown> =
   | { ok: true; value: T }
   | { ok: false; code: AccountErrorCode; message: string };
 
+/** Why a quota reservation granted fewer than asked (S8). */
+export const QUOTA_REFUSALS = ["quota_reached", "account_inactive"] as const;
+export type QuotaRefusal = (typeof QUOTA_REFUSALS)[number];
+
 export interface QuotaGrant {
   granted: number;
   used: number;
@@ -253,7 +272,7 @@ export interface QuotaGrant {
   /** Start of the period the grant counts in; hand it back with `releaseQuota`. */
   periodStart: number;
   /** Why fewer than asked were granted. */
-  reason?: "quota_reached" | "account_inactive";
+  reason?: QuotaRefusal;
 }
 
 /** What `value` holds in the `{ ok: true }` reply to each message (timers answer nothing). */

@@ -20,7 +20,8 @@ import type {
 } from "./protocol.ts";
 
 /** A7's colour band: blue ≤ 80 %, orange > 80 %, red at 100 %. */
-export type QuotaBand = "blue" | "orange" | "red";
+export const QUOTA_BANDS = ["blue", "orange", "red"] as const;
+export type QuotaBand = (typeof QUOTA_BANDS)[number];
 
 export interface QuotaView {
   used: number;
@@ -61,9 +62,12 @@ export interface MemberView {
 }
 
 /** C3 "view details": server, ports, encryption, username. */
+export const SMTP_ENCRYPTIONS = ["STARTTLS", "TLS"] as const;
+export type SmtpEncryption = (typeof SMTP_ENCRYPTIONS)[number];
+
 export interface SmtpConnectionSettings {
   server: string;
-  ports: { port: number; encryption: "STARTTLS" | "TLS" }[];
+  ports: { port: number; encryption: SmtpEncryption }[];
 }
 
 export interface SmtpUserView {
