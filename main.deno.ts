@@ -4,7 +4,7 @@
 
 import { startRelay } from "./relay.ts";
 import { relayApp } from "./relay-app.ts";
-import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
+import { ConfigError, checkClusterSettings, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
 
 declare const Deno: {
@@ -20,6 +20,7 @@ declare const Deno: {
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig(Deno.env.toObject());
+  checkClusterSettings(config);
 } catch (e) {
   if (e instanceof ConfigError) {
     console.error(`petrel: ${e.message}`);

@@ -5,13 +5,14 @@
 import { serve } from "@hono/node-server";
 import { startRelay } from "./relay.ts";
 import { relayApp } from "./relay-app.ts";
-import { ConfigError, describeConfig, loadConfig } from "./shared/config/load.ts";
+import { ConfigError, checkClusterSettings, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
 
 async function main(): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
+    checkClusterSettings(config);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`petrel: ${e.message}\n`);

@@ -21,6 +21,7 @@ export function relayApp(relay: Relay, config: Config, log: Logger): ReturnType<
     clock: { now: () => Date.now() },
     zone: zoneSettings(config),
     adminToken: relay.secrets.adminToken,
+    sessions: relay.sessions,
     analytics: relay.analytics,
     log,
   });

@@ -19,6 +19,8 @@ import { startContentJanitor } from "./actors/content/janitor.ts";
 import { startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
 import { createDomainBehavior } from "./actors/domain/behavior.ts";
 import { domainOptionsFromConfig } from "./actors/domain/options.ts";
+import { createSessionBehavior } from "./actors/session/behavior.ts";
+import { SessionService } from "./actors/session/service.ts";
 import { ActorSystem } from "./actors/system.ts";
 import { actorAccountPort } from "./ingress/account-port.ts";
 import { startBounceListener } from "./ingress/bounce-listener.ts";
@@ -34,6 +36,7 @@ import { LogBus } from "./shared/bus/log/log-bus.ts";
 import type { Bus } from "./shared/bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
 import { migrate } from "./shared/clickhouse/migrations.ts";
+import { checkClusterSettings } from "./shared/config/load.ts";
 import type { Config } from "./shared/config/schema.ts";
 import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
@@ -58,7 +61,9 @@ export interface Relay {
   readonly directory: DirectoryView;
   /** Accounts, plans, members, SMTP users, domains, API keys: what /v1 and the CLI call. */
   readonly accounts: AccountService;
-  /** Admin token and HMAC key (generated into the data dir on first start). */
+  /** Dashboard sessions, held by session actors so that every node finds them (C2, X2). */
+  readonly sessions: SessionService;
+  /** Admin token and HMAC key (configured, or generated into the data dir on first start). */
   readonly secrets: ServerSecrets;
   readonly metrics: Registry;
   /** Message content (X1: local files in the data dir; X2: S3). */
@@ -195,6 +200,7 @@ export interface RelayOptions {
 }
 
 export async function startRelay(config: Config, log: Logger, options: RelayOptions = {}): Promise<Relay> {
+  checkClusterSettings(config); // X2: no node-local secrets or chDB with Kafka
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const embedded = config.kafkaBrokers.length === 0;
@@ -202,8 +208,12 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
   const nodeId = config.nodeId ?? (embedded ? "local" : `${hostname()}-${process.pid}`);
   const checks = { bus: false, clickhouse: false, actors: false, stopping: false };
   const closers: (() => Promise<void>)[] = [];
-  const secrets = loadServerSecrets(dataDir, config.adminToken);
-  if (secrets.generated) log.warn({ path: secrets.path }, "generated the admin token and HMAC key");
+  const secrets = loadServerSecrets(dataDir, { adminToken: config.adminToken, hmacKey: config.hmacKey });
+  if (secrets.generated)
+    log.warn(
+      { path: secrets.path },
+      "generated secrets into the data dir (set PETREL_ADMIN_TOKEN, PETREL_HMAC_KEY)",
+    );
 
   try {
     const bus: Bus = embedded
@@ -255,6 +265,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     actors.register(createContentBehavior({ partitions: config.partitions }));
     // Client IPs: the S3 block and the S4 per-IP connection leases, on every node at once.
     actors.register(createClientBehavior());
+    // Dashboard sessions (C2), found by every node (X2).
+    actors.register(createSessionBehavior());
     await actors.start();
     closers.push(() => actors.stop());
     const directory = new DirectoryView({
@@ -278,6 +290,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
         ],
       },
     });
+    const sessions = new SessionService({ actors, accounts, now: () => clock.now() });
     checks.actors = true;
     log.info({ partitions: config.partitions }, "actor system started");
 
@@ -355,6 +368,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       actors,
       directory,
       accounts,
+      sessions,
       secrets,
       metrics,
       content,

@@ -11,6 +11,7 @@ export const ACCOUNT_ACTOR_TYPE = "account";
 export const DOMAIN_ACTOR_TYPE = "domain";
 export const SUPPRESSION_ACTOR_TYPE = "suppression";
 export const CONTENT_ACTOR_TYPE = "content";
+export const SESSION_ACTOR_TYPE = "session";
 
 export function actorKey(type: ActorType, id: string): string {
   if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new Error(`invalid actor type ${JSON.stringify(type)}`);
@@ -72,6 +73,14 @@ export function normalizeIp(raw: string): string {
 /** S3, S4: one actor per client IP, its address normalised (`normalizeIp`). */
 export function clientKey(ip: string): string {
   return actorKey("client", normalizeIp(ip));
+}
+
+/**
+ * A dashboard session's shard (actors/session): `session:<c>`, `c` the first character of the
+ * session id's SHA-256 in base64url (64 shards). Takes the hash, never the id (a bearer secret).
+ */
+export function sessionKey(sessionHash: string): string {
+  return actorKey(SESSION_ACTOR_TYPE, sessionHash.slice(0, 1));
 }
 
 export function parseActorKey(key: string): { type: ActorType; id: string } {

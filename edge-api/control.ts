@@ -12,7 +12,7 @@ import { buildSendingDomain } from "../shared/domains/build.ts";
 import type { CnameResolver } from "../shared/domains/verify.ts";
 import { exportZone, type ZoneSettings } from "../shared/domains/zone.ts";
 import type { Logger } from "../shared/log.ts";
-import { SessionStore } from "./auth/sessions.ts";
+import type { SessionStore } from "./auth/sessions.ts";
 import type { ControlDeps, DomainOps } from "./deps.ts";
 
 export interface ControlParts {
@@ -26,7 +26,8 @@ export interface ControlParts {
   zone: ZoneSettings;
   adminToken: string;
   log?: Logger;
-  sessions?: SessionStore;
+  /** Dashboard sessions, valid on every node (actors/session/service.ts `SessionService`). */
+  sessions: SessionStore;
   /** Activity and Statistics reads (shared/analytics/service.ts `createAnalytics`). */
   analytics?: Analytics;
 }
@@ -64,7 +65,7 @@ export function createControl(p: ControlParts): ControlDeps {
     adminToken: p.adminToken,
     // The read routes' "today" comes from the same clock as the rest of the control plane.
     now: () => p.clock.now(),
-    sessions: p.sessions ?? new SessionStore({ now: () => p.clock.now() }),
+    sessions: p.sessions,
     audit: (event, fields) => p.log?.warn({ audit: true, ...fields }, event),
     ...(p.analytics ? { analytics: p.analytics } : {}),
   };

@@ -1,6 +1,8 @@
 /**
- * S1 TLS material: the configured PEM key and certificate, or a self-signed pair generated once
- * into `<dataDir>/tls/` (with a warning), never smtp-server's built-in demo certificate.
+ * S1 TLS material: the configured PEM key and certificate (each a path or the PEM text itself, so
+ * every node of a cluster can be given the same pair through its environment, X2), or a
+ * self-signed pair generated once into `<dataDir>/tls/` (with a warning), never smtp-server's
+ * built-in demo certificate.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -23,8 +25,8 @@ export async function loadTls(o: {
 }): Promise<TlsMaterial> {
   if (o.tlsKey && o.tlsCert) {
     return {
-      key: await readFile(o.tlsKey),
-      cert: await readFile(o.tlsCert),
+      key: await pem(o.tlsKey),
+      cert: await pem(o.tlsCert),
       generated: false,
       selfSigned: false,
     };
@@ -55,4 +57,13 @@ export async function loadTls(o: {
   await rename(`${keyPath}.tmp`, keyPath);
   await rename(`${certPath}.tmp`, certPath);
   return { key: Buffer.from(pems.private), cert: Buffer.from(pems.cert), generated: true, selfSigned: true };
+}
+
+/**
+ * A configured PEM: the text itself when it holds a PEM header (an environment variable may carry
+ * its line breaks as literal `\n`), else the path of a file.
+ */
+export async function pem(value: string): Promise<Buffer> {
+  if (!value.includes("-----BEGIN")) return readFile(value);
+  return Buffer.from(value.includes("\n") ? value : value.replaceAll("\\n", "\n"));
 }

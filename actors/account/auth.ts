@@ -1,10 +1,17 @@
 /**
- * Authentication against this node's DirectoryView, with no round trip to an account actor:
- * SMTP AUTH (S2), API keys (C5) and member sign-in (C2). A successful SMTP check is cached in
- * memory under a keyed hash of username, password and the user's generation, so a reset (new
- * generation) or a delete (no entry) stops the old password at once. Unknown names cost the
- * same scrypt as wrong passwords, so timing tells nothing about which exist.
+ * Authentication against this node's DirectoryView: SMTP AUTH (S2), API keys (C5) and member
+ * sign-in (C2). A successful SMTP check is cached in memory under a keyed hash of username,
+ * password and the user's generation, so a reset (new generation) or a delete (no entry) stops
+ * the old password as soon as the view shows it.
+ *
+ * The bound (S2 "at once", X2 "on every node at once"): a reset, delete or revocation that the API
+ * acknowledged — on any node — before a check starts is refused by that check. Each check first
+ * passes the view's read barrier (`DirectoryView.sync`: the directory topic's end offsets, then
+ * wait for the view to reach them; the actors publish before they answer). If the view cannot
+ * catch up within `syncTimeoutMs`, the entry is read from its owner, the account actor, instead.
+ * Unknown names cost the same scrypt as wrong passwords, so timing tells nothing about which exist.
  */
+import type { ApiKeyEntry, SmtpUserEntry } from "../../shared/directory/entries.ts";
 import type { DirectoryView } from "../../shared/directory/view.ts";
 import { effectivePermissions, isScope } from "../../shared/model/account/permissions.ts";
 import type { Permission } from "../../shared/model/account/protocol.ts";
@@ -14,16 +21,41 @@ import { apiKeyId, authCacheKey, digestsEqual, keyedHash } from "../../shared/se
 
 const AUTH_CACHE_MAX = 10_000;
 
+/** The entries as their owner, the account actor, holds them now (an ask; authoritative). */
+export interface DirectoryOwner {
+  smtpUser(accountId: string, username: string): Promise<SmtpUserEntry | undefined>;
+  apiKey(accountId: string, keyId: string): Promise<ApiKeyEntry | undefined>;
+}
+
+export interface DirectoryAuthOptions {
+  directory: DirectoryView;
+  hmacKey: Uint8Array;
+  /** Asked when the view cannot be shown current in time; unset = the view is trusted as it is. */
+  owner?: DirectoryOwner;
+  /** How long a check waits for the view to catch up before asking the owner (default 1 s). */
+  syncTimeoutMs?: number;
+}
+
 export class DirectoryAuth {
   private readonly cache = new Set<string>();
   private dummyHash: Promise<string> | undefined;
+  private readonly directory: DirectoryView;
+  private readonly hmacKey: Uint8Array;
 
-  constructor(
-    private readonly directory: DirectoryView,
-    private readonly hmacKey: Uint8Array,
-  ) {}
+  constructor(private readonly o: DirectoryAuthOptions) {
+    this.directory = o.directory;
+    this.hmacKey = o.hmacKey;
+  }
+
+  /** The read barrier: true when the view shows every change acknowledged before this call. */
+  private current(): Promise<boolean> {
+    return this.directory.sync(this.o.syncTimeoutMs);
+  }
 
   async signIn(email: string, password: string, accountId?: string): Promise<MemberPrincipal | null> {
+    // A stale view after the timeout is used as it is: sign-in is rare, and a changed password
+    // also ends the sessions it made (edge-api/auth/sessions.ts).
+    await this.current();
     const candidates = this.directory
       .membersByEmail(email)
       .filter((m) => m.passwordHash !== undefined && (accountId === undefined || m.accountId === accountId))
@@ -46,7 +78,9 @@ export class DirectoryAuth {
   }
 
   async smtp(username: string, password: string): Promise<SmtpPrincipal | null> {
-    const entry = this.directory.smtpUser(username);
+    const current = await this.current();
+    let entry = this.directory.smtpUser(username);
+    if (!current && entry && this.o.owner) entry = await this.o.owner.smtpUser(entry.accountId, username);
     if (!entry) {
       await this.burnHash(password);
       return null;
@@ -67,8 +101,11 @@ export class DirectoryAuth {
 
   async apiKey(key: string): Promise<ApiKeyPrincipal | null> {
     const id = apiKeyId(key);
-    const entry = id ? this.directory.apiKey(id) : undefined;
-    if (!id || !entry || !digestsEqual(keyedHash(this.hmacKey, key), entry.hash)) return null;
+    if (!id) return null;
+    const current = await this.current();
+    let entry = this.directory.apiKey(id);
+    if (!current && entry && this.o.owner) entry = await this.o.owner.apiKey(entry.accountId, id);
+    if (!entry || !digestsEqual(keyedHash(this.hmacKey, key), entry.hash)) return null;
     return { accountId: entry.accountId, keyId: id, scopes: entry.scopes.filter(isScope) };
   }
 

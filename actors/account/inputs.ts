@@ -21,6 +21,11 @@ export interface AccountServiceOptions {
   connection?: SmtpConnectionSettings;
   clock?: Clock;
   askTimeoutMs?: number;
+  /**
+   * How long an authentication waits for this node's directory view to show every change
+   * acknowledged before it, before asking the account actor instead (auth.ts; default 1 s).
+   */
+  authSyncTimeoutMs?: number;
 }
 
 export interface CreateAccountInput {

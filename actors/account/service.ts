@@ -7,6 +7,7 @@
  * view shows them, so a caller can use a key or password right after creating it.
  */
 
+import { apiKeyKey, smtpUserKey } from "../../shared/directory/entries.ts";
 import { isValidTimeZone } from "../../shared/model/account/period.ts";
 import { isScope } from "../../shared/model/account/permissions.ts";
 import type {
@@ -52,6 +53,7 @@ import {
 } from "../../shared/security/tokens.ts";
 import { accountKey } from "../keys.ts";
 import { DirectoryAuth } from "./auth.ts";
+import { directoryEntries } from "./directory.ts";
 import { AccountError } from "./errors.ts";
 import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 import { findPlan } from "./plans.ts";
@@ -416,8 +418,34 @@ export class AccountService {
 
   private authenticator(): DirectoryAuth {
     if (!this.options.directory) throw new Error("AccountService: authentication needs a DirectoryView");
-    this.auth ??= new DirectoryAuth(this.options.directory, this.options.hmacKey);
+    this.auth ??= new DirectoryAuth({
+      directory: this.options.directory,
+      hmacKey: this.options.hmacKey,
+      owner: {
+        smtpUser: async (accountId, username) => {
+          const e = (await this.ownEntries(accountId)).get(smtpUserKey(username));
+          return e?.kind === "smtp-user" ? e : undefined;
+        },
+        apiKey: async (accountId, keyId) => {
+          const e = (await this.ownEntries(accountId)).get(apiKeyKey(keyId));
+          return e?.kind === "api-key" ? e : undefined;
+        },
+      },
+      ...(this.options.authSyncTimeoutMs !== undefined
+        ? { syncTimeoutMs: this.options.authSyncTimeoutMs }
+        : {}),
+    });
     return this.auth;
+  }
+
+  /** The account's directory entries as its actor holds them now; none for an account that is gone. */
+  private async ownEntries(accountId: string): Promise<ReturnType<typeof directoryEntries>> {
+    try {
+      return directoryEntries(await this.state(accountId));
+    } catch (e) {
+      if (e instanceof AccountError && e.code === "account_not_found") return new Map();
+      throw e;
+    }
   }
 
   /** Read-your-writes: waits (bounded) until this node's directory view shows a change. */

@@ -55,25 +55,14 @@ async function fromBearer(c: Context<V1Env>, token: string): Promise<Principal |
 
 /** A member's role and permissions are read afresh on every request: a change applies at once. */
 async function fromSession(c: Context<V1Env>, id: string): Promise<Principal | null> {
-  const { sessions, accounts } = c.var.control;
-  const s = sessions.get(id);
-  if (!s) return null;
-  const members = await accounts.listMembers(s.accountId).catch((e: unknown) => {
-    // An account that no longer exists has no members; any other failure is the server's.
-    if (e instanceof Error && e.name === "AccountError") return [];
-    throw e;
-  });
-  const m = members.find((x) => x.email === s.email);
-  if (!m) {
-    sessions.delete(id);
-    return null;
-  }
+  const r = await c.var.control.sessions.resolve(id);
+  if (!r) return null;
   return {
     kind: "member",
-    accountId: s.accountId,
-    email: m.email,
-    role: m.role,
-    permissions: [...m.permissions],
+    accountId: r.session.accountId,
+    email: r.member.email,
+    role: r.member.role,
+    permissions: [...r.member.permissions],
     sessionId: id,
   };
 }

@@ -122,5 +122,11 @@ export interface Bus {
    * Used to restore actor state from a changelog topic. Needs no consumer group.
    */
   replay(topic: string, partitions: number[], onRecord: (record: BusRecord) => void): Promise<void>;
+  /**
+   * Each partition's end as of the call (index = partition): the offset the next record will get,
+   * so every record whose `publish` resolved before the call lies below it (the high watermark in
+   * Kafka). A reader that has consumed up to these has seen all of them: a read barrier.
+   */
+  endOffsets(topic: string): Promise<number[]>;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
-import { loadServerSecrets, SECRETS_FILE } from "../security/secrets.ts";
+import { readServerSecrets, SECRETS_FILE } from "../security/secrets.ts";
 import { COMMANDS, type Command, type Values } from "./commands.ts";
 
 export interface Io {
@@ -102,8 +102,17 @@ export function connection(
       `no operator token: set PETREL_ADMIN_TOKEN, or run where PETREL_DATA_DIR (${dataDir}) holds the relay's ${SECRETS_FILE}`,
     );
   }
-  // The file exists, so this only reads it (it creates one only where there is none).
-  const { adminToken } = loadServerSecrets(dataDir);
+  let adminToken: string | undefined;
+  try {
+    ({ adminToken } = readServerSecrets(dataDir));
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  // The relay's token came from its configuration: the file holds none (issue 14 point 7).
+  if (!adminToken)
+    throw new CliError(
+      `no operator token: the relay's PETREL_ADMIN_TOKEN comes from its configuration; set it here too`,
+    );
   return { api: api.replace(/\/+$/, ""), token: adminToken };
 }
 

@@ -5,6 +5,9 @@
 import { z } from "zod";
 import { ConfigError, key, parseKeys } from "./key.ts";
 
+/** A 32-byte HMAC key in base64url, unpadded (PETREL_HMAC_KEY, PETREL_EDGE_HMAC_KEY). */
+export const HMAC_KEY_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
 export const edgeConfigKeys = {
   clickhouseUrl: key(
     "PETREL_CLICKHOUSE_URL",
@@ -27,11 +30,8 @@ export const edgeConfigKeys = {
   ),
   edgeHmacKey: key(
     "PETREL_EDGE_HMAC_KEY",
-    z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{43}$/, "expected the relay's 32-byte HMAC key in base64url")
-      .optional(),
-    "Edge entry only: the relay's HMAC key (base64url, a secret) that API keys are checked under.",
+    z.string().regex(HMAC_KEY_PATTERN, "expected the relay's 32-byte HMAC key in base64url").optional(),
+    "Edge entry only: the relay's HMAC key (PETREL_HMAC_KEY or secrets.json hmacKey; base64url, a secret) that API keys are checked under.",
   ),
   edgeCacheMs: key(
     "PETREL_EDGE_CACHE_MS",

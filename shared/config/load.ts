@@ -71,11 +71,42 @@ function checkS3Credentials(config: Config): void {
     throw new ConfigError(configKeys.s3AccessKeyId.env, "required when PETREL_S3_SECRET_ACCESS_KEY is set");
 }
 
-const SECRET_KEYS = new Set<string>(["adminToken", "clickhousePassword", "edgeHmacKey", "s3SecretAccessKey"]);
+/**
+ * X2: with Kafka, several nodes serve the same accounts, so what one node signs or hashes another
+ * must check. A node-local generated secret (secrets.json, the self-signed TLS pair) or chDB in the
+ * data dir would differ per node: start-up refuses them, naming the first missing key. Called by
+ * the entries (main.ts, main.deno.ts) and by `startRelay`; the CLI, which needs none of them, not.
+ */
+export function checkClusterSettings(config: Config): void {
+  if (config.kafkaBrokers.length === 0) return;
+  const shared = "required with PETREL_KAFKA_BROKERS: every node must use the same value (X2)";
+  const required: [keyof Config, string][] = [
+    ["hmacKey", `${shared}; a generated one would differ per node (API keys, AUTH cache, VERP)`],
+    ["adminToken", `${shared}; a generated one would differ per node`],
+    ["tlsKey", `${shared}; a self-signed pair would differ per node`],
+    ["tlsCert", `${shared}; a self-signed pair would differ per node`],
+    ["clickhouseUrl", "required with PETREL_KAFKA_BROKERS: chDB in the data dir is node-local (X2)"],
+  ];
+  for (const [name, why] of required) if (!config[name]) throw new ConfigError(configKeys[name].env, why);
+}
+
+const SECRET_KEYS = new Set<string>([
+  "adminToken",
+  "clickhousePassword",
+  "edgeHmacKey",
+  "hmacKey",
+  "s3SecretAccessKey",
+  "verpKey",
+]);
+
+/** A PEM given as text rather than a path holds the private key itself. */
+const isPemText = (v: unknown) => typeof v === "string" && v.includes("-----BEGIN");
 
 /** The effective configuration, secrets masked, for `--print-config` and start-up logs. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k) && v ? "***" : v]));
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, (SECRET_KEYS.has(k) && v) || isPemText(v) ? "***" : v]),
+  );
 }
 
 export { z };

@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
-import { edgeConfigKeys } from "./edge.ts";
+import { edgeConfigKeys, HMAC_KEY_PATTERN } from "./edge.ts";
 import { key, parseKeys } from "./key.ts";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -82,12 +82,12 @@ export const configKeys = {
   tlsKey: key(
     "PETREL_TLS_KEY",
     z.string().min(1).optional(),
-    "PEM private key path; unset = self-signed pair in the data dir.",
+    "PEM private key: a path, or the PEM text itself (a secret); unset = self-signed pair in the data dir (refused with Kafka).",
   ),
   tlsCert: key(
     "PETREL_TLS_CERT",
     z.string().min(1).optional(),
-    "PEM certificate path; unset = self-signed pair in the data dir.",
+    "PEM certificate (chain): a path, or the PEM text itself; unset = self-signed pair in the data dir (refused with Kafka).",
   ),
   dnsServers: key(
     "PETREL_DNS_SERVERS",
@@ -128,10 +128,15 @@ export const configKeys = {
     z.coerce.number().min(1).default(300),
     "D2: per-command timeout of outbound SMTP (RFC 5321 §4.5.3.2); connect timeout is a tenth.",
   ),
+  hmacKey: key(
+    "PETREL_HMAC_KEY",
+    z.string().regex(HMAC_KEY_PATTERN, "expected 32 random bytes in base64url (43 characters)").optional(),
+    "Server key (a secret) of API key hashes, the SMTP AUTH cache and the VERP key unless set; the same on every node; unset = generated into <dataDir>/secrets.json (refused with Kafka).",
+  ),
   verpKey: key(
     "PETREL_VERP_KEY",
     z.string().min(16).optional(),
-    "D4: key of the VERP Return-Path MAC; unset = derived from the generated HMAC key in the data dir.",
+    "D4: key of the VERP Return-Path MAC; unset = derived from the HMAC key.",
   ),
   kafkaBrokers: key(
     "PETREL_KAFKA_BROKERS",
@@ -216,7 +221,7 @@ export const configKeys = {
   adminToken: key(
     "PETREL_ADMIN_TOKEN",
     z.string().min(16).optional(),
-    "Operator API token; unset = generated into the data dir.",
+    "Operator API token (a secret); unset = generated into <dataDir>/secrets.json (refused with Kafka).",
   ),
   plans: key(
     "PETREL_PLANS",

@@ -32,6 +32,9 @@ export interface DirectoryViewOptions {
   onError?(error: unknown): void;
 }
 
+/** How long `sync()` waits by default for the view to catch up before answering false. */
+export const SYNC_TIMEOUT_MS = 1_000;
+
 export type DirectoryListener = (key: string, entry: DirectoryEntry | undefined) => void;
 
 export class DirectoryView {
@@ -42,6 +45,9 @@ export class DirectoryView {
   private readonly listeners = new Set<DirectoryListener>();
   private sub: Subscription | undefined;
   private starting: Promise<void> | undefined;
+  /** The end-offset request in flight, and the one that callers arriving during it wait for. */
+  private endsInFlight: Promise<number[]> | undefined;
+  private endsNext: Promise<number[]> | undefined;
   private closed = false;
 
   constructor(private readonly o: DirectoryViewOptions) {}
@@ -122,6 +128,32 @@ export class DirectoryView {
     });
   }
 
+  /**
+   * Read barrier (S2, X2): resolves true once this view has applied every directory record that
+   * was published — by any node — before the call, false after `timeoutMs` without it. Account
+   * actors publish their directory records before they answer (actors/behavior.ts), so a change
+   * the API acknowledged anywhere is in the view once this resolves true. Cost: one end-offset
+   * request (Kafka ListOffsets; a memory read on the embedded log), shared by concurrent callers.
+   */
+  async sync(timeoutMs = SYNC_TIMEOUT_MS): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    const started = Date.now();
+    try {
+      const ends = await Promise.race([this.ready().then(() => this.ends()), late]);
+      if (!ends) return false;
+      return await this.waitFor(() => this.reached(ends), Math.max(0, timeoutMs - (Date.now() - started)));
+    } catch (e) {
+      this.o.onError?.(e);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
@@ -145,6 +177,35 @@ export class DirectoryView {
       handler: async (r) => this.apply(r),
       onError: (e) => this.o.onError?.(e),
     });
+  }
+
+  /** Has this view applied every record below `ends` (one end per partition)? */
+  private reached(ends: number[]): boolean {
+    return ends.every((end, p) => end === 0 || (this.applied.get(p) ?? -1) >= end - 1);
+  }
+
+  /**
+   * The directory topic's ends, fetched at or after the call: a request already in flight may
+   * have been answered before a change this caller must see, so a caller arriving during one
+   * waits for the next, which every caller arriving meanwhile shares.
+   */
+  private ends(): Promise<number[]> {
+    if (!this.endsInFlight) {
+      const p = this.o.bus.endOffsets(DIRECTORY_TOPIC);
+      this.endsInFlight = p;
+      const done = () => {
+        if (this.endsInFlight === p) this.endsInFlight = undefined;
+      };
+      p.then(done, done);
+      return p;
+    }
+    this.endsNext ??= this.endsInFlight
+      .catch(() => undefined)
+      .then(() => {
+        this.endsNext = undefined;
+        return this.ends();
+      });
+    return this.endsNext;
   }
 
   private apply(r: BusRecord): void {

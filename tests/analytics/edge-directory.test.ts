@@ -18,9 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { ManualClock } from "../../actors/clock.ts";
+import { createSessionBehavior } from "../../actors/session/behavior.ts";
+import { SessionService } from "../../actors/session/service.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { createApp } from "../../edge-api/app.ts";
-import { SessionStore } from "../../edge-api/auth/sessions.ts";
 import { createControl } from "../../edge-api/control.ts";
 import { createEdgeApp, directoryKeys } from "../../edge-api/edge.ts";
 import { actorAccountPort } from "../../ingress/account-port.ts";
@@ -77,6 +78,7 @@ beforeAll(async () => {
   bus = await LogBus.open({ dir: join(dir, "bus"), maintenanceIntervalMs: 0 });
   system = new ActorSystem({ bus, nodeId: "local", clock, partitions: PARTITIONS, localAsk: true });
   system.register(createAccountBehavior({ partitions: PARTITIONS, retentionDays: 30, reverifyHours: 24 }));
+  system.register(createSessionBehavior()); // C2: dashboard sessions
   await system.start();
   await waitFor(() => system.ownedPartitions("account").length === PARTITIONS, { what: "partitions" });
   directory = await DirectoryView.open({ bus, nodeId: "local" });
@@ -96,7 +98,7 @@ beforeAll(async () => {
     clock,
     zone: { provider: "petrel.test" },
     adminToken: ADMIN,
-    sessions: new SessionStore({ now: () => clock.now() }),
+    sessions: new SessionService({ actors: system, accounts: service, now: () => clock.now() }),
   });
   relay = createApp({ version: "test", readiness: () => ({ ready: true, checks: {} }), control });
   writer = await startEdgeDirectory({

@@ -13,9 +13,10 @@ import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
 import { ManualClock } from "../../actors/clock.ts";
+import { createSessionBehavior } from "../../actors/session/behavior.ts";
+import { SessionService } from "../../actors/session/service.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { createApp } from "../../edge-api/app.ts";
-import { SessionStore } from "../../edge-api/auth/sessions.ts";
 import { createControl } from "../../edge-api/control.ts";
 import type { ControlDeps } from "../../edge-api/deps.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
@@ -59,6 +60,7 @@ export async function startApiStack(): Promise<ApiStack> {
   const system = new ActorSystem({ bus, nodeId: "local", clock, partitions: PARTITIONS, localAsk: true });
   system.register(createAccountBehavior({ partitions: PARTITIONS, retentionDays: 30, reverifyHours: 24 }));
   system.register(createSuppressionBehavior()); // D8: /v1/suppressions
+  system.register(createSessionBehavior()); // C2: dashboard sessions
   await system.start();
   await waitFor(() => system.ownedPartitions("account").length === PARTITIONS, {
     what: "account partitions",
@@ -91,7 +93,7 @@ export async function startApiStack(): Promise<ApiStack> {
     clock,
     zone: { provider: "petrel.test" },
     adminToken: ADMIN_TOKEN,
-    sessions: new SessionStore({ now: () => clock.now() }),
+    sessions: new SessionService({ actors: system, accounts: service, now: () => clock.now() }),
   });
   const app = createApp({ version: "test", readiness: () => ({ ready: true, checks: {} }), control });
   return {

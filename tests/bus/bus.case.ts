@@ -53,6 +53,21 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       return sub;
     }
 
+    it("answers each partition's end: past every record whose publish resolved", async () => {
+      const t = topic("ends");
+      await bus.ensureTopics([{ name: t, partitions: 3 }]);
+      expect(await bus.endOffsets(t)).toEqual([0, 0, 0]);
+      await bus.publish(t, [
+        { key: "a", value: enc.encode("1"), partition: 0 },
+        { key: "b", value: enc.encode("2"), partition: 2 },
+        { key: "c", value: enc.encode("3"), partition: 2 },
+      ]);
+      expect(await bus.endOffsets(t)).toEqual([1, 0, 2]);
+      const [r] = await bus.publish(t, [{ key: "d", value: enc.encode("4"), partition: 2 }]);
+      expect(r!.offset).toBe(2);
+      expect(await bus.endOffsets(t)).toEqual([1, 0, 3]);
+    });
+
     it("creates topics idempotently and keeps their partition count", async () => {
       const t = topic("create");
       await bus.ensureTopics([{ name: t, partitions: 3 }]);

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, describeConfig, loadConfig } from "../../shared/config/load.ts";
+import { ConfigError, checkClusterSettings, describeConfig, loadConfig } from "../../shared/config/load.ts";
 
 function file(content: string): string {
   const p = join(mkdtempSync(join(tmpdir(), "petrel-cfg-")), "petrel.json");
@@ -95,4 +96,83 @@ describe("configuration (O2)", () => {
     expect(describeConfig(c).adminToken).toBe("***");
     expect(JSON.stringify(describeConfig(c))).not.toContain("s3cret");
   });
+});
+
+describe("cluster settings (X2: every secret shared through configuration)", () => {
+  const KEY = Buffer.alloc(32, 5).toString("base64url");
+  const CLUSTER = {
+    PETREL_KAFKA_BROKERS: "127.0.0.1:9092",
+    PETREL_HMAC_KEY: KEY,
+    PETREL_ADMIN_TOKEN: "cluster-token-0123456789",
+    PETREL_TLS_KEY: "/etc/petrel/tls.key",
+    PETREL_TLS_CERT: "/etc/petrel/tls.crt",
+    PETREL_CLICKHOUSE_URL: "http://clickhouse:8123",
+  };
+  const clusterError = (env: Record<string, string>): ConfigError => {
+    try {
+      checkClusterSettings(loadConfig(env));
+    } catch (e) {
+      if (e instanceof ConfigError) return e;
+      throw e;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  it("accepts a cluster with every shared setting, and the embedded mode with none", () => {
+    expect(() => checkClusterSettings(loadConfig(CLUSTER))).not.toThrow();
+    expect(() => checkClusterSettings(loadConfig({}))).not.toThrow();
+    expect(loadConfig(CLUSTER).hmacKey).toBe(KEY);
+  });
+
+  it.each([
+    "PETREL_HMAC_KEY",
+    "PETREL_ADMIN_TOKEN",
+    "PETREL_TLS_KEY",
+    "PETREL_TLS_CERT",
+    "PETREL_CLICKHOUSE_URL",
+  ])("refuses a cluster without %s, naming it", (missing) => {
+    const env: Record<string, string> = { ...CLUSTER };
+    delete env[missing];
+    const e = clusterError(env);
+    expect(e.key).toBe(missing);
+    expect(e.message).toContain("PETREL_KAFKA_BROKERS");
+  });
+
+  it("checks the HMAC key's form", () => {
+    expect(errorOf({ PETREL_HMAC_KEY: "short" }).key).toBe("PETREL_HMAC_KEY");
+    expect(errorOf({ PETREL_HMAC_KEY: `${KEY}=` }).key).toBe("PETREL_HMAC_KEY");
+  });
+
+  it("masks every secret when printed, a PEM key given as text too", () => {
+    const pemKey = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n";
+    const c = loadConfig({ ...CLUSTER, PETREL_VERP_KEY: "verp-secret-0123456789", PETREL_TLS_KEY: pemKey });
+    const d = describeConfig(c);
+    expect(d).toMatchObject({ hmacKey: "***", adminToken: "***", verpKey: "***", tlsKey: "***" });
+    expect(d.tlsCert).toBe("/etc/petrel/tls.crt");
+    const text = JSON.stringify(d);
+    for (const secret of [KEY, "verp-secret", "MIIsecret", "cluster-token"])
+      expect(text).not.toContain(secret);
+  });
+
+  it("stops `npm start` with exit 78 and the key's name, before writing any secret", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "petrel-cluster-"));
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      ...CLUSTER,
+      PETREL_DATA_DIR: dataDir,
+    };
+    delete env.PETREL_HMAC_KEY;
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "main.ts"],
+        { env, cwd: join(import.meta.dirname, "../.."), timeout: 30_000 },
+        (err, _stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/^petrel: config PETREL_HMAC_KEY: required with PETREL_KAFKA_BROKERS/);
+    expect(existsSync(join(dataDir, "secrets.json"))).toBe(false);
+  }, 40_000);
 });

@@ -1,12 +1,12 @@
 /** Password hashing, random tokens, keyed hashes (S2, C3, C5) and the server secrets file (O4). */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { hashPassword, needsRehash, parseHash, verifyPassword } from "../../shared/security/password.ts";
-import { loadServerSecrets, SecretsError } from "../../shared/security/secrets.ts";
+import { loadServerSecrets, readServerSecrets, SecretsError } from "../../shared/security/secrets.ts";
 import {
   apiKeyId,
   authCacheKey,
@@ -123,13 +123,51 @@ describe("server secrets file", () => {
     expect(Buffer.from(again.hmacKey).equals(Buffer.from(first.hmacKey))).toBe(true);
   });
 
-  it("lets PETREL_ADMIN_TOKEN override the token but keeps the HMAC key", () => {
+  it("lets PETREL_ADMIN_TOKEN override the token, keeps the HMAC key, and drops the replaced token from the file", () => {
     const dir = tempDir();
     const first = loadServerSecrets(dir);
-    const over = loadServerSecrets(dir, "configured-token-0123456789");
+    const over = loadServerSecrets(dir, { adminToken: "configured-token-0123456789" });
     expect(over).toMatchObject({ adminToken: "configured-token-0123456789", adminTokenSource: "config" });
     expect(Buffer.from(over.hmacKey).equals(Buffer.from(first.hmacKey))).toBe(true);
-    expect(JSON.parse(readFileSync(first.path, "utf8")).adminToken).toBe(first.adminToken);
+    // Issue 14 point 7: the CLI reads the file; a token the relay refuses must not be there.
+    const file = JSON.parse(readFileSync(first.path, "utf8"));
+    expect(file.adminToken).toBeUndefined();
+    expect(file.hmacKey).toBe(Buffer.from(first.hmacKey).toString("base64url"));
+    expect(readServerSecrets(dir)).toEqual({ hmacKey: file.hmacKey });
+    // Unset again: a fresh token is generated into the file (the old one is gone for good).
+    const back = loadServerSecrets(dir);
+    expect(back.adminTokenSource).toBe("file");
+    expect(back.adminToken).not.toBe(first.adminToken);
+    expect(readServerSecrets(dir).adminToken).toBe(back.adminToken);
+  });
+
+  it("writes no token when PETREL_ADMIN_TOKEN is set on first start", () => {
+    const dir = tempDir();
+    const s = loadServerSecrets(dir, { adminToken: "configured-token-0123456789" });
+    expect(s.adminToken).toBe("configured-token-0123456789");
+    expect(Object.keys(JSON.parse(readFileSync(s.path, "utf8"))).sort()).toEqual(["createdAt", "hmacKey"]);
+  });
+
+  it("takes PETREL_HMAC_KEY from the configuration, and writes no file when both are configured", () => {
+    const key = Buffer.alloc(32, 7).toString("base64url");
+    const dir = tempDir();
+    const s = loadServerSecrets(dir, { adminToken: "configured-token-0123456789", hmacKey: key });
+    expect(s).toMatchObject({ adminTokenSource: "config", hmacKeySource: "config", generated: false });
+    expect(Buffer.from(s.hmacKey).toString("base64url")).toBe(key);
+    expect(existsSync(s.path)).toBe(false);
+    // Over an existing file, the configured key wins.
+    const other = tempDir();
+    loadServerSecrets(other);
+    const configured = loadServerSecrets(other, { hmacKey: key });
+    expect(Buffer.from(configured.hmacKey).toString("base64url")).toBe(key);
+  });
+
+  it("never generates an HMAC key over a file that lacks one", () => {
+    const dir = tempDir();
+    const key = Buffer.alloc(32, 9).toString("base64url");
+    const s = loadServerSecrets(dir, { hmacKey: key });
+    expect(JSON.parse(readFileSync(s.path, "utf8")).hmacKey).toBeUndefined();
+    expect(() => loadServerSecrets(dir)).toThrow(/PETREL_HMAC_KEY/);
   });
 
   it("tightens a readable file to 0600 and refuses a damaged one", () => {

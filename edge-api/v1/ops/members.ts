@@ -58,7 +58,7 @@ export const memberOps = [
       // A new password ends the member's other sessions; a role change applies on the next request.
       if (body.password !== undefined) {
         const keep = principal.kind === "member" ? principal.sessionId : undefined;
-        control.sessions.deleteMember(accountId, params.email, keep);
+        await control.sessions.passwordChanged(accountId, params.email, keep);
       }
       return member;
     },
@@ -74,8 +74,8 @@ export const memberOps = [
     requirement,
     admin: true,
     run: async ({ control, accountId, params }) => {
+      // Its sessions end on their next use: the member is no longer there (actors/session).
       await control.accounts.removeMember(accountId, params.email);
-      control.sessions.deleteMember(accountId, params.email);
     },
   }),
 ];

@@ -33,7 +33,7 @@ export const sessionOps = [
     run: async ({ c, control, body }) => {
       const member = await control.accounts.signIn(body.email, body.password, body.accountId);
       if (!member) throw new ApiError(401, "unauthenticated", "wrong email or password");
-      const { id, session } = control.sessions.create(member.accountId, member.email);
+      const { id, session } = await control.sessions.create(member.accountId, member.email);
       setCookie(c, SESSION_COOKIE, id, {
         httpOnly: true,
         secure: secureCookie(c),
@@ -77,7 +77,7 @@ export const sessionOps = [
         role: principal.role,
         // What the member may do (the same list sign-in answers), not the custom list as stored.
         permissions: effectivePermissions(principal.role, principal.permissions),
-        expiresAt: control.sessions.get(principal.sessionId)?.expiresAt,
+        expiresAt: (await control.sessions.resolve(principal.sessionId))?.session.expiresAt,
       };
     },
   }),
@@ -91,7 +91,7 @@ export const sessionOps = [
     status: 204,
     run: async ({ c, control }) => {
       const id = getCookie(c, SESSION_COOKIE);
-      if (id !== undefined) control.sessions.delete(id);
+      if (id !== undefined) await control.sessions.delete(id);
       deleteCookie(c, SESSION_COOKIE, { path: "/", secure: secureCookie(c) });
     },
   }),

@@ -219,6 +219,16 @@ export class KafkaBus implements Bus {
     });
   }
 
+  async endOffsets(topic: string): Promise<number[]> {
+    if (this.closing) throw new Error("KafkaBus is closed");
+    const admin = await this.connectedAdmin();
+    // ListOffsets (latest) answers the high watermark: with acks=all it covers every acknowledged record.
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const ends: number[] = [];
+    for (const o of offsets) ends[o.partition] = Number(o.high);
+    return Array.from({ length: ends.length }, (_, p) => ends[p] ?? 0);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutDown();
     return this.closing;

@@ -247,6 +247,10 @@ export class LogBus implements Bus {
     }
   }
 
+  async endOffsets(topic: string): Promise<number[]> {
+    return this.topic(topic).logs.map((l) => l.durableNext);
+  }
+
   /** Deletes consumed closed segments of `topics` (default: all); returns how many. */
   runRetention(topics?: Iterable<string>): Promise<number> {
     this.assertOpen();
