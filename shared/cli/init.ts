@@ -38,7 +38,11 @@ async function init(v: Values, api: Api, base: string): Promise<unknown> {
   const account = (await api({
     method: "POST",
     path: "/v1/admin/accounts",
-    body: { name: s(v.name) ?? email.slice(email.indexOf("@") + 1), plan, timezone: s(v.timezone) },
+    body: {
+      name: s(v.name) ?? email.slice(email.indexOf("@") + 1).toLowerCase(),
+      plan,
+      timezone: s(v.timezone),
+    },
   })) as AccountAnswer;
   const id = account.accountId;
   let member: MemberAnswer;
