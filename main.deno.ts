@@ -4,6 +4,7 @@
 
 import { startRelay } from "./relay.ts";
 import { relayApp } from "./relay-app.ts";
+import { readyLine } from "./shared/cli/first-run.ts";
 import { ConfigError, checkClusterSettings, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
 
@@ -36,7 +37,19 @@ const server = Deno.serve(
   {
     port: config.httpPort,
     hostname: config.host,
-    onListen: (a) => log.info({ port: a.port }, "http listening"),
+    onListen: (a) => {
+      log.info({ port: a.port }, "http listening");
+      // The one line for a person (the log is JSON): the dashboard, and how to make the first sign-in.
+      console.error(
+        readyLine({
+          host: config.host,
+          port: a.port,
+          dataDir: config.dataDir,
+          adminTokenSet: config.adminToken !== undefined,
+          accounts: relay.directory.accounts().length,
+        }).trimEnd(),
+      );
+    },
   },
   app.fetch,
 );

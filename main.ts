@@ -5,6 +5,7 @@
 import { serve } from "@hono/node-server";
 import { startRelay } from "./relay.ts";
 import { relayApp } from "./relay-app.ts";
+import { readyLine } from "./shared/cli/first-run.ts";
 import { ConfigError, checkClusterSettings, describeConfig, loadConfig } from "./shared/config/load.ts";
 import { createLogger } from "./shared/log.ts";
 
@@ -24,9 +25,19 @@ async function main(): Promise<number> {
   log.info({ config: describeConfig(config) }, "starting petrel");
   const relay = await startRelay(config, log);
   const app = relayApp(relay, config, log);
-  const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) =>
-    log.info({ port: info.port, host: config.host }, "http listening"),
-  );
+  const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host }, (info) => {
+    log.info({ port: info.port, host: config.host }, "http listening");
+    // The one line for a person (the log is JSON): the dashboard, and how to make the first sign-in.
+    process.stderr.write(
+      readyLine({
+        host: config.host,
+        port: info.port,
+        dataDir: config.dataDir,
+        adminTokenSet: config.adminToken !== undefined,
+        accounts: relay.directory.accounts().length,
+      }),
+    );
+  });
   return new Promise((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {

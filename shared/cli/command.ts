@@ -10,17 +10,47 @@ export interface ApiRequest {
   body?: unknown;
 }
 
-export interface Command {
+/** Calls the relay's operator API: the answer's JSON (undefined for a 204); an HTTP error throws. */
+export type Api = (req: ApiRequest) => Promise<unknown>;
+
+interface CommandBase {
   /** Words of the command line: `account create`. */
   name: string;
   summary: string;
   options: Options;
   required: string[];
-  request(v: Values): ApiRequest;
+  /** Checks and normalizes the parsed options; throws OptionError (a usage error) when one is wrong. */
+  prepare?(v: Values): Values;
   /** The printed JSON, from the API's answer (undefined for a 204); default: the answer. */
   output?(res: unknown, v: Values): unknown;
   /** Prints the answer as text (zone files). */
   text?: boolean;
+}
+
+/** A command is one API request, or a few in a row (`init`): `run` returns what is printed. */
+export type Command = CommandBase &
+  (
+    | { request(v: Values): ApiRequest; run?: never }
+    | { run(v: Values, api: Api, base: string): Promise<unknown>; request?: never }
+  );
+
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure with the one line the user sees. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_FAILURE,
+  ) {
+    super(message);
+  }
+}
+
+/** A wrong option value: the CLI prints `petrel <command>: <message>` and exits with the usage code. */
+export class OptionError extends Error {
+  override readonly name = "OptionError";
 }
 
 /** Option kinds, as node:util's parseArgs takes them. */

@@ -2,16 +2,19 @@
  * The operator CLI's commands (O4), as data: the options each takes, the API request it makes
  * (the operator routes under /v1/admin), and the JSON it prints. Adding a command is one entry.
  */
+import { RECIPIENT_STATUSES, recipientStatusOf, STATUS_LABELS } from "../model/status.ts";
 import {
   type ApiRequest,
   accountPath,
   type Command,
   flag,
   many,
+  OptionError,
   str,
   type Values,
   withQuery,
 } from "./command.ts";
+import { INIT_COMMAND } from "./init.ts";
 import { SUPPRESSION_COMMANDS } from "./suppressions.ts";
 
 export type { ApiRequest, Command, Values };
@@ -19,6 +22,28 @@ export type { ApiRequest, Command, Values };
 const enc = encodeURIComponent;
 const acct = (v: Values) => accountPath(v.account);
 const s = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+/** The statuses `--status` takes: each name, with its label when that differs (`SoftBounce ("Soft bounce")`). */
+export const STATUS_WORDS = RECIPIENT_STATUSES.map((x) =>
+  STATUS_LABELS[x] === x ? x : `${x} ("${STATUS_LABELS[x]}")`,
+).join(", ");
+
+/** `--status` by name or label, in any case, repeated or comma-separated → the closed set's names. */
+function statusOptions(v: Values): Values {
+  if (v.status === undefined) return v;
+  const words = [v.status].flat().flatMap((w) => String(w).split(","));
+  const status = words
+    .filter((w) => w.trim() !== "")
+    .map((w) => {
+      const known = recipientStatusOf(w);
+      if (!known)
+        throw new OptionError(
+          `--status ${JSON.stringify(w.trim())} is not a status; expected one of ${STATUS_WORDS}`,
+        );
+      return known;
+    });
+  return { ...v, status };
+}
 
 interface Rec {
   kind?: string;
@@ -37,6 +62,7 @@ interface DomainAnswer {
 }
 
 export const COMMANDS: Command[] = [
+  INIT_COMMAND,
   {
     name: "account create",
     summary: "create an account → { accountId, ... }",
@@ -166,7 +192,8 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "activity",
-    summary: "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }",
+    summary:
+      "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }; --status by name or label, any case",
     options: {
       account: str,
       recipient: str,
@@ -180,6 +207,7 @@ export const COMMANDS: Command[] = [
       limit: str,
     },
     required: ["account"],
+    prepare: statusOptions,
     request: (v) => ({
       method: "GET",
       path: withQuery(`${acct(v)}/activity`, [

@@ -7,8 +7,13 @@ import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.ts";
+import { PERMISSION_LABELS, ROLE_HINTS } from "../model/account/permissions.ts";
+import { PERMISSIONS, ROLES, SCOPES } from "../model/account/protocol.ts";
 import { readServerSecrets, SECRETS_FILE } from "../security/secrets.ts";
-import { COMMANDS, type Command, type Values } from "./commands.ts";
+import { type Api, CliError, EXIT_USAGE, OptionError, type Options } from "./command.ts";
+import { COMMANDS, type Command, STATUS_WORDS, type Values } from "./commands.ts";
+
+export { CliError, EXIT_FAILURE, EXIT_USAGE } from "./command.ts";
 
 export interface Io {
   out(text: string): void;
@@ -16,21 +21,8 @@ export interface Io {
   fetch: typeof fetch;
 }
 
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-/** A failure with the one line the user sees. */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    message: string,
-    readonly exitCode = EXIT_FAILURE,
-  ) {
-    super(message);
-  }
-}
-
-const GLOBAL = { api: { type: "string" }, help: { type: "boolean", short: "h" } } as const;
+/** Options every command takes, before or after the command's words (O4). */
+const GLOBAL = { api: { type: "string" }, help: { type: "boolean", short: "h" } } as const satisfies Options;
 
 export function usage(): string {
   const lines = COMMANDS.map((c) => {
@@ -40,22 +32,62 @@ export function usage(): string {
     });
     return `  petrel ${[c.name, ...opts].join(" ")}\n      ${c.summary}`;
   });
+  const width = Math.max(...PERMISSIONS.map((p) => p.length));
   return [
-    "usage: petrel <command> [options] [--api http://host:port]",
-    "The operator token comes from PETREL_ADMIN_TOKEN or the data dir's secrets file.",
+    "usage: petrel [--api http://host:port] <command> [options]",
+    "Global options go before or after the command. The operator token comes from PETREL_ADMIN_TOKEN",
+    "or the data dir's secrets file; --api defaults to http://127.0.0.1:<PETREL_HTTP_PORT>.",
+    "",
+    "First run: petrel init --email you@example.com",
     "",
     ...lines,
+    "",
+    `Roles (member add --role): ${ROLES.map((r) => `${r} (${ROLE_HINTS[r].replace(" below", "")})`).join(", ")}.`,
+    "Permissions (member add --role custom --permission P ...):",
+    ...PERMISSIONS.map((p) => `  ${p.padEnd(width)}  ${PERMISSION_LABELS[p]}`),
+    `API key scopes (apikey create --scope S ...): ${SCOPES.join(", ")}.`,
+    `Statuses (activity --status S ...; any case, by name or label): ${STATUS_WORDS}.`,
     "",
   ].join("\n");
 }
 
-/** The command is the first two words (`account create`), or one (`quota`); options follow. */
+/** Where the global options are in argv: option words with their values, by index. */
+function globalIndexes(argv: string[]): Set<number> {
+  const at = new Set<number>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") break;
+    const [flagName] = arg.split("=", 1) as [string];
+    const entry = Object.entries(GLOBAL).find(
+      ([k, o]) => flagName === `--${k}` || ("short" in o && arg === `-${o.short}`),
+    );
+    if (!entry) continue;
+    at.add(i);
+    if (entry[1].type === "string" && !arg.includes("=") && i + 1 < argv.length) at.add(++i);
+  }
+  return at;
+}
+
+/**
+ * The command is the first two words that are not global options (`account create`), or one
+ * (`quota`); its options, and the global ones, are everything else, in any order.
+ */
 function findCommand(argv: string[]): { command: Command; rest: string[] } {
-  const name = argv.slice(0, 2).join(" ");
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command) return { command, rest: argv.slice(2) };
-  const single = COMMANDS.find((c) => c.name === argv[0] && !c.name.includes(" "));
-  if (single) return { command: single, rest: argv.slice(1) };
+  const globals = globalIndexes(argv);
+  const words: number[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    if (globals.has(i)) continue;
+    if ((argv[i] as string).startsWith("-")) break;
+    words.push(i);
+  }
+  const without = (n: number) => argv.filter((_, i) => !words.slice(0, n).includes(i));
+  const [first, second] = words.map((i) => argv[i] as string);
+  const name = [first, second].filter((w) => w !== undefined).join(" ");
+  const command = second !== undefined ? COMMANDS.find((c) => c.name === name) : undefined;
+  if (command) return { command, rest: without(2) };
+  const single = COMMANDS.find((c) => c.name === first && !c.name.includes(" "));
+  if (single) return { command: single, rest: without(1) };
+  if (first === undefined) throw new CliError("no command given; run petrel --help", EXIT_USAGE);
   throw new CliError(`unknown command ${JSON.stringify(name)}; run petrel --help`, EXIT_USAGE);
 }
 
@@ -75,7 +107,13 @@ function parseOptions(command: Command, rest: string[]): Values {
     if (values[k] === undefined || values[k] === "")
       throw new CliError(`petrel ${command.name}: --${k} is required`, EXIT_USAGE);
   }
-  return values;
+  if (!command.prepare) return values;
+  try {
+    return command.prepare(values);
+  } catch (e) {
+    if (e instanceof OptionError) throw new CliError(`petrel ${command.name}: ${e.message}`, EXIT_USAGE);
+    throw e;
+  }
 }
 
 /** The API base and operator token: --api, else 127.0.0.1 and the configured HTTP port. */
@@ -116,36 +154,50 @@ export function connection(
   return { api: api.replace(/\/+$/, ""), token: adminToken };
 }
 
-async function call(io: Io, api: string, token: string, command: Command, values: Values): Promise<string> {
-  const req = command.request(values);
-  let res: Response;
-  try {
-    res = await io.fetch(api + req.path, {
-      method: req.method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-    });
-  } catch (e) {
-    const c = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (e as Error).message;
-    throw new CliError(`cannot reach the relay API at ${api}: ${cause}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let detail = text.trim().slice(0, 500);
+/** The operator API of the relay at `api`, as `command` calls it: JSON answers, one-line errors. */
+function operatorApi(io: Io, api: string, token: string, command: Command): Api {
+  return async (req) => {
+    let res: Response;
     try {
-      const body = JSON.parse(text) as { code?: string; message?: string };
-      if (body.code) detail = `${body.code}: ${body.message ?? ""}`;
-    } catch {
-      // not JSON: the raw text (trimmed) says it
+      res = await io.fetch(api + req.path, {
+        method: req.method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      });
+    } catch (e) {
+      const c = (e as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (e as Error).message;
+      throw new CliError(`cannot reach the relay API at ${api}: ${cause}`);
     }
-    throw new CliError(`petrel ${command.name}: HTTP ${res.status} ${detail}`.replace(/\s*\n\s*/g, " "));
+    const text = await res.text();
+    if (!res.ok) {
+      let detail = text.trim().slice(0, 500);
+      try {
+        const body = JSON.parse(text) as { code?: string; message?: string };
+        if (body.code) detail = `${body.code}: ${body.message ?? ""}`;
+      } catch {
+        // not JSON: the raw text (trimmed) says it
+      }
+      throw new CliError(`petrel ${command.name}: HTTP ${res.status} ${detail}`.replace(/\s*\n\s*/g, " "));
+    }
+    if (command.text) return text;
+    return res.status === 204 || text === "" ? undefined : (JSON.parse(text) as unknown);
+  };
+}
+
+/** What the command prints: its API answer(s) as JSON, or as text. */
+async function call(io: Io, api: string, token: string, command: Command, values: Values): Promise<string> {
+  const request = operatorApi(io, api, token, command);
+  const answer = command.run
+    ? await command.run(values, request, api)
+    : await request(command.request(values));
+  if (command.text) {
+    const text = String(answer ?? "");
+    return text.endsWith("\n") ? text : `${text}\n`;
   }
-  if (command.text) return text.endsWith("\n") ? text : `${text}\n`;
-  const answer = res.status === 204 || text === "" ? undefined : (JSON.parse(text) as unknown);
   const printed = command.output ? command.output(answer, values) : answer;
   return `${JSON.stringify(printed ?? {}, null, 2)}\n`;
 }

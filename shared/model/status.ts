@@ -16,6 +16,29 @@ export const RECIPIENT_STATUSES = [
 export const RecipientStatus = z.enum(RECIPIENT_STATUSES);
 export type RecipientStatus = z.infer<typeof RecipientStatus>;
 
+/** The words customers see (seed 002/003): what the dashboard shows and the CLI accepts. */
+export const STATUS_LABELS: Record<RecipientStatus, string> = {
+  Accepted: "Accepted",
+  Rejected: "Rejected",
+  Pending: "Pending",
+  Delivered: "Delivered",
+  Deferred: "Deferred",
+  SoftBounce: "Soft bounce",
+  HardBounce: "Hard bounce",
+};
+
+const STATUS_BY_WORD: ReadonlyMap<string, RecipientStatus> = new Map(
+  RECIPIENT_STATUSES.flatMap((s) => [
+    [s.toLowerCase(), s],
+    [STATUS_LABELS[s].toLowerCase(), s],
+  ]),
+);
+
+/** A status by its name or its label, in any case (`delivered`, `Soft bounce`); else undefined. */
+export function recipientStatusOf(word: string): RecipientStatus | undefined {
+  return STATUS_BY_WORD.get(word.trim().replace(/\s+/g, " ").toLowerCase());
+}
+
 /** Final statuses never change again, except Delivered → bounce by a delayed report (A6, D7). */
 export const FINAL_STATUSES: ReadonlySet<RecipientStatus> = new Set([
   "Rejected",

@@ -3,27 +3,16 @@
  * service"). Keyed by the closed sets of the account contract, so a new permission without words
  * does not compile.
  */
+import { PERMISSION_LABELS, ROLE_HINTS } from "../../../shared/model/account/permissions.ts";
 import type { Permission, Role } from "../../../shared/model/account/protocol.ts";
 
-export const PERMISSION_LABELS: Record<Permission, string> = {
-  "smtp.activity": "Access SMTP activities",
-  "smtp.users": "Manage SMTP users",
-  "smtp.domains": "Manage sending domains",
-  "smtp.suppressions": "Manage the suppression list",
-  billing: "Plans and billing",
-  members: "Manage team members",
-};
+/** Declared with the closed sets (shared/model/account/permissions.ts), shared with the CLI. */
+export { PERMISSION_LABELS, ROLE_HINTS };
 
 export const ROLE_LABELS: Record<Role, string> = {
   admin: "Administrator",
   regular: "Regular user",
   custom: "Custom user",
-};
-
-export const ROLE_HINTS: Record<Role, string> = {
-  admin: "everything",
-  regular: "everything but billing and team members",
-  custom: "only the permissions chosen below",
 };
 
 export function permissionLabel(p: string): string {

@@ -5,18 +5,10 @@
  * focusable (`tabindex="0"`) and names its tooltip with `aria-describedby`; `.status`/`.tip` in
  * app.css reveal it on :hover and :focus. Shared by the Activity, Dashboard and Domains pages.
  */
-import type { RecipientStatus, StatusReason } from "../../../shared/model/status.ts";
+import { type RecipientStatus, STATUS_LABELS, type StatusReason } from "../../../shared/model/status.ts";
 
-/** The words customers see (seed 002/003). */
-export const STATUS_LABELS: Record<RecipientStatus, string> = {
-  Accepted: "Accepted",
-  Rejected: "Rejected",
-  Pending: "Pending",
-  Delivered: "Delivered",
-  Deferred: "Deferred",
-  SoftBounce: "Soft bounce",
-  HardBounce: "Hard bounce",
-};
+/** The words customers see (seed 002/003): declared with the closed set. */
+export { STATUS_LABELS };
 
 /** What each status means (seed 002), for a status without a more precise reason. */
 export const STATUS_MEANINGS: Record<RecipientStatus, string> = {

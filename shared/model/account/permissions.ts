@@ -4,6 +4,23 @@
  */
 import { PERMISSIONS, type Permission, ROLES, type Role, SCOPES, type Scope } from "./protocol.ts";
 
+/** Each permission in the words members read (seed "Permissions and access to the SMTP service"). */
+export const PERMISSION_LABELS: Record<Permission, string> = {
+  "smtp.activity": "Access SMTP activities",
+  "smtp.users": "Manage SMTP users",
+  "smtp.domains": "Manage sending domains",
+  "smtp.suppressions": "Manage the suppression list",
+  billing: "Plans and billing",
+  members: "Manage team members",
+};
+
+/** What each role may do, in words. */
+export const ROLE_HINTS: Record<Role, string> = {
+  admin: "everything",
+  regular: "everything but billing and team members",
+  custom: "only the permissions chosen below",
+};
+
 const REGULAR: readonly Permission[] = PERMISSIONS.filter((p) => p !== "billing" && p !== "members");
 
 /** The permissions a member actually holds. */
