@@ -7,6 +7,7 @@
  * the domain actor, which queues it again.
  */
 import type { Resolver } from "node:dns/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { VerpKey } from "../../shared/bounce/verp.ts";
 import type { Bus, Subscription } from "../../shared/bus/types.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
@@ -19,6 +20,7 @@ import {
   decodeAttemptRequest,
   type Outcome,
 } from "../domain/protocol.ts";
+import { InboxProgress, WatermarkCommitter } from "../inbox.ts";
 import { domainKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 import { attempt } from "./attempt.ts";
@@ -46,9 +48,13 @@ export interface WorkerOptions {
   log?: Logger;
 }
 
+/** How long a revoked partition's attempts in flight are waited for before letting it go. */
+const REVOKE_WAIT_MS = 20_000;
+
 export class DeliveryWorkers {
   private sub?: Subscription;
   private readonly inflight = new Set<Promise<void>>();
+  private committer?: WatermarkCommitter;
   private readonly pool: ConnectionPool;
   private readonly mx: MxResolver;
   private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
@@ -59,18 +65,52 @@ export class DeliveryWorkers {
   }
 
   async start(): Promise<void> {
+    // An attempt's record is committed only once the attempt has finished (a watermark per
+    // partition, as the actor inbox does): a node that dies mid-attempt leaves its attempts to be
+    // run again by the partition's next owner, instead of waiting for the slot lease to expire.
+    const progress = new Map<number, InboxProgress>();
+    const running = new Map<number, Set<Promise<void>>>();
+    const committer = new WatermarkCommitter(
+      (tp, offset) => this.sub?.commit(tp, offset) ?? Promise.resolve(),
+      (e) => this.o.log?.error({ err: e }, "delivery worker commit failed"),
+    );
     this.sub = await this.o.bus.subscribe({
       group: "delivery.workers",
       topics: [DELIVERY_ATTEMPTS_TOPIC],
       fromBeginning: true,
+      autoCommit: false,
       handler: async (r) => {
         const req = decodeAttemptRequest(r.value);
         while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
-        const p = this.run(req).finally(() => this.inflight.delete(p));
+        let prog = progress.get(r.partition);
+        if (!prog) progress.set(r.partition, (prog = new InboxProgress(Number.MAX_SAFE_INTEGER)));
+        const part = running.get(r.partition) ?? new Set<Promise<void>>();
+        running.set(r.partition, part);
+        const tracker = prog;
+        tracker.add(r.offset);
+        const p = this.run(req).finally(() => {
+          this.inflight.delete(p);
+          part.delete(p);
+          const next = tracker.complete(r.offset);
+          if (next !== undefined) committer.note({ topic: r.topic, partition: r.partition }, next);
+        });
         this.inflight.add(p);
+        part.add(p);
+      },
+      // A partition handed to another node: its attempts in flight here finish (bounded) and are
+      // committed first, so the next owner does not run them a second time.
+      onRevoke: async (tps) => {
+        const pending = tps.flatMap((tp) => [...(running.get(tp.partition) ?? [])]);
+        await Promise.race([Promise.allSettled(pending), sleep(REVOKE_WAIT_MS)]);
+        await committer.flush();
+        for (const tp of tps) {
+          progress.delete(tp.partition);
+          running.delete(tp.partition);
+        }
       },
       onError: (e) => this.o.log?.error({ err: e }, "delivery worker subscription error"),
     });
+    this.committer = committer;
   }
 
   private async run(req: AttemptRequest): Promise<void> {
@@ -120,6 +160,7 @@ export class DeliveryWorkers {
   }
 
   async stop(): Promise<void> {
+    // Closing revokes every partition: onRevoke waits for their attempts and commits them.
     await this.sub?.close();
     await Promise.allSettled([...this.inflight]);
     await this.pool.close();
