@@ -54,7 +54,6 @@ const REVOKE_WAIT_MS = 20_000;
 export class DeliveryWorkers {
   private sub?: Subscription;
   private readonly inflight = new Set<Promise<void>>();
-  private committer?: WatermarkCommitter;
   private readonly pool: ConnectionPool;
   private readonly mx: MxResolver;
   private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
@@ -82,8 +81,8 @@ export class DeliveryWorkers {
       handler: async (r) => {
         const req = decodeAttemptRequest(r.value);
         while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
-        let prog = progress.get(r.partition);
-        if (!prog) progress.set(r.partition, (prog = new InboxProgress(Number.MAX_SAFE_INTEGER)));
+        const prog = progress.get(r.partition) ?? new InboxProgress(Number.MAX_SAFE_INTEGER);
+        progress.set(r.partition, prog);
         const part = running.get(r.partition) ?? new Set<Promise<void>>();
         running.set(r.partition, part);
         const tracker = prog;
@@ -110,7 +109,6 @@ export class DeliveryWorkers {
       },
       onError: (e) => this.o.log?.error({ err: e }, "delivery worker subscription error"),
     });
-    this.committer = committer;
   }
 
   private async run(req: AttemptRequest): Promise<void> {
