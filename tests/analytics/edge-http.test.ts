@@ -96,7 +96,7 @@ describe("edge entry over ClickHouse's HTTP interface", () => {
   it("lists the account's activity, newest first, and nothing of another account", async () => {
     const from = encodeURIComponent("2026-10-01T00:00:00Z");
     const to = encodeURIComponent("2026-11-10T00:00:00Z");
-    const { status, body } = await get(`/v1/activity?from=${from}&to=${to}&limit=100`);
+    const { status, body } = await get(`/v1/activity?view=events&from=${from}&to=${to}&limit=100`);
     expect(status).toBe(200);
     const rows = body.rows as { eventId: string; time: string }[];
     expect(rows).toHaveLength(21);
