@@ -166,9 +166,11 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "activity",
-    summary: "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }",
+    summary:
+      "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }; --view recipients (default: one row per recipient, current status) | events (every status event)",
     options: {
       account: str,
+      view: str,
       recipient: str,
       sender: str,
       subject: str,
@@ -183,6 +185,7 @@ export const COMMANDS: Command[] = [
     request: (v) => ({
       method: "GET",
       path: withQuery(`${acct(v)}/activity`, [
+        ["view", v.view],
         ["recipient", v.recipient],
         ["sender", v.sender],
         ["subject", v.subject],
@@ -193,6 +196,16 @@ export const COMMANDS: Command[] = [
         ["cursor", v.cursor],
         ["limit", v.limit],
       ]),
+    }),
+  },
+  {
+    name: "activity timeline",
+    summary: "one recipient's every status event, oldest first (A1) → { recipientId, rows: [...] }",
+    options: { account: str, "recipient-id": str },
+    required: ["account", "recipient-id"],
+    request: (v) => ({
+      method: "GET",
+      path: `${acct(v)}/activity/${enc(String(v["recipient-id"]))}`,
     }),
   },
   {

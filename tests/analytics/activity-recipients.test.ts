@@ -10,11 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAnalytics } from "../../shared/analytics/service.ts";
+import { runCli } from "../../shared/cli/run.ts";
 import { type ClickHouseHandle, openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { StatusEvent, statusEventId } from "../../shared/model/event.ts";
 import type { RecipientStatus, StatusReason } from "../../shared/model/status.ts";
-import { type ApiStack, bearer, call, OPERATOR, startApiStack } from "../api/harness.ts";
+import { ADMIN_TOKEN, type ApiStack, bearer, call, OPERATOR, startApiStack } from "../api/harness.ts";
 import { insertEvents, liftTtl } from "./fixture.ts";
 
 const ACCT = "multi";
@@ -218,5 +219,54 @@ describe("GET /v1/activity/{recipientId}: the timeline", () => {
     const op = await call(stack.app, "get", "/v1/admin/accounts/other/activity/q1.0", { headers: OPERATOR });
     expect(op.status).toBe(200);
     expect(op.body.rows.map((x: Row) => x.status)).toEqual(["Accepted", "Delivered"]);
+  });
+});
+
+describe("petrel activity (O4), in process against the same API", () => {
+  async function petrel(args: string[]) {
+    let out = "";
+    let err = "";
+    const code = await runCli(
+      args,
+      { PETREL_ADMIN_TOKEN: ADMIN_TOKEN },
+      {
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          err += t;
+        },
+        fetch: ((url: string, init?: RequestInit) => stack.app.request(url, init)) as typeof fetch,
+      },
+    );
+    return { code, err, json: () => JSON.parse(out) };
+  }
+  const range = ["--account", ACCT, "--from", FROM, "--to", TO];
+
+  it("gives one row per recipient by default, every event with --view events", async () => {
+    const r = await petrel(["activity", ...range]);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(ids(r.json().rows)).toEqual([
+      "p1.2 HardBounce",
+      "p1.1 Delivered",
+      "p1.3 Deferred",
+      "p1.2 Delivered",
+      "p1.0 Delivered",
+      "p1.4 Pending",
+    ]);
+    const e = await petrel(["activity", ...range, "--view", "events"]);
+    expect(e.json().rows).toHaveLength(EVENTS.filter((x) => x.accountId === ACCT).length);
+    const bad = await petrel(["activity", ...range, "--view", "messages"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/^petrel: [^\n]*view[^\n]*\n$/);
+  });
+
+  it("activity timeline --recipient-id gives the recipient's every event, oldest first", async () => {
+    const r = await petrel(["activity", "timeline", "--account", ACCT, "--recipient-id", "p1.1"]);
+    expect([r.code, r.err]).toEqual([0, ""]);
+    expect(r.json().rows.map((x: Row) => x.status)).toEqual(["Accepted", "Deferred", "Delivered"]);
+    const other = await petrel(["activity", "timeline", "--account", ACCT, "--recipient-id", "q1.0"]);
+    expect(other.code).not.toBe(0);
+    expect(other.err).toMatch(/404/);
   });
 });
