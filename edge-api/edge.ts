@@ -5,7 +5,7 @@
  * walks the import graph with `deno info` and serves requests under Deno).
  *
  * Routes (the same answers as the relay's /v1 routes, edge-api/v1/ops/analytics.ts):
- *   GET /v1/activity, GET /v1/activity/export, GET /v1/stats, GET /v1/stats/domains/:domain,
+ *   GET /v1/activity, GET /v1/activity/export, GET /v1/activity/:recipientId, GET /v1/stats, GET /v1/stats/domains/:domain,
  *   GET /v1/quota (A7: limit and period from `edge_accounts`, used counted from `events`).
  *
  * Who the caller is: `authenticate` is injected (tests). The default entry (`export default { fetch }`)
@@ -102,6 +102,14 @@ export function createEdgeApp(o: EdgeOptions): Hono<EdgeEnv> {
         "content-disposition": 'attachment; filename="activity.csv"',
       },
     });
+  });
+  app.get("/v1/activity/:recipientId", need("activity:read"), async (c) => {
+    const p = c.var.principal;
+    const recipientId = c.req.param("recipientId");
+    const rows = await analytics.timeline(p.accountId, recipientId, p.timezone);
+    if (rows.length === 0)
+      throw new ApiError(404, "not_found", "no such recipient in this account's activity");
+    return c.json({ recipientId, rows });
   });
   app.get("/v1/stats", need("stats:read"), async (c) => {
     const p = c.var.principal;

@@ -4,7 +4,7 @@
  * Times are ISO 8601 (with offset or Z) or ms since the epoch; a bad value is a 400 naming the field.
  */
 import { z } from "zod";
-import type { ActivityFilter } from "../../shared/analytics/activity.ts";
+import { ACTIVITY_VIEWS, type ActivityFilter } from "../../shared/analytics/activity.ts";
 import {
   customPeriod,
   PERIOD_PRESETS,
@@ -27,6 +27,14 @@ const instant = z.union([
 const INSTANT = "ISO 8601 with offset or Z (`2026-11-02T00:00:00-05:00`), or ms since the epoch";
 
 export const ActivityQuery = z.object({
+  view: z
+    .enum(ACTIVITY_VIEWS)
+    .default("recipients")
+    .describe(
+      "`recipients` (default): one row per recipient with its current status (its latest event), newest first; " +
+        "a recipient whose `Delivered` was followed by a bounce has two rows, the Delivered row and the bounce row. " +
+        "`events`: one row per status event (every status change). Filters apply to the status each row shows.",
+    ),
   recipient: z
     .string()
     .min(1)
@@ -151,6 +159,7 @@ export function activityFilter(url: URL, now: number): ActivityFilter {
     from,
     to,
     limit: q.limit,
+    view: q.view,
     ...(q.recipient !== undefined ? { recipient: q.recipient } : {}),
     ...(q.sender !== undefined ? { sender: q.sender } : {}),
     ...(q.subject !== undefined ? { subject: q.subject } : {}),

@@ -1,12 +1,24 @@
 /**
- * Activity (A1–A3): one row per recipient per status event, newest first, filtered by recipient,
- * sender, subject (contains, any case), status, message id and period, with a cursor to page on.
- * Always scoped to one account (`account_id = {account}` leads the `events` sort key).
+ * Activity (A1–A3), always scoped to one account (`account_id = {account}` leads every sort key), newest
+ * first, filtered by recipient, sender, subject (contains, any case), status, message id and period,
+ * with a cursor to page on. Two views:
+ * - `recipients` (the default, A1 as corrected): one row per recipient with its current status (its
+ *   latest event), plus, when a bounce followed `Delivered`, the Delivered row as a row of its own (seed
+ *   003). Read from `activity_recipients` (migrations/0005_activity_recipients.ts). Filters apply to
+ *   what each row shows: `status=Delivered` finds recipients currently Delivered and the Delivered rows
+ *   of those that bounced later, never a recipient whose Delivered was followed by nothing but is now
+ *   something else.
+ * - `events`: one row per status event (every status change), from `events`.
+ * A recipient's whole timeline (every event, oldest first) is `recipientTimeline`.
  */
 import { fromBase64Url, toBase64Url } from "../base64url.ts";
 import { RECIPIENT_STATUSES, type RecipientStatus } from "../model/status.ts";
 import { type QueryClient, rows } from "./client.ts";
 import { localIso } from "./period.ts";
+
+/** The two lists of A1: one row per recipient (current status), or one per status event. */
+export const ACTIVITY_VIEWS = ["recipients", "events"] as const;
+export type ActivityView = (typeof ACTIVITY_VIEWS)[number];
 
 export interface ActivityFilter {
   /** [from, to) in ms since the epoch. */
@@ -22,10 +34,15 @@ export interface ActivityFilter {
   cursor?: string;
   /** Rows per page, 1–1000. */
   limit: number;
+  /** Default `recipients`. */
+  view?: ActivityView;
 }
 
 export interface ActivityRow {
+  /** The event this row shows. */
   eventId: string;
+  /** `<petrel message id>.<index>`: the recipient; its timeline is GET /v1/activity/{recipientId}. */
+  recipientId: string;
   /** ms since the epoch. */
   ts: number;
   /** The same instant in the account's time zone, ISO 8601 with offset (A1). */
@@ -54,15 +71,19 @@ export class CursorError extends Error {
   readonly field = "cursor";
 }
 
-export function encodeCursor(ts: number, eventId: string): string {
-  return toBase64Url(new TextEncoder().encode(JSON.stringify([ts, eventId])));
+/** Events view: the last row's (ts, event id); recipient view: its (ts, recipient id, row kind). */
+export function encodeCursor(ts: number, id: string, rowKind?: number): string {
+  const v = rowKind === undefined ? [ts, id] : [ts, id, rowKind];
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(v)));
 }
 
-export function decodeCursor(cursor: string): { ts: number; eventId: string } {
+export function decodeCursor(cursor: string): { ts: number; eventId: string; rowKind?: number } {
   try {
     const v = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
-    if (Array.isArray(v) && Number.isInteger(v[0]) && typeof v[1] === "string")
-      return { ts: v[0], eventId: v[1] };
+    if (Array.isArray(v) && Number.isInteger(v[0]) && typeof v[1] === "string") {
+      if (v.length === 2) return { ts: v[0], eventId: v[1] };
+      if (v.length === 3 && (v[2] === 0 || v[2] === 1)) return { ts: v[0], eventId: v[1], rowKind: v[2] };
+    }
   } catch {
     // fall through
   }
@@ -71,6 +92,8 @@ export function decodeCursor(cursor: string): { ts: number; eventId: string } {
 
 interface Raw {
   event_id: string;
+  recipient_id: string;
+  row_kind?: number | string;
   ts_ms: string | number;
   status: string;
   recipient: string;
@@ -87,12 +110,14 @@ interface Raw {
 
 const STATUS_SET = new Set<string>(RECIPIENT_STATUSES);
 
-export async function searchActivity(
-  client: QueryClient,
+const COLUMNS = `event_id, recipient_id, toUnixTimestamp64Milli(ts) AS ts_ms, status, recipient, subject, sender,
+       reason, message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test`;
+
+/** The filter's conditions (account, period, search fields), the same on both tables. */
+function conditions(
   accountId: string,
   f: ActivityFilter,
-  timezone: string,
-): Promise<ActivityPage> {
+): { where: string[]; params: Record<string, unknown> } {
   const where = [
     "account_id = {account:String}",
     "ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')",
@@ -100,8 +125,8 @@ export async function searchActivity(
   ];
   const params: Record<string, unknown> = { account: accountId, from: f.from, to: f.to, limit: f.limit + 1 };
   if (f.recipient !== undefined) {
-    // Any case (addresses are stored as submitted): the skip index of migration 0003 is on
-    // lowerUTF8(recipient), so this condition can use it.
+    // Any case (addresses are stored as submitted): the skip indexes of migrations 0003 and 0005 are on
+    // lowerUTF8(recipient), so this condition can use them.
     where.push("lowerUTF8(recipient) = lowerUTF8({recipient:String})");
     params.recipient = f.recipient.trim();
   }
@@ -121,8 +146,36 @@ export async function searchActivity(
     where.push("message_id = {messageId:String}");
     params.messageId = f.messageId;
   }
+  return { where, params };
+}
+
+function toRow(r: Raw, timezone: string): ActivityRow {
+  const ts = Number(r.ts_ms);
+  return {
+    eventId: r.event_id,
+    recipientId: r.recipient_id,
+    ts,
+    time: localIso(ts, timezone),
+    status: r.status as RecipientStatus,
+    recipient: r.recipient,
+    subject: r.subject,
+    sender: r.sender,
+    reason: r.reason,
+    messageId: r.message_id,
+    smtpUser: r.smtp_user,
+    sendingDomain: r.sending_domain,
+    remoteReply: r.remote_reply,
+    mxHost: r.mx_host,
+    isTest: Number(r.is_test) === 1,
+  };
+}
+
+/** Events view: every status event. */
+async function searchEvents(client: QueryClient, accountId: string, f: ActivityFilter, timezone: string) {
+  const { where, params } = conditions(accountId, f);
   if (f.cursor !== undefined) {
     const c = decodeCursor(f.cursor);
+    if (c.rowKind !== undefined) throw new CursorError("invalid cursor: it pages the recipient view");
     where.push("(ts, event_id) < (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {cid:String})");
     params.cts = c.ts;
     params.cid = c.eventId;
@@ -130,37 +183,97 @@ export async function searchActivity(
   // FINAL: a duplicate that slipped past the sink (same event_id, same ts) is shown once.
   const found = await rows<Raw>(
     client,
-    `SELECT event_id, toUnixTimestamp64Milli(ts) AS ts_ms, status, recipient, subject, sender, reason,
-       message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test
+    `SELECT ${COLUMNS}
      FROM events FINAL
      WHERE ${where.join(" AND ")}
      ORDER BY ts DESC, event_id DESC
      LIMIT {limit:UInt32}`,
     params,
   );
-  const page = found.slice(0, f.limit).map((r): ActivityRow => {
-    const ts = Number(r.ts_ms);
-    return {
-      eventId: r.event_id,
-      ts,
-      time: localIso(ts, timezone),
-      status: r.status as RecipientStatus,
-      recipient: r.recipient,
-      subject: r.subject,
-      sender: r.sender,
-      reason: r.reason,
-      messageId: r.message_id,
-      smtpUser: r.smtp_user,
-      sendingDomain: r.sending_domain,
-      remoteReply: r.remote_reply,
-      mxHost: r.mx_host,
-      isTest: Number(r.is_test) === 1,
-    };
-  });
+  const page = found.slice(0, f.limit).map((r) => toRow(r, timezone));
   const last = page.at(-1);
   return found.length > f.limit && last
     ? { rows: page, nextCursor: encodeCursor(last.ts, last.eventId) }
     : { rows: page };
+}
+
+/**
+ * Recipient view: the current row of every recipient (row_kind 1) and the Delivered row (row_kind 0)
+ * of the recipients whose current status is a bounce. FINAL keeps the latest version per key before
+ * WHERE applies, so the filters see the current status. Ordered by (ts, recipient id, row kind)
+ * descending: at one millisecond the bounce comes before the Delivered it follows.
+ */
+async function searchRecipients(
+  client: QueryClient,
+  accountId: string,
+  f: ActivityFilter,
+  timezone: string,
+): Promise<ActivityPage> {
+  const { where, params } = conditions(accountId, f);
+  // A bounce follows its Delivered, so a bounce that matters here is at or after `from`.
+  where.push(`(row_kind = 1 OR recipient_id IN (
+       SELECT recipient_id FROM activity_recipients FINAL
+       WHERE account_id = {account:String} AND row_kind = 1 AND status IN ('SoftBounce', 'HardBounce')
+         AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')))`);
+  if (f.cursor !== undefined) {
+    const c = decodeCursor(f.cursor);
+    if (c.rowKind === undefined) throw new CursorError("invalid cursor: it pages the events view");
+    where.push(
+      "(ts, recipient_id, row_kind) < (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {cid:String}, {ckind:UInt8})",
+    );
+    params.cts = c.ts;
+    params.cid = c.eventId;
+    params.ckind = c.rowKind;
+  }
+  const found = await rows<Raw>(
+    client,
+    `SELECT ${COLUMNS}, row_kind
+     FROM activity_recipients FINAL
+     WHERE ${where.join(" AND ")}
+     ORDER BY ts DESC, recipient_id DESC, row_kind DESC
+     LIMIT {limit:UInt32}`,
+    params,
+  );
+  const page = found.slice(0, f.limit);
+  const last = page.at(-1);
+  const out = page.map((r) => toRow(r, timezone));
+  return found.length > f.limit && last
+    ? { rows: out, nextCursor: encodeCursor(Number(last.ts_ms), last.recipient_id, Number(last.row_kind)) }
+    : { rows: out };
+}
+
+export function searchActivity(
+  client: QueryClient,
+  accountId: string,
+  f: ActivityFilter,
+  timezone: string,
+): Promise<ActivityPage> {
+  return (f.view ?? "recipients") === "events"
+    ? searchEvents(client, accountId, f, timezone)
+    : searchRecipients(client, accountId, f, timezone);
+}
+
+/**
+ * One recipient's whole timeline (A1): every status event, oldest first (ties at one millisecond in
+ * status order), with its reason, remote reply and MX host. Empty when the recipient is not the
+ * account's (or has expired).
+ */
+export async function recipientTimeline(
+  client: QueryClient,
+  accountId: string,
+  recipientId: string,
+  timezone: string,
+): Promise<ActivityRow[]> {
+  const found = await rows<Raw>(
+    client,
+    `SELECT ${COLUMNS}
+     FROM events FINAL
+     WHERE account_id = {account:String} AND recipient_id = {rid:String}
+     ORDER BY ts, indexOf(['Accepted', 'Pending', 'Deferred', 'Delivered', 'SoftBounce', 'HardBounce', 'Rejected'],
+       toString(status)), event_id`,
+    { account: accountId, rid: recipientId },
+  );
+  return found.map((r) => toRow(r, timezone));
 }
 
 /** A1's columns in CSV order. */

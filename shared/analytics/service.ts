@@ -2,7 +2,14 @@
  * What the API's read routes call (edge-api/v1/ops/activity.ts, stats.ts and edge-api/edge.ts): the
  * queries of this folder bound to one ClickHouse client. Runtime-neutral (no Node import).
  */
-import { type ActivityFilter, type ActivityPage, activityCsvStream, searchActivity } from "./activity.ts";
+import {
+  type ActivityFilter,
+  type ActivityPage,
+  type ActivityRow,
+  activityCsvStream,
+  recipientTimeline,
+  searchActivity,
+} from "./activity.ts";
 import type { QueryClient } from "./client.ts";
 import { bucketFor, type Period, type PeriodPreset, presetPeriod, previousPeriod } from "./period.ts";
 import {
@@ -21,7 +28,7 @@ export interface StatsAnswer {
   kpis: Kpis;
   series: Dashboard["series"] & { view: SeriesView };
   domains: DomainFigures[];
-  /** A4: the last 10 activities (any time within the default 30-day window). */
+  /** A4: the last 10 activities (recipient view, any time within the default 30-day window). */
   recent: ActivityPage["rows"];
 }
 
@@ -32,6 +39,8 @@ export interface Analytics {
     filter: Omit<ActivityFilter, "cursor" | "limit">,
     timezone: string,
   ): ReadableStream<Uint8Array>;
+  /** A1: every status event of one recipient of the account, oldest first; [] when none. */
+  timeline(accountId: string, recipientId: string, timezone: string): Promise<ActivityRow[]>;
   stats(accountId: string, period: Period, view: SeriesView, now: number): Promise<StatsAnswer>;
   /** `now` (the caller's clock) bounds the pre-aggregate to the retained days; see final-stats.ts. */
   domain(accountId: string, domain: string, period: Period, now?: number): Promise<DomainFigures>;
@@ -45,7 +54,7 @@ const retainedFrom = (now: number | undefined) =>
   now === undefined ? {} : { retainedFrom: now - PREAGGREGATE_DAYS * DAY_MS };
 
 /**
- * A4's last 10 activities within 30 days: the last day first (where they nearly always are, and
+ * A4's last 10 activities within 30 days, in the recipient view (one row per recipient, A1): the last day first (where they nearly always are, and
  * cheaper to read), the whole 30 days only when that day has fewer than 10. The same rows either way:
  * every row of the last day is newer than every row before it.
  */
@@ -58,17 +67,23 @@ async function recentActivity(
   const day = await searchActivity(
     client,
     accountId,
-    { from: now - DAY_MS, to: now + 1, limit: 10 },
+    { from: now - DAY_MS, to: now + 1, limit: 10, view: "recipients" },
     timezone,
   );
   if (day.rows.length >= 10) return day;
-  return searchActivity(client, accountId, { from: now - 30 * DAY_MS, to: now + 1, limit: 10 }, timezone);
+  return searchActivity(
+    client,
+    accountId,
+    { from: now - 30 * DAY_MS, to: now + 1, limit: 10, view: "recipients" },
+    timezone,
+  );
 }
 
 export function createAnalytics(client: QueryClient): Analytics {
   return {
     activity: (accountId, filter, tz) => searchActivity(client, accountId, filter, tz),
     activityCsv: (accountId, filter, tz) => activityCsvStream(client, accountId, filter, tz),
+    timeline: (accountId, recipientId, tz) => recipientTimeline(client, accountId, recipientId, tz),
     async stats(accountId, period, view, now) {
       const prev = previousPeriod(period);
       const [d, recent] = await Promise.all([

@@ -193,9 +193,10 @@ export const COMMANDS: Command[] = [
   {
     name: "activity",
     summary:
-      "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }; --status by name or label, any case",
+      "Activity of an account, newest first (A1) → { rows: [...], nextCursor? }; --view recipients (default: one row per recipient, current status) | events (every status event); --status by name or label, any case",
     options: {
       account: str,
+      view: str,
       recipient: str,
       sender: str,
       subject: str,
@@ -211,6 +212,7 @@ export const COMMANDS: Command[] = [
     request: (v) => ({
       method: "GET",
       path: withQuery(`${acct(v)}/activity`, [
+        ["view", v.view],
         ["recipient", v.recipient],
         ["sender", v.sender],
         ["subject", v.subject],
@@ -221,6 +223,16 @@ export const COMMANDS: Command[] = [
         ["cursor", v.cursor],
         ["limit", v.limit],
       ]),
+    }),
+  },
+  {
+    name: "activity timeline",
+    summary: "one recipient's every status event, oldest first (A1) → { recipientId, rows: [...] }",
+    options: { account: str, "recipient-id": str },
+    required: ["account", "recipient-id"],
+    request: (v) => ({
+      method: "GET",
+      path: `${acct(v)}/activity/${enc(String(v["recipient-id"]))}`,
     }),
   },
   {

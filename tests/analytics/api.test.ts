@@ -46,7 +46,7 @@ describe("GET /v1/activity", () => {
     const r = await call(
       stack.app,
       "get",
-      `/v1/activity?recipient=dan@example.net&from=${FROM}&to=${TO}&limit=3`,
+      `/v1/activity?view=events&recipient=dan@example.net&from=${FROM}&to=${TO}&limit=3`,
       {
         headers: key,
       },
@@ -64,7 +64,7 @@ describe("GET /v1/activity", () => {
     const next = await call(
       stack.app,
       "get",
-      `/v1/activity?recipient=dan@example.net&from=${FROM}&to=${TO}&limit=3&cursor=${r.body.nextCursor}`,
+      `/v1/activity?view=events&recipient=dan@example.net&from=${FROM}&to=${TO}&limit=3&cursor=${r.body.nextCursor}`,
       {
         headers: key,
       },
@@ -74,18 +74,28 @@ describe("GET /v1/activity", () => {
   });
 
   it("filters by status (comma list) and never shows another account's rows", async () => {
-    const r = await call(stack.app, "get", `/v1/activity?status=Deferred,Rejected&from=${FROM}&to=${TO}`, {
-      headers: key,
-    });
+    const r = await call(
+      stack.app,
+      "get",
+      `/v1/activity?view=events&status=Deferred,Rejected&from=${FROM}&to=${TO}`,
+      {
+        headers: key,
+      },
+    );
     expect(r.body.rows.map((x: { eventId: string }) => x.eventId)).toEqual([
       "m4.0:Deferred:1",
       "m5.0:Rejected:0",
       "m4.0:Deferred:0",
       "m2.0:Deferred:0",
     ]);
-    const g = await call(stack.app, "get", `/v1/admin/accounts/globex/activity?from=${FROM}&to=${TO}`, {
-      headers: OPERATOR,
-    });
+    const g = await call(
+      stack.app,
+      "get",
+      `/v1/admin/accounts/globex/activity?view=events&from=${FROM}&to=${TO}`,
+      {
+        headers: OPERATOR,
+      },
+    );
     expect(g.status).toBe(200);
     expect(g.body.rows.map((x: { eventId: string }) => x.eventId)).toEqual([
       "g1.0:Delivered:0",
@@ -111,9 +121,12 @@ describe("GET /v1/activity", () => {
   });
 
   it("exports CSV as a stream", async () => {
-    const res = await stack.app.request(`http://127.0.0.1/v1/activity/export?from=${FROM}&to=${TO}`, {
-      headers: key,
-    });
+    const res = await stack.app.request(
+      `http://127.0.0.1/v1/activity/export?view=events&from=${FROM}&to=${TO}`,
+      {
+        headers: key,
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/csv");
     expect(res.body).toBeInstanceOf(ReadableStream);

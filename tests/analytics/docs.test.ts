@@ -22,7 +22,8 @@ beforeAll(async () => {
   // A2: every table expires its rows after 90 days (checked before the fixture lifts the TTL).
   const rs = await h.client.query({
     query: `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase()
-            AND name IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final') ORDER BY name`,
+            AND name IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final', 'activity_recipients')
+            ORDER BY name`,
     format: "JSONEachRow",
   });
   ttls = (await rs.json<{ name: string; engine_full: string }>()).map((t) => [
@@ -42,6 +43,7 @@ describe("docs/clickhouse.md", () => {
 
   it("every analytics table has the 90-day TTL (A2)", () => {
     expect(ttls).toEqual([
+      ["activity_recipients", true],
       ["events", true],
       ["recipient_final", true],
       ["stats_daily", true],
@@ -61,7 +63,7 @@ describe("docs/clickhouse.md", () => {
     const rs = await h.client.query({
       query: `SELECT table, name FROM system.columns WHERE database = currentDatabase()
               AND table IN ('events', 'recipient_final', 'stats_hourly', 'stats_daily', 'stats_final', 'schema_migrations',
-                            'edge_api_keys', 'edge_accounts')`,
+                            'edge_api_keys', 'edge_accounts', 'activity_recipients')`,
       format: "JSONEachRow",
     });
     const cols = await rs.json<{ table: string; name: string }>();

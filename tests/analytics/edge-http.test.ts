@@ -96,7 +96,7 @@ describe("edge entry over ClickHouse's HTTP interface", () => {
   it("lists the account's activity, newest first, and nothing of another account", async () => {
     const from = encodeURIComponent("2026-10-01T00:00:00Z");
     const to = encodeURIComponent("2026-11-10T00:00:00Z");
-    const { status, body } = await get(`/v1/activity?from=${from}&to=${to}&limit=100`);
+    const { status, body } = await get(`/v1/activity?view=events&from=${from}&to=${to}&limit=100`);
     expect(status).toBe(200);
     const rows = body.rows as { eventId: string; time: string }[];
     expect(rows).toHaveLength(21);
@@ -104,6 +104,32 @@ describe("edge entry over ClickHouse's HTTP interface", () => {
     expect(rows.at(-1)).toMatchObject({ eventId: "m1.0:Accepted:0", time: "2026-11-01T00:30:00.000-04:00" });
     const globex = new Set(EVENTS.filter((e) => e.accountId === GLOBEX).map((e) => e.eventId));
     expect(rows.filter((r) => globex.has(r.eventId))).toEqual([]);
+  });
+
+  it("lists one row per recipient by default (A1), and a recipient's timeline, account-scoped", async () => {
+    const from = encodeURIComponent("2026-10-01T00:00:00Z");
+    const to = encodeURIComponent("2026-11-10T00:00:00Z");
+    const { status, body } = await get(`/v1/activity?from=${from}&to=${to}&limit=100`);
+    expect(status).toBe(200);
+    const rows = body.rows as { recipientId: string; status: string }[];
+    // 9 acme recipients, plus m3.0's Delivered row (a hard bounce followed it).
+    expect(rows.map((r) => `${r.recipientId} ${r.status}`).slice(0, 2)).toEqual([
+      "m3.0 HardBounce",
+      "m9.0 Delivered",
+    ]);
+    expect(rows).toHaveLength(10);
+    expect(rows.filter((r) => r.recipientId === "m3.0").map((r) => r.status)).toEqual([
+      "HardBounce",
+      "Delivered",
+    ]);
+    const t = await get("/v1/activity/m3.0");
+    expect(t.status).toBe(200);
+    expect((t.body.rows as { status: string }[]).map((r) => r.status)).toEqual([
+      "Accepted",
+      "Delivered",
+      "HardBounce",
+    ]);
+    expect((await get("/v1/activity/g1.0")).status).toBe(404);
   });
 
   it("gives yesterday's KPIs (A4–A6) as the figures suite does on chDB", async () => {

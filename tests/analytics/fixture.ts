@@ -111,7 +111,14 @@ export const EVENTS: StatusEvent[] = [
 
 /** Fixture dates are fixed, so the 90-day TTL (A2) is lifted in the test database. */
 export async function liftTtl(client: ClickHouseClient): Promise<void> {
-  for (const t of ["events", "recipient_final", "stats_hourly", "stats_daily", "stats_final"]) {
+  for (const t of [
+    "events",
+    "recipient_final",
+    "stats_hourly",
+    "stats_daily",
+    "stats_final",
+    "activity_recipients",
+  ]) {
     await client.command({ query: `ALTER TABLE ${t} REMOVE TTL` });
   }
 }

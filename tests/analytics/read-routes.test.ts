@@ -98,7 +98,9 @@ describe("search in any case, within the account", () => {
   it("sender too", async () => {
     const r = await call(stack.app, "get", "/v1/activity?sender=alerts@acme.com", { headers: key });
     expect(r.body.rows.map((x: { eventId: string }) => x.eventId)).toEqual(["z1.0:Accepted:0"]);
-    const b = await call(stack.app, "get", "/v1/activity?sender=BILLING@NEWS.ACME.COM", { headers: key });
+    const b = await call(stack.app, "get", "/v1/activity?view=events&sender=BILLING@NEWS.ACME.COM", {
+      headers: key,
+    });
     expect(b.body.rows.map((x: { eventId: string }) => x.eventId)).toEqual([
       "m7.0:SoftBounce:0",
       "m7.0:Accepted:0",
@@ -118,10 +120,21 @@ describe("OpenAPI document", () => {
       );
     const activity = params("/v1/activity");
     expect(Object.keys(activity).sort()).toEqual(
-      ["cursor", "from", "limit", "messageId", "recipient", "sender", "status", "subject", "to"].sort(),
+      [
+        "cursor",
+        "from",
+        "limit",
+        "messageId",
+        "recipient",
+        "sender",
+        "status",
+        "subject",
+        "to",
+        "view",
+      ].sort(),
     );
     expect(Object.keys(params("/v1/activity/export")).sort()).toEqual(
-      ["from", "messageId", "recipient", "sender", "status", "subject", "to"].sort(),
+      ["from", "messageId", "recipient", "sender", "status", "subject", "to", "view"].sort(),
     );
     expect(Object.keys(params("/v1/stats")).sort()).toEqual(["from", "period", "to", "view"]);
     expect(Object.keys(params("/v1/stats/domains/{domain}")).sort()).toEqual(["from", "period", "to"]);

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { V1_ROUTES } from "../../edge-api/v1/index.ts";
 import type { RouteEntry } from "../../edge-api/v1/op.ts";
+import { eventRow } from "../../shared/analytics/rows.ts";
 import { createAnalytics } from "../../shared/analytics/service.ts";
 import { type ClickHouseHandle, openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
@@ -21,6 +22,7 @@ import {
   SCOPES,
   type Scope,
 } from "../../shared/model/account/protocol.ts";
+import { statusEvent } from "../../shared/model/event.ts";
 import { type ApiStack, bearer, call, OPERATOR, signIn, startApiStack } from "./harness.ts";
 
 // — C2 and C5 as data —
@@ -78,6 +80,7 @@ const ACCOUNT_ROUTES: Record<string, Need> = {
   // Activity and Statistics (issue 6): "Access SMTP activities", scopes activity:read / stats:read.
   "activity.search": n("smtp.activity", "activity:read", true, 200),
   "activity.export": n("smtp.activity", "activity:read", true, 200),
+  "activity.timeline": n("smtp.activity", "activity:read", true, 200, "not_found"),
   "stats.get": n("smtp.activity", "stats:read", true, 200),
   "stats.domain": n("smtp.activity", "stats:read", true, 200),
   "quota.get": n("any", "any", false, 200),
@@ -269,6 +272,41 @@ async function resource(id: string, account: AccountName, fresh: boolean): Promi
     const address = `s${++seq}@${MAIL[account]}`;
     await stack.service.addSuppression(acc, { address, reason: "fixture" });
     params = { address };
+  } else if (id === "activity.timeline") {
+    // One recipient of the account in ClickHouse, with one Accepted event (real time: the 90-day TTL
+    // drops older rows at insert).
+    const recipientId = `rcpt${++seq}${account.toLowerCase()}.0`;
+    await clickhouse!.client.insert({
+      table: "events",
+      format: "JSONEachRow",
+      values: [
+        eventRow(
+          statusEvent(
+            {
+              accountId: acc,
+              messageId: `<${recipientId}@${MAIL[account]}>`,
+              recipientId,
+              recipient: `to@${MAIL[account]}`,
+              recipientDomain: MAIL[account],
+              sender: `from@${MAIL[account]}`,
+              sendingDomain: MAIL[account],
+              smtpUser: "matrix",
+              subject: "matrix",
+              isTest: false,
+            },
+            {
+              status: "Accepted",
+              reason: "none",
+              remoteReply: "",
+              mxHost: "",
+              attempt: 0,
+              ts: Date.now(),
+            },
+          ),
+        ),
+      ],
+    });
+    params = { recipientId };
   } else if (id.startsWith("apiKeys.")) {
     const k = await stack.service.createApiKey(acc, { scopes: [] });
     mark(account, k.id);

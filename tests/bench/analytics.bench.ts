@@ -6,7 +6,8 @@
  *    the sink); account acct-0 is the largest (1 recipient in 20, plus its share of the rest).
  * 2. Checks that the final-status pre-aggregate (stats_final) and the raw path give the same dashboard
  *    (8 accounts, 4 zones, presets and a custom range off the slot edges): `mismatches` must be [].
- * 3. Times, for the largest account, with the API's query code (shared/analytics): activity search by
+ * 3. Times, for the largest account, with the API's query code (shared/analytics): the Activity list in
+ *    the recipient view (default) and the events view, activity search by
  *    recipient and by sender (also in another case), by subject substring (30-day window), the
  *    30-day statistics (KPIs with previous period, daily series, domains, last 10), and the dashboard
  *    figures alone through the pre-aggregate and through the raw path — p50/p95 over BENCH_RUNS runs
@@ -133,6 +134,15 @@ try {
   console.log(JSON.stringify({ exactnessChecks: compared, mismatches }));
 
   const results = [
+    await time("activity, recipient view, first page (largest account, 30 days)", () =>
+      searchActivity(h.client, "acct-0", { ...win, limit: 50 }, "UTC"),
+    ),
+    await time("activity, recipient view, status=HardBounce (largest account, 30 days)", () =>
+      searchActivity(h.client, "acct-0", { ...win, status: ["HardBounce"], limit: 50 }, "UTC"),
+    ),
+    await time("activity, events view, first page (largest account, 30 days)", () =>
+      searchActivity(h.client, "acct-0", { ...win, limit: 50, view: "events" }, "UTC"),
+    ),
     await time("activity search by recipient (largest account, 30 days)", () =>
       searchActivity(h.client, "acct-0", { ...win, recipient: "user40@example40.com", limit: 50 }, "UTC"),
     ),

@@ -203,8 +203,37 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
     ).resolves.toBeNull();
   });
 
+  it("by recipient (the default view): a 7-recipient message gives 7 rows; More opens the timeline", async () => {
+    await page.goto(`${stack.base}/activity?subject=${encodeURIComponent("Order confirmation")}`);
+    await expect(page.getByRole("link", { name: "By recipient" }).getAttribute("aria-current")).resolves.toBe(
+      "page",
+    );
+    const rows = await statuses(page);
+    expect(rows).toHaveLength(7);
+    expect(new Set(rows.map((r) => r.split(" ")[0])).size).toBe(7);
+    expect(rows).toContain(`nobody@${RCPT} HardBounce`);
+    const row = page.locator(`tr[data-recipient="u1@${RCPT}"]`);
+    await row.getByText("More").click();
+    const items = row.locator(".timeline-list li");
+    await expect.poll(() => items.count(), POLL).toBeGreaterThanOrEqual(2);
+    const steps = await items.evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.status));
+    expect(steps[0]).toBe("Accepted");
+    expect(steps.at(-1)).toBe("Delivered");
+    // No page-level horizontal scroll with the timeline open.
+    await expect(
+      page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth),
+    ).resolves.toBe(true);
+    await screenshot(page, "activity-recipient-timeline");
+    // The switch keeps the filters: every status change of the same message.
+    await page.getByRole("link", { name: "Every status change" }).click();
+    await page.waitForURL(/view=events/);
+    expect((await statuses(page)).length).toBeGreaterThan(7);
+    expect(new URL(page.url()).searchParams.get("subject")).toBe("Order confirmation");
+  });
+
+  // The events view (every status change): the search, paging and export below read it explicitly.
   it("filters by recipient, pages with Older keeping the filters, exports the same rows as CSV", async () => {
-    await page.goto(`${stack.base}/activity`);
+    await page.goto(`${stack.base}/activity?view=events`);
     await page.getByText("Advanced search").click();
     await page.getByLabel("Recipient", { exact: true }).fill(`hardbounce@${SANDBOX}`);
     await page.getByRole("button", { name: "Search" }).click();
@@ -243,7 +272,7 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
     );
 
     // Paging: 10 rows a page, Older keeps the status filter and shows the next rows.
-    await page.goto(`${stack.base}/activity`);
+    await page.goto(`${stack.base}/activity?view=events`);
     await page.getByText("Advanced search").click();
     for (const s of ["Accepted", "Delivered"]) await page.getByLabel(s, { exact: true }).check();
     await page.getByLabel("Rows per page").selectOption("10");

@@ -21,6 +21,7 @@ const activityReq = { who: "account", member: "smtp.activity", scope: "activity:
 const statsReq = { who: "account", member: "smtp.activity", scope: "stats:read", plan: true } as const;
 
 const DomainParam = z.object({ domain: z.string().min(1).max(253) });
+const RecipientParam = z.object({ recipientId: z.string().min(1).max(200) });
 
 function analytics(control: ControlDeps): Analytics {
   if (!control.analytics)
@@ -40,6 +41,7 @@ const EXPORT_QUERY = queryParameters(ActivityQuery, [
   "messageId",
   "from",
   "to",
+  "view",
 ]);
 const STATS_QUERY = queryParameters(StatsQuery);
 const DOMAIN_QUERY = queryParameters(StatsQuery, ["period", "from", "to"]);
@@ -59,7 +61,7 @@ export const analyticsOps = [
     id: "activity.search",
     tag: "activity",
     summary:
-      "Activity: one row per recipient per status event, newest first (A1–A3). Query: recipient, sender, subject, status, messageId, from, to, cursor, limit",
+      "Activity, newest first (A1–A3). view=recipients (default): one row per recipient with its current status, plus the Delivered row of a recipient that bounced after Delivered; view=events: one row per status event. Query: view, recipient, sender, subject, status (applies to the status each row shows), messageId, from, to, cursor, limit",
     method: "get",
     path: "/activity",
     query: ACTIVITY_QUERY,
@@ -75,7 +77,8 @@ export const analyticsOps = [
   accountOp({
     id: "activity.export",
     tag: "activity",
-    summary: "Activity as CSV, streamed (A3); the same filters as the search, all pages",
+    summary:
+      "Activity as CSV, streamed (A3); the same view (recipients by default, or events) and filters as the search, all pages",
     method: "get",
     path: "/activity/export",
     query: EXPORT_QUERY,
@@ -94,6 +97,25 @@ export const analyticsOps = [
           "content-disposition": 'attachment; filename="activity.csv"',
         },
       });
+    },
+  }),
+  accountOp({
+    id: "activity.timeline",
+    tag: "activity",
+    summary:
+      "One recipient's whole timeline (A1): every status event (time, status, reason, remote reply, MX host), oldest first → { recipientId, rows }. 404 when the account has no such recipient",
+    method: "get",
+    path: "/activity/{recipientId}",
+    params: RecipientParam,
+    status: 200,
+    requirement: activityReq,
+    admin: true,
+    run: async ({ control, accountId, params }) => {
+      const account = await control.accounts.getAccount(accountId);
+      const rows = await analytics(control).timeline(accountId, params.recipientId, account.timezone);
+      if (rows.length === 0)
+        throw new ApiError(404, "not_found", "no such recipient in this account's activity");
+      return { recipientId: params.recipientId, rows };
     },
   }),
   accountOp({

@@ -1,9 +1,11 @@
 /** @jsxImportSource hono/jsx */
 /**
- * A1: activity rows as a table, one row per recipient status event: time in the account's time
- * zone, status label (reason on hover and focus), recipient, subject, sender; the full table adds
- * the message id and a "Details" disclosure with the rest of A1 (SMTP user, sending domain,
- * remote reply, MX host). Used by the Activity page and the Dashboard's last 10 activities.
+ * A1: activity rows as a table (one per recipient, or one per status event): time in the account's
+ * time zone, status label (reason on hover and focus), recipient, subject, sender; the full table
+ * adds the message id and a "Details" disclosure with the rest of A1 (SMTP user, sending domain,
+ * remote reply, MX host) and, in the recipient view, the recipient's timeline (every status change,
+ * filled in by assets/activity.js; without script, a link to the events view of that recipient).
+ * Used by the Activity page and the Dashboard's last 10 activities.
  */
 import type { ActivityRow } from "../types.ts";
 import { StatusLabel } from "./status-label.tsx";
@@ -22,6 +24,8 @@ export interface ActivityTableProps {
   compact?: boolean;
   /** Prefix of the tooltip ids, unique in the page. */
   idPrefix: string;
+  /** Recipient view: "More" holds the recipient's timeline. */
+  timeline?: boolean;
 }
 
 export function ActivityTable(p: ActivityTableProps) {
@@ -43,7 +47,12 @@ export function ActivityTable(p: ActivityTableProps) {
       </thead>
       <tbody>
         {p.rows.map((r) => (
-          <ActivityTableRow row={r} compact={p.compact ?? false} idPrefix={p.idPrefix} />
+          <ActivityTableRow
+            row={r}
+            compact={p.compact ?? false}
+            idPrefix={p.idPrefix}
+            timeline={p.timeline ?? false}
+          />
         ))}
       </tbody>
     </table>
@@ -54,11 +63,18 @@ export function ActivityTableRow({
   row,
   compact,
   idPrefix,
+  timeline = false,
 }: {
   row: ActivityRow;
   compact: boolean;
   idPrefix: string;
+  timeline?: boolean;
 }) {
+  const eventsOfRecipient = `/activity?${new URLSearchParams({
+    view: "events",
+    recipient: row.recipient,
+    messageId: row.messageId,
+  })}`;
   return (
     <tr data-recipient={row.recipient} data-status={row.status}>
       <td class="nowrap">
@@ -86,7 +102,7 @@ export function ActivityTableRow({
       )}
       {compact ? null : (
         <td>
-          <details class="more">
+          <details class="more" data-timeline={timeline ? row.recipientId : undefined}>
             <summary>More</summary>
             <dl>
               <dt>SMTP user</dt>
@@ -98,6 +114,14 @@ export function ActivityTableRow({
               <dt>MX host</dt>
               <dd>{row.mxHost || "—"}</dd>
             </dl>
+            {timeline ? (
+              <section class="timeline" aria-label="Timeline">
+                <h3>Timeline</h3>
+                <p class="timeline-body">
+                  <a href={eventsOfRecipient}>Every status change of this recipient</a>
+                </p>
+              </section>
+            ) : null}
           </details>
         </td>
       )}

@@ -1,7 +1,9 @@
 /** @jsxImportSource hono/jsx */
 /**
- * Activity (A1–A3, seed 002): one row per recipient status event, newest first, from GET
- * /v1/activity. A GET form holds the date selector (from/to, calendar days of the account's time
+ * Activity (A1–A3, seeds 002/003), newest first, from GET /v1/activity. Two views, switched by links
+ * that keep the filters: one row per recipient with its current status (the default; a bounce that
+ * followed Delivered is a row of its own), whose "More" opens the recipient's whole timeline (GET
+ * /v1/activity/{recipientId}, loaded by assets/activity.js), or every status change. A GET form holds the date selector (from/to, calendar days of the account's time
  * zone, the last 30 days by default — A2) and the advanced search (recipient, sender, subject,
  * statuses, message id — A3), so the URL says what is shown; "Older" pages on with the API's
  * cursor and keeps the filters; the CSV export link carries the same filters. A member without
@@ -15,11 +17,15 @@ import { statusLabel } from "../components/status-label.tsx";
 import type { PageHandler } from "../page.ts";
 import type { Account, ActivityPage } from "../types.ts";
 
+type View = "recipients" | "events";
+
 const PAGE_SIZES = [10, 25, 50, 100] as const;
 const DEFAULT_PAGE_SIZE = 50;
 const TEXT_FILTERS = ["recipient", "sender", "subject", "messageId"] as const;
 
 export interface ActivityForm {
+  /** One row per recipient (default) or per status event. */
+  view: View;
   from: string;
   to: string;
   recipient: string;
@@ -38,6 +44,7 @@ export function readForm(url: URL): ActivityForm {
   const text = (k: string) => (q.get(k) ?? "").trim();
   const known = new Set<string>(RECIPIENT_STATUSES);
   return {
+    view: q.get("view") === "events" ? "events" : "recipients",
     from: text("from"),
     to: text("to"),
     recipient: text("recipient"),
@@ -60,7 +67,7 @@ export function dayStart(day: string, timezone: string, end = false): number | u
 
 /** The /v1/activity query of the form (without cursor/limit): instants in ms. */
 export function apiFilters(f: ActivityForm, timezone: string): URLSearchParams {
-  const q = new URLSearchParams();
+  const q = new URLSearchParams({ view: f.view });
   const from = f.from ? dayStart(f.from, timezone) : undefined;
   const to = f.to ? dayStart(f.to, timezone, true) : undefined;
   if (from !== undefined) q.set("from", String(from));
@@ -73,6 +80,7 @@ export function apiFilters(f: ActivityForm, timezone: string): URLSearchParams {
 /** The page's query string of the form, for links (Older keeps every filter). */
 function pageQuery(f: ActivityForm, cursor?: string): string {
   const q = new URLSearchParams();
+  if (f.view === "events") q.set("view", "events");
   if (f.from) q.set("from", f.from);
   if (f.to) q.set("to", f.to);
   for (const k of TEXT_FILTERS) if (f[k]) q.set(k, f[k]);
@@ -98,15 +106,27 @@ export const activityPage: PageHandler = async ({ api, url }) => {
   const shownFrom = form.from || today.minus({ days: 30 }).toISODate()!;
   const shownTo = form.to || today.toISODate()!;
   const advanced = TEXT_FILTERS.some((k) => form[k] !== "") || form.status.length > 0;
-  const exportHref = `/v1/activity/export${filters.size > 0 ? `?${filters}` : ""}`;
+  const exportHref = `/v1/activity/export?${filters}`;
+  const viewHref = (view: View) => `/activity?${pageQuery({ ...form, view })}`;
 
   const body = (
     <>
+      <nav class="view-switch" aria-label="Activity view">
+        <a href={viewHref("recipients")} aria-current={form.view === "recipients" ? "page" : undefined}>
+          By recipient
+        </a>
+        <a href={viewHref("events")} aria-current={form.view === "events" ? "page" : undefined}>
+          Every status change
+        </a>
+      </nav>
       <p class="muted">
-        One row per recipient and status change, newest first. Hover or focus a Rejected, Deferred, Soft
-        bounce or Hard bounce label to read its reason.
+        {form.view === "recipients"
+          ? "One row per recipient with its current status, newest first; a bounce that follows Delivered is a row of its own. Open “More” on a row for its whole timeline."
+          : "One row per status change, newest first."}{" "}
+        Hover or focus a Rejected, Deferred, Soft bounce or Hard bounce label to read its reason.
       </p>
       <form class="activity-filters" method="get" action="/activity" aria-label="Filter activity">
+        {form.view === "events" ? <input type="hidden" name="view" value="events" /> : null}
         <fieldset class="dates">
           <legend>Period</legend>
           <label>
@@ -197,7 +217,10 @@ function ActivityResults({
       <div class="table-wrap">
         <ActivityTable
           rows={answer.rows}
-          caption={form.cursor ? "Activity, older rows" : "Activity, newest first"}
+          caption={`${form.view === "recipients" ? "Activity by recipient" : "Every status change"}, ${
+            form.cursor ? "older rows" : "newest first"
+          }`}
+          timeline={form.view === "recipients"}
           timezone={timezone}
           idPrefix="act"
         />
