@@ -3,6 +3,7 @@
  * answering plain values. Actor failures become `SmtpError` 451 (temporary) at the caller.
  */
 
+import { QuotaGateway } from "../actors/account/quota-gateway.ts";
 import { accountKey } from "../actors/keys.ts";
 import type { ActorSystem } from "../actors/system.ts";
 import type { AccountReply, QuotaGrant, SessionGrant } from "../shared/model/account/protocol.ts";
@@ -27,10 +28,12 @@ export function actorAccountPort(
     if (!r.ok) throw new Error(`account actor: ${r.code}: ${r.message}`);
     return r.value;
   };
+  // S8: the one quota gateway, shared with the control plane.
+  const quota = new QuotaGateway(actors, o.askTimeoutMs ?? 10_000);
   return {
-    reserve: (accountId, n) => ask<QuotaGrant>(accountId, { t: "reserveQuota", n }),
+    reserve: (accountId, n) => quota.reserve(accountId, n),
     release: async (accountId, n, periodStart) => {
-      await ask(accountId, { t: "releaseQuota", n, ...(periodStart !== undefined ? { periodStart } : {}) });
+      await quota.release(accountId, n, periodStart);
     },
     acquireSession: (accountId, leaseId, username) =>
       ask<SessionGrant>(accountId, {

@@ -57,9 +57,16 @@ import { directoryEntries } from "./directory.ts";
 import { AccountError } from "./errors.ts";
 import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 import { findPlan } from "./plans.ts";
+import { QuotaGateway } from "./quota-gateway.ts";
 import { decodeCursor, normalizeAddress, type SuppressionEntry, SuppressionService } from "./suppression.ts";
 
 export { AccountError } from "./errors.ts";
+
+function validAccountId(accountId: string): void {
+  if (typeof accountId !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(accountId)) {
+    throw new AccountError("account_not_found", `no account ${JSON.stringify(accountId)}`);
+  }
+}
 
 export type { AccountServiceOptions, Asker, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 
@@ -90,9 +97,12 @@ export class AccountService {
 
   /** The one gateway to the suppression actors (D8). */
   readonly suppressions: SuppressionService;
+  /** The one gateway to the quota (S8). */
+  readonly quotas: QuotaGateway;
 
   constructor(readonly options: AccountServiceOptions) {
     this.suppressions = new SuppressionService(options.actors, options.askTimeoutMs);
+    this.quotas = new QuotaGateway(options.actors, options.askTimeoutMs);
   }
 
   // — accounts, plans, billing (C1, C6) —
@@ -372,19 +382,13 @@ export class AccountService {
   // — quota (S8, S14) —
 
   async reserveQuota(accountId: string, n: number, opts: { test?: boolean } = {}): Promise<QuotaGrant> {
-    return this.ask<"reserveQuota">(accountId, {
-      t: "reserveQuota",
-      n,
-      ...(opts.test ? { test: true } : {}),
-    });
+    validAccountId(accountId);
+    return this.quotas.reserve(accountId, n, opts);
   }
 
   async releaseQuota(accountId: string, n: number, periodStart?: number): Promise<QuotaGrant> {
-    return this.ask<"releaseQuota">(accountId, {
-      t: "releaseQuota",
-      n,
-      ...(periodStart !== undefined ? { periodStart } : {}),
-    });
+    validAccountId(accountId);
+    return this.quotas.release(accountId, n, periodStart);
   }
 
   // — helpers —
@@ -393,9 +397,7 @@ export class AccountService {
     accountId: string,
     msg: Extract<AccountMsg, { t: K }>,
   ): Promise<AccountReplyValues[K]> {
-    if (typeof accountId !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(accountId)) {
-      throw new AccountError("account_not_found", `no account ${JSON.stringify(accountId)}`);
-    }
+    validAccountId(accountId);
     const r = await this.options.actors.ask<AccountReply<AccountReplyValues[K]>>(
       accountKey(accountId),
       msg,
