@@ -136,7 +136,7 @@ describe.skipIf(!available)("suppression list, end to end (D8, S9)", () => {
     // Activity (A1): the first message's only row is Rejected/suppressed; the second is delivered.
     const rows = await waitFor(
       async () => {
-        const r = await api("GET", `/activity?recipient=${encodeURIComponent(ALICE)}&limit=100`);
+        const r = await api("GET", `/activity?view=events&recipient=${encodeURIComponent(ALICE)}&limit=100`);
         const list = (r.body?.rows ?? []) as { subject: string; status: string; reason: string }[];
         return list.some((x) => x.status === "Delivered") && list.some((x) => x.status === "Rejected")
           ? list
