@@ -75,8 +75,8 @@ function readSecrets(path: string): SecretsFile {
   return { ...f, createdAt: typeof f.createdAt === "string" ? f.createdAt : new Date().toISOString() };
 }
 
-/** Replaces the file's content atomically (temporary file, fsync, rename). */
-function replace(path: string, content: string): void {
+/** Writes `content` to a new temporary file beside `path` (mode 0600), fsync'd; returns its name. */
+function writeTemp(path: string, content: string): string {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const fd = openSync(tmp, "wx", 0o600);
   try {
@@ -85,18 +85,17 @@ function replace(path: string, content: string): void {
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
+  return tmp;
 }
 
+/** Replaces the file's content atomically (temporary file, fsync, rename). */
+function replace(path: string, content: string): void {
+  renameSync(writeTemp(path, content), path);
+}
+
+/** Creates the file only if it does not exist yet (link of a complete temporary file). */
 function writeOnce(path: string, content: string): boolean {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", 0o600);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const tmp = writeTemp(path, content);
   try {
     linkSync(tmp, path);
     return true;

@@ -15,12 +15,11 @@
  *   got `250` anywhere is delivered; duplicates and the time until every domain delivers again are
  *   reported (printed, and in BENCHMARKS.md).
  */
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import nodemailer from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgeFromEnv } from "../../edge-api/edge.ts";
+import { dkimVerify, dsnFor } from "../delivery/dkim-verify.ts";
 import { type Postfix, requirePostfix, startPostfix } from "../delivery/postfix.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone, type ZoneText } from "../dns/server.ts";
 import { kafkaBrokers } from "../helpers/kafka.ts";
@@ -41,44 +40,6 @@ const USERS = DOMAINS.flatMap((d) => Array.from({ length: 40 }, (_, i) => `u${i}
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
 type Json = any;
-
-function dkimVerify(dns: DnsServer, message: string): Promise<{ ok: boolean; out: string }> {
-  const [ip, port] = dns.address.split(":") as [string, string];
-  return new Promise((resolve) => {
-    const p = execFile(
-      "/usr/bin/python3",
-      [join(import.meta.dirname, "../delivery/dkimverify.py"), ip, port],
-      (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}` }),
-    );
-    p.stdin?.end(message.replace(/\r?\n/g, "\r\n"));
-  });
-}
-
-const dsn = (verp: string, rcpt: string) =>
-  [
-    "From: MAILER-DAEMON@mx.rcpt.test",
-    `To: ${verp}`,
-    "Subject: Undelivered Mail Returned to Sender",
-    "MIME-Version: 1.0",
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    "",
-    "--b1",
-    "Content-Type: text/plain",
-    "",
-    "Your message could not be delivered.",
-    "--b1",
-    "Content-Type: message/delivery-status",
-    "",
-    "Reporting-MTA: dns; mx.rcpt.test",
-    "",
-    `Final-Recipient: rfc822; ${rcpt}`,
-    "Action: failed",
-    "Status: 5.1.1",
-    `Diagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: User unknown`,
-    "",
-    "--b1--",
-    "",
-  ].join("\r\n");
 
 describe.skipIf(!available)("Petrel on several nodes (X2)", () => {
   let services: ClusterServices;
@@ -237,7 +198,7 @@ describe.skipIf(!available)("Petrel on several nodes (X2)", () => {
       secure: false,
       ignoreTLS: true,
     });
-    await bounce.sendMail({ envelope: { from: "", to: verp }, raw: dsn(verp, sent[0]!.rcpt) });
+    await bounce.sendMail({ envelope: { from: "", to: verp }, raw: dsnFor(verp, sent[0]!.rcpt) });
     bounce.close();
     await waitFor(
       async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainMsg } from "../../actors/domain/protocol.ts";
 import { BounceListener } from "../../ingress/bounce-listener.ts";
 import { encodeVerp } from "../../shared/bounce/verp.ts";
+import { dsnFor } from "./dkim-verify.ts";
 
 const KEY = "listener-test-key-0123456789";
 const HOST = "bounces.sender.test";
@@ -27,31 +28,7 @@ function send(port: number, to: string, message: string): Promise<{ ok: boolean;
   });
 }
 
-const dsn = (verp: string) =>
-  [
-    "From: MAILER-DAEMON@mx.rcpt.test",
-    `To: ${verp}`,
-    "Subject: Undelivered Mail Returned to Sender",
-    "MIME-Version: 1.0",
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    "",
-    "--b1",
-    "Content-Type: text/plain",
-    "",
-    "Your message could not be delivered.",
-    "--b1",
-    "Content-Type: message/delivery-status",
-    "",
-    "Reporting-MTA: dns; mx.rcpt.test",
-    "",
-    "Final-Recipient: rfc822; bob@rcpt.test",
-    "Action: failed",
-    "Status: 5.1.1",
-    "Diagnostic-Code: smtp; 550 5.1.1 <bob@rcpt.test>: User unknown",
-    "",
-    "--b1--",
-    "",
-  ].join("\r\n");
+const dsn = (verp: string) => dsnFor(verp);
 
 describe("bounce listener (D7)", () => {
   const told: { key: string; msg: DomainMsg }[] = [];

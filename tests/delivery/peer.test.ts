@@ -9,7 +9,6 @@
  * - PIPELINING (RFC 2920): nodemailer's client sends MAIL, RCPT and DATA in one flight when
  *   offered, and waits for each reply when not.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +19,7 @@ import { dkimTxtStrings, generateDkimKey } from "../../shared/domains/dkim.ts";
 import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { dkimVerify } from "./dkim-verify.ts";
 import { type DeliveryNode, dkimTxt, SENDER_DOMAIN, sendingDomain, startDelivery } from "./harness.ts";
 import { type Postfix, requirePostfix, startPostfix } from "./postfix.ts";
 import { clientFlights, startWire, type Wire } from "./wire.ts";
@@ -40,18 +40,6 @@ const options = {
 };
 
 const quoted = (strings: string[]) => `( ${strings.map((s) => `"${s}"`).join(" ")} )`;
-
-function dkimVerify(dns: DnsServer, message: string): Promise<{ ok: boolean; out: string }> {
-  const [ip, port] = dns.address.split(":") as [string, string];
-  return new Promise((resolve) => {
-    const p = execFile(
-      "/usr/bin/python3",
-      [join(import.meta.dirname, "dkimverify.py"), ip, port],
-      (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}` }),
-    );
-    p.stdin?.end(message.replace(/\r?\n/g, "\r\n"));
-  });
-}
 
 async function mailbox(postfix: Postfix, address: string): Promise<string[]> {
   return waitFor(

@@ -12,7 +12,6 @@
  * - D7: Postfix accepts, then sends a non-delivery report to the Return-Path → the bounce
  *   listener turns Delivered into HardBounce.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +21,7 @@ import { domainKey } from "../../actors/keys.ts";
 import { decodeVerp } from "../../shared/bounce/verp.ts";
 import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { dkimVerify } from "./dkim-verify.ts";
 import {
   type DeliveryNode,
   dkimTxt,
@@ -44,18 +44,6 @@ const options = {
   maxRetryMs: 30 * 60_000,
   backoff: { baseMs: 60_000, maxMs: 10 * 60_000, jitter: 0.2 },
 };
-
-function dkimVerify(dns: DnsServer, message: string): Promise<{ ok: boolean; out: string }> {
-  const [ip, port] = dns.address.split(":") as [string, string];
-  return new Promise((resolve) => {
-    const p = execFile(
-      "/usr/bin/python3",
-      [join(import.meta.dirname, "dkimverify.py"), ip, port],
-      (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}` }),
-    );
-    p.stdin?.end(message.replace(/\r?\n/g, "\r\n"));
-  });
-}
 
 /**
  * Advances the manual clock a minute at a time until `check` holds (bounded), but only while the
