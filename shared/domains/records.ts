@@ -12,7 +12,7 @@
  * Pure: the same (domain, domainId, selectors, provider) always gives the same records.
  */
 import { isIP } from "node:net";
-import { domainToASCII } from "node:url";
+import { domainToASCII, domainToUnicode } from "node:url";
 import type { DnsRecordKind } from "../model/account/protocol.ts";
 
 /** Label of the VERP Return-Path host under the customer's domain (D4). */
@@ -75,7 +75,10 @@ export function normalizeDomain(input: string, room = `${DEFAULT_SELECTORS[0]}._
       fail(
         "invalid_characters",
         `the label ${JSON.stringify(label)} is not letters, digits and inner hyphens`,
-      );
+      ); // An A-label must decode to a U-label: Node 20's URL parser refuses one that does not, Node 24's
+    // passes it through unchanged ("xn--zz"), so check it here the same way on both.
+    if (label.startsWith("xn--") && domainToUnicode(label) === label)
+      fail("invalid_characters", `the label ${JSON.stringify(label)} is not a valid internationalised label`);
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1] ?? "")) fail("numeric_tld", "the top-level label is numeric");
   if (name.length + room > MAX_NAME)
