@@ -1,0 +1,136 @@
+/**
+ * One node against two nodes (issue 13 "Measure"): workload (a) of the ingress bench in shape —
+ * 5 KiB, one recipient, 20 persistent STARTTLS + AUTH sessions (nodemailer pools, not the ingress
+ * bench's pipelined raw client) — submitted to a cluster on loopback (tests/cluster/services.ts:
+ * Kafka, SeaweedFS as S3, the ClickHouse endpoint) whose nodes deliver through Knot DNS (MX of
+ * `bench*.example` → 127.0.0.1) to a discarding smtp-server sink. With two nodes the sessions are
+ * spread over both. Per row: accepted msg/s (all `250`s) and delivered msg/s (first submission →
+ * last message at the sink); medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000),
+ * each on a fresh cluster. Both rows share this machine's two cores with Kafka, SeaweedFS, the
+ * ClickHouse stand-in and the client.
+ * Run: `npm run bench:cluster`.
+ */
+import nodemailer from "nodemailer";
+import { SMTPServer } from "smtp-server";
+import { type ClusterNode, startNode } from "../cluster/node.ts";
+import { startClusterServices } from "../cluster/services.ts";
+import { startDnsServer, testZone } from "../dns/server.ts";
+
+const N = Number(process.env.BENCH_MESSAGES ?? "2000");
+const RUNS = Number(process.env.BENCH_RUNS ?? "3");
+const SESSIONS = 20;
+const DOMAINS = Array.from({ length: 16 }, (_, i) => `bench${i}.example`);
+const BODY = "x"
+  .repeat(76)
+  .concat("\r\n")
+  .repeat(Math.ceil((5 * 1024) / 78));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function runOnce(nodes: number): Promise<{ accepted: number; delivered: number }> {
+  let arrived = 0;
+  let lastAt = 0;
+  const sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    logger: false,
+    onData: (stream, _s, cb) => {
+      stream.resume();
+      stream.on("end", () => {
+        arrived++;
+        lastAt = performance.now();
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+  const sinkPort = (sink.server.address() as { port: number }).port;
+  const dns = await startDnsServer({
+    zones: DOMAINS.map((d) => testZone(d, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])),
+  });
+  const services = await startClusterServices({ partitions: 8 });
+  const shared = {
+    ...services.settings,
+    PETREL_DNS_SERVERS: dns.address,
+    PETREL_SMTP_OUT_PORT: String(sinkPort),
+    PETREL_LOG_LEVEL: "error",
+    PETREL_SMTP_SESSIONS_PER_USER: "200",
+    PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
+    PETREL_SHUTDOWN_GRACE_MS: "5000",
+  };
+  const cluster: ClusterNode[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) cluster.push(await startNode(`n${i + 1}`, shared));
+    const admin = (path: string, body: unknown) =>
+      fetch(`${cluster[0]!.api}/v1/admin${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${services.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<Record<string, string>>);
+    const acct = await admin("/accounts", { name: "Bench", plan: "business" });
+    await admin(`/accounts/${acct.accountId}/domains`, { domain: "shop.example" });
+    await admin(`/accounts/${acct.accountId}/domains/shop.example/verify`, { trust: true });
+    const user = await admin(`/accounts/${acct.accountId}/smtp-users`, { name: "app" });
+    const pools = Array.from({ length: SESSIONS }, (_, i) =>
+      nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: cluster[i % nodes]!.smtp,
+        requireTLS: true,
+        pool: true,
+        maxConnections: 1,
+        maxMessages: Number.POSITIVE_INFINITY,
+        tls: { rejectUnauthorized: false },
+        auth: { user: user.username!, pass: user.password! },
+      }),
+    );
+    const t0 = performance.now();
+    let next = 0;
+    let ok = 0;
+    await Promise.all(
+      pools.map(async (t) => {
+        for (let n = next++; n < N; n = next++) {
+          const info = await t.sendMail({
+            from: "app@shop.example",
+            to: `r${n}@${DOMAINS[n % DOMAINS.length]}`,
+            subject: `bench ${n}`,
+            text: BODY,
+          });
+          if (/^250 /.test(info.response)) ok++;
+        }
+      }),
+    );
+    const acceptedAt = performance.now();
+    for (const t of pools) t.close();
+    const deadline = Date.now() + 600_000;
+    while (arrived < ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (arrived < ok) throw new Error(`only ${arrived} of ${ok} delivered`);
+    return { accepted: (ok / (acceptedAt - t0)) * 1000, delivered: (ok / (lastAt - t0)) * 1000 };
+  } finally {
+    await Promise.all(cluster.map((c) => c.stop(10_000)));
+    await services.stop();
+    await dns.stop();
+    await new Promise<void>((r) => sink.close(() => r()));
+  }
+}
+
+const rows: string[] = [];
+for (const nodes of [1, 2]) {
+  const runs: { accepted: number; delivered: number }[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const x = await runOnce(nodes);
+    process.stderr.write(
+      `[bench:cluster] ${nodes} node(s), run ${r + 1}: ${x.accepted.toFixed(0)} accepted/s, ${x.delivered.toFixed(0)} delivered/s\n`,
+    );
+    runs.push(x);
+  }
+  rows.push(
+    `| ${nodes} | ${median(runs.map((x) => x.accepted)).toFixed(0)} | ${median(runs.map((x) => x.delivered)).toFixed(0)} |`,
+  );
+}
+process.stdout.write(
+  `| nodes | accepted msg/s | delivered msg/s |\n| --: | --: | --: |\n${rows.join("\n")}\n`,
+);
+process.exit(0);
