@@ -277,6 +277,8 @@ describe("ClickHouse HTTP interface", () => {
   });
 });
 
+// Checks of the stand-in process itself (its data directory, its own chDB beside a test's): they have
+// no meaning against a real server given by PETREL_TEST_CLICKHOUSE_URL, so that run leaves them out.
 describe.skipIf(onServer)("the HTTP stand-in itself", () => {
   it("keeps its data in the directory it is given, across a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "petrel-ch-standin-keep-"));
