@@ -32,6 +32,9 @@ export async function fdReadFull(fd: number, buf: Buffer, position: number): Pro
   return got;
 }
 
+export const fdSize = (fd: number) =>
+  new Promise<number>((resolve, reject) => fs.fstat(fd, (e, st) => (e ? reject(e) : resolve(st.size))));
+
 /** Cuts the file to `length` bytes (a failed append's partial bytes go). */
 export const fdFtruncate = (fd: number, length: number) =>
   new Promise<void>((resolve, reject) => fs.ftruncate(fd, length, (e) => (e ? reject(e) : resolve())));

@@ -30,6 +30,7 @@ import {
   fdFtruncate,
   fdOpen,
   fdReadFull,
+  fdSize,
   fdSync,
   fsyncDir,
   writeAll,
@@ -242,9 +243,14 @@ export class SegmentLog {
           ).filter((r): r is string => r !== undefined);
           if (real.length > 0) {
             const fd = await fdOpen(join(this.dir, "deleted"), "a");
+            const end = await fdSize(fd);
             try {
               await writeAll(fd, [Buffer.from(`${real.join("\n")}\n`)]);
               await fdSync(fd);
+            } catch (e) {
+              // a torn last line could read as another (shorter) reference: cut it off
+              await fdFtruncate(fd, end).catch(() => undefined);
+              throw e;
             } finally {
               await fdClose(fd);
             }
