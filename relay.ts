@@ -22,6 +22,7 @@ import { domainOptionsFromConfig } from "./actors/domain/options.ts";
 import { createSessionBehavior } from "./actors/session/behavior.ts";
 import { SessionService } from "./actors/session/service.ts";
 import { ActorSystem } from "./actors/system.ts";
+import type { Readiness } from "./edge-api/app.ts";
 import { actorAccountPort } from "./ingress/account-port.ts";
 import { startBounceListener } from "./ingress/bounce-listener.ts";
 import { actorClientPort } from "./ingress/client-port.ts";
@@ -41,9 +42,10 @@ import type { Config } from "./shared/config/schema.ts";
 import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
 import { DirectoryView } from "./shared/directory/view.ts";
+import { DiskGuard } from "./shared/disk-guard.ts";
 import { createResolver } from "./shared/domains/verify.ts";
 import type { Logger } from "./shared/log.ts";
-import { contentBytesGauge, createMetrics, type Registry } from "./shared/metrics.ts";
+import { contentBytesGauge, createMetrics, diskGauges, type Registry } from "./shared/metrics.ts";
 import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
 
@@ -74,7 +76,9 @@ export interface Relay {
   readonly suppression: SuppressionService;
   /** The background jobs that run, by name, with what each reports (the bounce port). */
   readonly jobs: { readonly [K in JobName]?: JobHandle };
-  readiness(): { ready: boolean; checks: Record<string, boolean> };
+  /** Issue 17: the free-space floor of the data dir (and the local content store's volume). */
+  readonly disk: DiskGuard;
+  readiness(): Readiness;
   stop(): Promise<void>;
 }
 
@@ -300,6 +304,20 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     const content = await openContentStore(config, dataDir);
     closers.push(() => content.close());
     contentBytesGauge(metrics, content);
+    // Issue 17: below the free-space floor new messages get 452 4.3.1 (Postfix's queue_minfree).
+    const disk = new DiskGuard({
+      volumes: [
+        { name: "data", path: dataDir },
+        ...(config.s3Bucket ? [] : [{ name: "content", path: join(dataDir, "content") }]),
+      ],
+      floorBytes: config.diskMinFreeBytes,
+      intervalMs: config.diskCheckIntervalMs,
+      clock,
+      log: log.child({ component: "disk-guard" }),
+    });
+    await disk.start();
+    closers.push(async () => disk.close());
+    diskGauges(metrics, disk);
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
     const tls = await loadTls({
       dataDir,
@@ -326,6 +344,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       actors,
       bus,
       store: content,
+      storage: disk,
       log: log.child({ component: "ingress" }),
       now: () => clock.now(),
       // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
@@ -375,10 +394,17 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       ingress,
       suppression,
       jobs,
-      readiness: () => ({
-        ready: checks.bus && checks.clickhouse && checks.actors && !checks.stopping,
-        checks,
-      }),
+      disk,
+      readiness: () => {
+        const all = { ...checks, disk: disk.ok };
+        const up = checks.bus && checks.clickhouse && checks.actors && !checks.stopping;
+        return {
+          ready: up && disk.ok,
+          checks: all,
+          ...(up && !disk.ok ? { status: "insufficient_storage" } : {}),
+          disk: disk.status(),
+        };
+      },
       stop: () => {
         checks.stopping = true;
         stopping ??= closeAll(closers, log);

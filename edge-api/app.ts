@@ -14,6 +14,10 @@ import { type AssetLoader, createWeb } from "./web/index.tsx";
 export interface Readiness {
   ready: boolean;
   checks: Record<string, boolean>;
+  /** Why a node that is up is not ready (e.g. `insufficient_storage`); default `starting`. */
+  status?: string;
+  /** Issue 17: each guarded volume's free bytes against its floor. */
+  disk?: { volume: string; path: string; freeBytes: number; floorBytes: number; ok: boolean }[];
 }
 
 export interface AppDeps {
@@ -49,7 +53,9 @@ const health = {
     tags: ["health"],
     responses: {
       200: json("Ready: bus, actors and analytics store are up."),
-      503: json("Still starting or shutting down; `checks` says which part is not ready."),
+      503: json(
+        "Still starting or shutting down (`starting`), or below the free-space floor and refusing new mail (`insufficient_storage`, `disk` gives each volume's free bytes and floor); `checks` says which part is not ready.",
+      ),
     },
   }),
   metrics: createRoute({
@@ -79,9 +85,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.openapi(health.healthz, (c) => c.json({ status: "ok", version: deps.version }, 200));
   app.openapi(health.readyz, (c) => {
     const r = deps.readiness();
+    const disk = r.disk ? { disk: r.disk } : {};
     return r.ready
-      ? c.json({ status: "ready", checks: r.checks }, 200)
-      : c.json({ status: "starting", checks: r.checks }, 503);
+      ? c.json({ status: "ready", checks: r.checks, ...disk }, 200)
+      : c.json({ status: r.status ?? "starting", checks: r.checks, ...disk }, 503);
   });
   app.openapi(health.metrics, (async (c: Context) => {
     if (!deps.metrics)

@@ -3,6 +3,7 @@ import type { ActorSystem } from "../actors/system.ts";
 import type { Bus } from "../shared/bus/types.ts";
 import type { ContentStore } from "../shared/content/store.ts";
 import type { AccountEntry } from "../shared/directory/entries.ts";
+import type { DiskGuard } from "../shared/disk-guard.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Registry } from "../shared/metrics.ts";
 import type { SmtpPrincipal } from "../shared/model/account/views.ts";
@@ -26,6 +27,8 @@ export interface IngressDeps {
   now(): number;
   /** Prometheus registry (X4); counters are kept off-registry when absent. */
   metrics?: Registry;
+  /** Issue 17: the free-space floor; new messages are refused (452 4.3.1) while it is not `ok`. */
+  storage?: Pick<DiskGuard, "ok" | "check">;
   /** S9 / D8: is this recipient on the account's suppression list? */
   isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
 }

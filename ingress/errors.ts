@@ -45,6 +45,8 @@ export const Replies = {
   headerTooLarge: () => new SmtpError(552, "5.3.4", "Message header exceeds the maximum header size"),
   attachmentNotAllowed: (name: string) => new SmtpError(554, "5.7.1", `Attachment type not allowed: ${name}`),
   noValidRecipients: () => new SmtpError(554, "5.5.1", "No valid recipients"),
+  /** Issue 17: the data or content volume is below its free-space floor (Postfix's queue_minfree). */
+  insufficientStorage: () => new SmtpError(452, "4.3.1", "Insufficient system storage"),
   tempFailure: () => new SmtpError(451, "4.3.0", "Temporary failure, please try again later"),
   sessionTooLong: () => new SmtpError(421, "4.4.2", "Session time limit reached, closing connection"),
   idle: () => new SmtpError(421, "4.4.2", "Idle timeout, closing connection"),

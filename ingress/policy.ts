@@ -72,8 +72,16 @@ export function declaredSizeVerdict(declared: number | undefined, max: number): 
   return declared !== undefined && declared > max ? Replies.tooLarge() : null;
 }
 
-/** The Activity reason of a message refused at the end of DATA (S6, S10, S7 header From). */
+/** Issue 17: new messages are refused while a volume is below its free-space floor. */
+export function storageVerdict(storage: { readonly ok: boolean } | undefined): Refusal | null {
+  return storage && !storage.ok
+    ? { error: Replies.insufficientStorage(), reason: "insufficient_storage" }
+    : null;
+}
+
+/** The Activity reason of a message refused at the end of DATA (S6, S10, S7 header From, low disk). */
 export function dataRefusalReason(e: SmtpError): StatusReason {
+  if (e.code === 452 && e.enhanced === "4.3.1") return "insufficient_storage";
   if (e.code === 552) return "message_too_large";
   if (e.code === 554 && e.text.startsWith("Attachment")) return "attachment_not_allowed";
   if (e.code === 550 && e.text.startsWith("Sending is not enabled")) return "plan_inactive";

@@ -27,6 +27,7 @@ import {
   type Refusal,
   recipientCountVerdict,
   senderVerdict,
+  storageVerdict,
 } from "./policy.ts";
 import type { Principal, Transaction } from "./transaction.ts";
 
@@ -164,7 +165,10 @@ export class SubmissionHandlers {
     if (tooLarge) throw tooLarge;
     const sender = parseMailbox(address.address, smtputf8);
     if (sender === null || sender === "utf8") throw addressRefusal(sender, "sender").error;
-    const refusal = senderVerdict(this.d.directory.account(principal.accountId), sender.domain);
+    // Issue 17: below the free-space floor, no new message (Postfix answers at MAIL FROM too).
+    const refusal =
+      storageVerdict(this.d.storage) ??
+      senderVerdict(this.d.directory.account(principal.accountId), sender.domain);
     const tx: Transaction = {
       messageId: newMessageId(this.d.now()),
       principal,
@@ -230,13 +234,23 @@ export class SubmissionHandlers {
       stream.resume();
       throw Replies.noValidRecipients();
     }
+    const full = storageVerdict(this.d.storage);
+    if (full) {
+      // the floor was crossed since MAIL FROM: the content is not written
+      stream.resume();
+      await this.refuseAll(c, tx, full.error);
+      throw full.error;
+    }
     const acceptedAt = this.d.now();
     let stored: StoredMessage;
     try {
       stored = await storeMessage(this.d, tx, stream, acceptedAt);
     } catch (e) {
       if (e instanceof SmtpError) await this.refuseAll(c, tx, e);
-      else await this.endTx(c);
+      else {
+        this.writeFailed();
+        await this.endTx(c);
+      }
       throw e;
     }
     const { events, records } = messageOutcome(tx, stored, acceptedAt);
@@ -247,6 +261,7 @@ export class SubmissionHandlers {
       // Not durable: 451, the client retries. No record refers to the content: remove it (a
       // failure the bus reports after storing records anyway — a Kafka timeout — leaves a record
       // whose content is gone; the client's retry is the message that counts).
+      this.writeFailed();
       await this.endTx({ ip: c.ip, failures: 0, tx });
       if (!(e instanceof PublishFailedError && e.recordsPublished)) {
         await this.d.store.delete(stored.stored.ref).catch((err) => {
@@ -341,6 +356,11 @@ export class SubmissionHandlers {
   private async publishRejected(events: StatusEvent[]): Promise<void> {
     for (const e of events) this.metrics.recipientsRejected.inc({ reason: e.reason });
     await publishEvents(this.d.bus, events);
+  }
+
+  /** A write that failed (a full disk answers 451 4.3.0): the free-space floor is measured at once. */
+  private writeFailed(): void {
+    void this.d.storage?.check().catch(() => undefined);
   }
 
   /** Ends the open transaction, releasing what it reserved (S8). */

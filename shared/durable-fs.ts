@@ -4,7 +4,7 @@
  * the event loop in the ingress profile; a descriptor costs a number.
  */
 import * as fs from "node:fs";
-import { rename } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 
 export const fdOpen = (path: string, flags: string, mode = 0o600) =>
@@ -32,28 +32,46 @@ export async function fdReadFull(fd: number, buf: Buffer, position: number): Pro
   return got;
 }
 
+export const fdSize = (fd: number) =>
+  new Promise<number>((resolve, reject) => fs.fstat(fd, (e, st) => (e ? reject(e) : resolve(st.size))));
+
+/** Cuts the file to `length` bytes (a failed append's partial bytes go). */
+export const fdFtruncate = (fd: number, length: number) =>
+  new Promise<void>((resolve, reject) => fs.ftruncate(fd, length, (e) => (e ? reject(e) : resolve())));
+
 export const fdClose = (fd: number) =>
   new Promise<void>((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve())));
 
-const fdWritev = (fd: number, bufs: readonly Uint8Array[]) =>
+const fdWritev = (fd: number, bufs: readonly Uint8Array[], position: number | null) =>
   new Promise<number>((resolve, reject) =>
-    fs.writev(fd, bufs as NodeJS.ArrayBufferView[], (e, n) => (e ? reject(e) : resolve(n))),
+    fs.writev(fd, bufs as NodeJS.ArrayBufferView[], position, (e, n) => (e ? reject(e) : resolve(n))),
   );
 
-const fdWrite = (fd: number, buf: Uint8Array, off: number, len: number) =>
+const fdWrite = (fd: number, buf: Uint8Array, off: number, len: number, position: number | null) =>
   new Promise<number>((resolve, reject) =>
-    fs.write(fd, buf, off, len, (e, n) => (e ? reject(e) : resolve(n))),
+    fs.write(fd, buf, off, len, position, (e, n) => (e ? reject(e) : resolve(n))),
   );
 
-/** Writes every buffer, in order, at the file's position: one writev, more only if it was short. */
-export async function writeAll(fd: number, bufs: readonly Uint8Array[]): Promise<void> {
+/**
+ * Writes every buffer, in order: one writev, more only if it was short. At the file's position, or
+ * at `position` when given (an append that may be cut back after a failure must not depend on the
+ * descriptor's position, which a failed write leaves past the cut).
+ */
+export async function writeAll(fd: number, bufs: readonly Uint8Array[], position?: number): Promise<void> {
   if (bufs.length === 0) return;
   const total = bufs.reduce((n, b) => n + b.length, 0);
-  const bytesWritten = await fdWritev(fd, bufs);
+  const bytesWritten = await fdWritev(fd, bufs, position ?? null);
   if (bytesWritten === total) return;
   const rest = Buffer.concat(bufs).subarray(bytesWritten);
   let off = 0;
-  while (off < rest.length) off += await fdWrite(fd, rest, off, rest.length - off);
+  while (off < rest.length)
+    off += await fdWrite(
+      fd,
+      rest,
+      off,
+      rest.length - off,
+      position === undefined ? null : position + bytesWritten + off,
+    );
 }
 
 /** fsyncs a directory so that entries created, renamed or removed in it are durable. */
@@ -68,7 +86,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * Replaces `path` with `data` atomically: writes `path.tmp`, fsyncs it, renames it over `path`,
- * fsyncs the directory. A crash leaves either the old or the new content, never a mix.
+ * fsyncs the directory. A crash leaves either the old or the new content, never a mix; a failed
+ * write (a full disk) removes the temporary file and leaves the old content.
  */
 export async function atomicWriteFile(path: string, data: string | Uint8Array, fsync = true): Promise<void> {
   const tmp = `${path}.tmp`;
@@ -76,9 +95,13 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, f
   try {
     await writeAll(fd, [typeof data === "string" ? Buffer.from(data) : data]);
     if (fsync) await fdSync(fd);
-  } finally {
-    await fdClose(fd);
+  } catch (e) {
+    // ENOSPC and the like: no half-written temporary file is left to take the space
+    await fdClose(fd).catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
+  await fdClose(fd);
   await rename(tmp, path);
   if (fsync) await fsyncDir(dirname(path));
 }

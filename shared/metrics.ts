@@ -31,3 +31,40 @@ export function contentBytesGauge(
 }
 
 export type { Registry };
+
+/**
+ * Issue 17: each guarded volume's free bytes and whether it is below the floor (1 = new mail
+ * refused with 452 4.3.1), by `volume` (`data`, `content`); read from the guard's last measure.
+ */
+export function diskGauges(
+  registry: Registry,
+  guard: { status(): { volume: string; freeBytes: number; floorBytes: number; ok: boolean }[] },
+): void {
+  new Gauge({
+    name: "petrel_disk_free_bytes",
+    help: "Bytes available on the volume at the last measure (statfs).",
+    labelNames: ["volume"] as const,
+    registers: [registry],
+    collect() {
+      for (const s of guard.status()) this.set({ volume: s.volume }, s.freeBytes);
+    },
+  });
+  new Gauge({
+    name: "petrel_disk_floor_bytes",
+    help: "The free-space floor of the volume (PETREL_DISK_MIN_FREE_BYTES).",
+    labelNames: ["volume"] as const,
+    registers: [registry],
+    collect() {
+      for (const s of guard.status()) this.set({ volume: s.volume }, s.floorBytes);
+    },
+  });
+  new Gauge({
+    name: "petrel_disk_below_floor",
+    help: "1 while the volume is below its free-space floor and new messages get 452 4.3.1, else 0.",
+    labelNames: ["volume"] as const,
+    registers: [registry],
+    collect() {
+      for (const s of guard.status()) this.set({ volume: s.volume }, s.ok ? 0 : 1);
+    },
+  });
+}

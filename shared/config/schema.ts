@@ -69,6 +69,20 @@ export const configKeys = {
     z.string().min(1).default("./data"),
     "Directory for the embedded log, chDB, content and generated secrets.",
   ),
+  diskMinFreeBytes: key(
+    "PETREL_DISK_MIN_FREE_BYTES",
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024 * 1024),
+    "Free-space floor of the data dir (and of the local content store's volume): below it new messages get 452 4.3.1, leaving the rest for delivery, bounces and the log (Postfix's queue_minfree); 0 = no floor.",
+  ),
+  diskCheckIntervalMs: key(
+    "PETREL_DISK_CHECK_INTERVAL_MS",
+    z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+    "How often the free space of those volumes is measured (statfs); accepting resumes at the first measure above the floor.",
+  ),
   host: key("PETREL_HOST", z.string().min(1).default("0.0.0.0"), "Bind address of every listener."),
   hostname: key("PETREL_HOSTNAME", z.string().min(1).default(hostname()), "Name in SMTP banners and EHLO."),
   submissionPort: key("PETREL_SUBMISSION_PORT", port.default(587), "SMTP submission port (STARTTLS)."),

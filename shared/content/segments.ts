@@ -27,8 +27,10 @@ import {
   atomicWriteFile,
   fdClose,
   fdDatasync,
+  fdFtruncate,
   fdOpen,
   fdReadFull,
+  fdSize,
   fdSync,
   fsyncDir,
   writeAll,
@@ -241,9 +243,14 @@ export class SegmentLog {
           ).filter((r): r is string => r !== undefined);
           if (real.length > 0) {
             const fd = await fdOpen(join(this.dir, "deleted"), "a");
+            const end = await fdSize(fd);
             try {
               await writeAll(fd, [Buffer.from(`${real.join("\n")}\n`)]);
               await fdSync(fd);
+            } catch (e) {
+              // a torn last line could read as another (shorter) reference: cut it off
+              await fdFtruncate(fd, end).catch(() => undefined);
+              throw e;
             } finally {
               await fdClose(fd);
             }
@@ -420,6 +427,22 @@ export class SegmentLog {
     }
   }
 
+  /**
+   * After a failed write or fdatasync (ENOSPC, EIO): the active segment is cut back to its last
+   * complete entry and made durable, so no torn entry stays on disk and the space comes back. If
+   * that fails too, the segment is left (its torn tail is never named by a reference, and
+   * `validEndOf` stops before it) and later entries go to a fresh one.
+   */
+  private async cutBack(): Promise<void> {
+    try {
+      await fdFtruncate(this.fd, this.size);
+      await fdDatasync(this.fd);
+    } catch {
+      await fdClose(this.fd).catch(() => undefined);
+      this.fd = -1;
+    }
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
@@ -435,16 +458,14 @@ export class SegmentLog {
             bufs.push(p.header, p.body);
             at += p.header.length + p.body.length;
           }
-          await writeAll(this.fd, bufs);
+          await writeAll(this.fd, bufs, this.size);
           await fdDatasync(this.fd);
           this.size = at;
           this.segBytes.set(this.seg, at);
           for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);
         } catch (e) {
-          // The segment may now end in a partial batch: later entries go to a fresh one.
-          await fdClose(this.fd).catch(() => undefined);
-          this.fd = -1;
           for (const p of batch) p.reject(e);
+          await this.cutBack();
         }
       }
     } finally {

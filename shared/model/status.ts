@@ -59,6 +59,7 @@ export const STATUS_REASONS = [
   "attachment_not_allowed",
   "message_too_large",
   "plan_inactive",
+  "insufficient_storage",
   // delivery (Deferred / SoftBounce / HardBounce)
   "remote_temporary",
   "connection_failed",

@@ -33,6 +33,8 @@ export const REASON_TEXTS: Record<StatusReason, string> = {
   attachment_not_allowed: "An attachment of a forbidden type was found.",
   message_too_large: "Message too large: the total size exceeds the limit.",
   plan_inactive: "The account has no active SMTP plan.",
+  insufficient_storage:
+    "Petrel's server was low on disk space and refused the message for now; your application should send it again later.",
   remote_temporary: "The recipient's server answered with a temporary error; delivery will be retried.",
   connection_failed: "The recipient's server could not be reached.",
   dns_temporary: "The recipient's domain could not be looked up in DNS for now.",

@@ -7,7 +7,7 @@
  * advances the durable end that readers stop at. Appends made while an fsync is running form the
  * next batch, so N concurrent publishers cost about one fsync per round, not N.
  */
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusRecord, OutRecord } from "../types.ts";
 import { encodeFrame, segmentFileName } from "./format.ts";
@@ -117,8 +117,8 @@ export class PartitionLog {
           this.stats.batches++;
           await this.writeBatch(batch);
         } catch (e) {
-          this.fail(e, batch);
-          return;
+          if (!(await this.rollBack(e, batch))) return;
+          continue;
         }
         for (const p of batch) p.resolve(p.offsets);
       }
@@ -184,11 +184,56 @@ export class PartitionLog {
     await this.syncAndPublish();
     const path = join(this.options.dir, segmentFileName(baseOffset));
     const fh = await open(path, "wx+");
-    if (this.options.fsync) await fsyncDir(this.options.dir);
+    try {
+      if (this.options.fsync) await fsyncDir(this.options.dir);
+    } catch (e) {
+      // not in the segment list yet: leave no file behind that a retried roll would collide with
+      await fh.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw e;
+    }
     this.segments = [...this.segments, new Segment(baseOffset, path, 0, fh)];
     this.writeHandle = fh;
     this.writePos = 0;
     this.rolledSinceCompaction++;
+  }
+
+  /**
+   * A failed write or fsync (ENOSPC, EIO): the batch and every append queued behind it are
+   * refused, the active file is cut back to its durable end (no torn frame stays on disk to be
+   * found by a reader or by recovery) and made durable, and offsets continue from there. Appends
+   * made meanwhile are refused with the same error. If the cut itself fails the partition stays
+   * failed until the log is reopened (recovery then drops the torn tail). Returns whether it may go on.
+   */
+  private async rollBack(error: unknown, batch: Pending[]): Promise<boolean> {
+    const refused = [...batch, ...this.queue.splice(0)];
+    const cause = new Error(`partition ${this.topic}/${this.partition}: write failed, batch refused`, {
+      cause: error,
+    });
+    this.failed = cause;
+    for (const p of refused) p.reject(cause);
+    const seg = this.active;
+    try {
+      await this.writeHandle.truncate(seg.size);
+      if (this.options.fsync) await this.writeHandle.datasync();
+    } catch (e) {
+      this.fail(error, []);
+      this.options.logger.error(
+        { topic: this.topic, partition: this.partition, err: String(e) },
+        "log could not cut a failed write back",
+      );
+      return false;
+    }
+    this.options.logger.warn(
+      { topic: this.topic, partition: this.partition, err: String(error), durableEnd: seg.size },
+      "log write failed: batch refused, segment cut back to its durable end",
+    );
+    this.writePos = seg.size;
+    this.unsyncedIndex = [];
+    this.writtenNext = this.durableNext;
+    this.nextOffset = this.durableNext;
+    this.failed = undefined;
+    return true;
   }
 
   private fail(error: unknown, batch: Pending[]): void {
