@@ -355,7 +355,7 @@ export class SubmissionHandlers {
   }
 
   private refusedEvent(
-    tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+    tx: Pick<Transaction, "messageId" | "principal" | "sender" | "headers">,
     recipient: string,
     domain: string,
     refusal: Refusal,
