@@ -4,6 +4,8 @@
  * status is counted), and its "show them" link counts them (the switch stays across the period
  * forms). "Validated domains" lists the account's verified domain only: not a domain added but not
  * verified, nor a domain never added that a refused MAIL FROM put in the figures.
+ * Point 6 on the same page: the refused MAIL FROM's row names the recipient nodemailer pipelined after
+ * it; a refused MAIL FROM with no recipient after it says "none given".
  * The whole relay (`npm start`, tests/web/stack.ts); mail in through 587 with nodemailer. Sandbox
  * recipients never leave the relay, so no DNS server is needed (the stack's resolver is a closed
  * loopback port).
@@ -11,6 +13,7 @@
 import nodemailer from "nodemailer";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawClient } from "../ingress/harness.ts";
 import { browserUnavailable, launchChromium, screenshot, signIn } from "./browser.ts";
 import { ACCOUNT, ADMIN, startWebStack, type WebStack } from "./stack.ts";
 
@@ -67,7 +70,9 @@ describe.skipIf(skip)("Dashboard statistics after a sandbox-only session (real C
   const kpi = (key: string) => page.locator(`[data-kpi=${key}]`);
   const note = () => page.locator(".test-recipients");
 
-  it("a sandbox-only session: “3 test recipients not counted — show them”, rates “—”", async () => {
+  it("a sandbox-only session: “3 test recipients not counted — show them”, rates “—”", {
+    timeout: 150_000,
+  }, async () => {
     const sent = await send(
       `Shop <app@${VERIFIED}>`,
       ["delivered", "hardbounce", "softbounce"].map((u) => `${u}@${SANDBOX}`),
@@ -90,6 +95,34 @@ describe.skipIf(skip)("Dashboard statistics after a sandbox-only session (real C
       await expect(kpi(k).locator(".value").textContent()).resolves.toBe("—");
       await expect(kpi(k).getAttribute("data-value")).resolves.toBe("none");
     }
+    // nodemailer pipelines RCPT after MAIL: the refused sender's row names that (test) recipient.
+    const refused = page.locator("table.activity tbody tr[data-status=Rejected]");
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return refused.first().getAttribute("data-recipient");
+      }, POLL)
+      .toBe(`delivered@${SANDBOX}`);
+    await expect(refused.first().locator(".badge").textContent()).resolves.toBe("test");
+    // A refused MAIL FROM with no recipient after it (raw socket): its row says none was given.
+    const c = await RawClient.connect(stack.submissionPort);
+    await c.reply();
+    await c.cmd("EHLO client.test");
+    await c.starttls();
+    await c.cmd("EHLO client.test");
+    const auth = Buffer.from(`\0${smtp.username}\0${smtp.password}`).toString("base64");
+    expect(await c.cmd(`AUTH PLAIN ${auth}`)).toMatch(/^235 /);
+    expect(await c.cmd("MAIL FROM:<app@nobody.test>")).toMatch(/^550 5\.7\.1 /);
+    expect(await c.cmd("QUIT")).toMatch(/^221 /);
+    c.close();
+    const noRecipient = page.locator("table.activity tbody tr[data-status=Rejected] .no-recipient");
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return noRecipient.count();
+      }, POLL)
+      .toBe(1);
+    await expect(noRecipient.textContent()).resolves.toBe("none given (refused before any RCPT TO)");
     await screenshot(page, "dashboard-sandbox-only");
   });
 
