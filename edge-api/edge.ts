@@ -114,8 +114,8 @@ export function createEdgeApp(o: EdgeOptions): Hono<EdgeEnv> {
   app.get("/v1/stats", need("stats:read"), async (c) => {
     const p = c.var.principal;
     const t = now();
-    const { period, view } = statsPeriod(new URL(c.req.url), t, p.timezone);
-    return c.json(await analytics.stats(p.accountId, period, view, t));
+    const { period, view, includeTests } = statsPeriod(new URL(c.req.url), t, p.timezone);
+    return c.json(await analytics.stats(p.accountId, period, view, t, { includeTests }));
   });
   app.get("/v1/stats/domains/:domain", need("stats:read"), async (c) => {
     const p = c.var.principal;

@@ -58,6 +58,8 @@ export interface EventInput {
   reply: string;
   isTest: boolean;
   subject: string;
+  /** The From header, when DATA's headers were read. */
+  headerFrom?: string;
   ts: number;
 }
 
@@ -77,15 +79,19 @@ export function buildEvent(
       sendingDomain: tx.sender.domain,
       smtpUser: tx.principal.username,
       subject: e.subject,
+      ...(e.headerFrom !== undefined ? { headerFrom: e.headerFrom } : {}),
       isTest: e.isTest,
     },
     { status: e.status, reason: e.reason, remoteReply: e.reply, mxHost: "", attempt: 0, ts: e.ts },
   );
 }
 
-/** A `Rejected` event for a refused recipient (or, with an empty recipient, a refused message). */
+/**
+ * A `Rejected` event for a refused recipient (or, with an empty recipient, a refused message), with
+ * what the session knew: the recipient, and after DATA's headers the subject and header From.
+ */
 export function rejectedEvent(
-  tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+  tx: Pick<Transaction, "messageId" | "principal" | "sender" | "headers">,
   r: { recipient: string; domain: string; refusal: Refusal; seq: number; isTest: boolean; ts: number },
 ): StatusEvent {
   return buildEvent(tx, {
@@ -96,7 +102,8 @@ export function rejectedEvent(
     reason: r.refusal.reason,
     reply: r.refusal.error.reply,
     isTest: r.isTest,
-    subject: "",
+    subject: tx.headers?.subject ?? "",
+    ...(tx.headers ? { headerFrom: tx.headers.headerFrom } : {}),
     ts: r.ts,
   });
 }

@@ -38,6 +38,9 @@ export function storeMessage(
         if (refusal) throw refusal.error;
       }
     },
+    onHeaders: (h) => {
+      tx.headers = h;
+    },
   });
 }
 
@@ -65,6 +68,7 @@ export function messageOutcome(
       reply,
       isTest: r.isTest,
       subject: m.subject,
+      headerFrom: m.headerFrom,
       ts: acceptedAt,
     }),
   );

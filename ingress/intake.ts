@@ -13,6 +13,7 @@ import { attachmentAllowed } from "./attachments.ts";
 import { Replies, SmtpError } from "./errors.ts";
 import { LineGuard } from "./lines.ts";
 import { headerFromDomains } from "./policy.ts";
+import type { MessageHeaders } from "./transaction.ts";
 
 export interface IntakeOptions {
   store: ContentStore;
@@ -23,16 +24,20 @@ export interface IntakeOptions {
   maxHeaderBytes: number;
   /** S7: throws SmtpError unless every header From domain may be used (null: no From address). */
   checkHeaderFrom(domains: string[] | null, value: string): void;
+  /** The root headers, as soon as they are read (before any check of them): a refusal keeps them. */
+  onHeaders?(h: MessageHeaders): void;
 }
 
 export interface IntakeResult {
   stored: StoredContent;
   subject: string;
+  headerFrom: string;
   eightBit: boolean;
 }
 
 class MimeInspector extends Transform {
   subject = "";
+  headerFrom = "";
 
   constructor(private readonly o: IntakeOptions) {
     super({ objectMode: true });
@@ -51,7 +56,9 @@ class MimeInspector extends Transform {
     if (node.root) {
       this.subject = node.headers.getFirst("subject").slice(0, 998);
       const from = node.headers.getDecoded("from").map((h) => String(h.value ?? ""));
-      this.o.checkHeaderFrom(headerFromDomains(from), from.join(", "));
+      this.headerFrom = from.join(", ").slice(0, 998);
+      this.o.onHeaders?.({ subject: this.subject, headerFrom: this.headerFrom });
+      this.o.checkHeaderFrom(headerFromDomains(from), this.headerFrom);
       if (!node.headers.hasHeader("message-id"))
         node.headers.add("Message-ID", `<${this.o.messageId}@${this.o.hostname}>`);
       if (!node.headers.hasHeader("date")) node.headers.add("Date", new Date(this.o.now).toUTCString());
@@ -96,7 +103,7 @@ export async function intake(
   try {
     const stored = await o.store.put(joiner as unknown as Readable, { messageId: o.messageId });
     if (source.sizeExceeded) throw Replies.tooLarge();
-    return { stored, subject: inspector.subject, eightBit: guard.eightBit };
+    return { stored, subject: inspector.subject, headerFrom: inspector.headerFrom, eightBit: guard.eightBit };
   } catch (e) {
     source.unpipe(guard);
     source.resume(); // smtp-server drains the rest of DATA before it answers

@@ -349,7 +349,16 @@ export class SubmissionHandlers {
     const events =
       r.recipients.length === 0
         ? [this.refusedEvent(r.tx, "", "", r.refusal)]
-        : r.recipients.map((x, seq) => this.refusedEvent(r.tx, x.address, x.domain, r.refusal, seq));
+        : r.recipients.map((x, seq) =>
+            this.refusedEvent(
+              r.tx,
+              x.address,
+              x.domain,
+              r.refusal,
+              seq,
+              isSandbox(x.domain, this.d.limits.sandboxDomain),
+            ),
+          );
     await this.publishRejected(events);
   }
 
@@ -375,7 +384,7 @@ export class SubmissionHandlers {
   }
 
   private refusedEvent(
-    tx: Pick<Transaction, "messageId" | "principal" | "sender">,
+    tx: Pick<Transaction, "messageId" | "principal" | "sender" | "headers">,
     recipient: string,
     domain: string,
     refusal: Refusal,

@@ -41,4 +41,13 @@ export interface Transaction {
   /** From the QuotaGrant: makes a late release a no-op after a rollover. */
   periodStart?: number;
   startedAt: number;
+  /** What DATA's headers said, once read (even when the message is then refused): A1's Rejected rows keep it. */
+  headers?: MessageHeaders;
+}
+
+/** The headers a Rejected row keeps (issue 14 point 6). */
+export interface MessageHeaders {
+  subject: string;
+  /** The From header, decoded, as written. */
+  headerFrom: string;
 }

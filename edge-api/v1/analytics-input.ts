@@ -76,6 +76,9 @@ export const ActivityQuery = z.object({
     .describe("Rows per page, 1–1000 (search only)."),
 });
 
+/** S14's switch: test recipients left out of Statistics (default) or counted. */
+export const TEST_RECIPIENTS = ["exclude", "include"] as const;
+
 export const StatsQuery = z.object({
   period: z
     .enum(PERIOD_PRESETS)
@@ -91,6 +94,13 @@ export const StatsQuery = z.object({
     .enum(SERIES_VIEWS)
     .default("new")
     .describe("Time series: figures per bucket (`new`) or running totals (`cumulative`)."),
+  tests: z
+    .enum(TEST_RECIPIENTS)
+    .default("exclude")
+    .describe(
+      "Test (sandbox) recipients: `exclude` (default) leaves them out of every figure and counts them in " +
+        "`testRecipients.count`; `include` counts them like the others (S14).",
+    ),
 });
 
 /**
@@ -170,8 +180,13 @@ export function activityFilter(url: URL, now: number): ActivityFilter {
 }
 
 /** A4: a preset period (default Last 7 days, seed 004) or `from`+`to` for a custom range. */
-export function statsPeriod(url: URL, now: number, timezone: string): { period: Period; view: SeriesView } {
+export function statsPeriod(
+  url: URL,
+  now: number,
+  timezone: string,
+): { period: Period; view: SeriesView; includeTests: boolean } {
   const q = parse(StatsQuery, queryObject(url));
+  const includeTests = q.tests === "include";
   try {
     if (q.from !== undefined || q.to !== undefined) {
       if (q.from === undefined || q.to === undefined)
@@ -183,9 +198,9 @@ export function statsPeriod(url: URL, now: number, timezone: string): { period: 
         );
       if (q.to - q.from > 366 * DAY_MS)
         throw new ApiError(400, "invalid_request", "to: at most 366 days after from", "to");
-      return { period: customPeriod(q.from, q.to, timezone), view: q.view };
+      return { period: customPeriod(q.from, q.to, timezone), view: q.view, includeTests };
     }
-    return { period: presetPeriod(q.period, now, timezone), view: q.view };
+    return { period: presetPeriod(q.period, now, timezone), view: q.view, includeTests };
   } catch (e) {
     if (e instanceof PeriodError) throw new ApiError(400, "invalid_request", e.message, e.field);
     throw e;

@@ -50,7 +50,10 @@ export interface ActivityRow {
   status: RecipientStatus;
   recipient: string;
   subject: string;
+  /** The envelope sender (MAIL FROM). */
   sender: string;
+  /** The message's From header when the session read it (submission rows; "" otherwise). */
+  headerFrom: string;
   /** Why (Rejected, Deferred, SoftBounce, HardBounce); `none` otherwise. */
   reason: string;
   messageId: string;
@@ -99,6 +102,7 @@ interface Raw {
   recipient: string;
   subject: string;
   sender: string;
+  header_from: string;
   reason: string;
   message_id: string;
   smtp_user: string;
@@ -111,7 +115,7 @@ interface Raw {
 const STATUS_SET = new Set<string>(RECIPIENT_STATUSES);
 
 const COLUMNS = `event_id, recipient_id, toUnixTimestamp64Milli(ts) AS ts_ms, status, recipient, subject, sender,
-       reason, message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test`;
+       header_from, reason, message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test`;
 
 /** The filter's conditions (account, period, search fields), the same on both tables. */
 function conditions(
@@ -160,6 +164,7 @@ function toRow(r: Raw, timezone: string): ActivityRow {
     recipient: r.recipient,
     subject: r.subject,
     sender: r.sender,
+    headerFrom: r.header_from,
     reason: r.reason,
     messageId: r.message_id,
     smtpUser: r.smtp_user,

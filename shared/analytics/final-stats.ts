@@ -78,6 +78,8 @@ export function planWindow(w: Omit<WindowQuery, "domain">): WindowPlan {
 
 export interface FigureGroupRow {
   cur: number | string;
+  /** 1: test (sandbox) recipients, read raw over the whole window; 0: the others. */
+  t: number | string;
   b: number | string;
   d: string;
   recipients: string;
@@ -85,7 +87,11 @@ export interface FigureGroupRow {
   soft: string;
   hard: string;
   rejected: string;
+  /** Accepted recipients without a final status yet (Accepted, Pending, Deferred). */
+  inflight: string;
 }
+
+const IN_FLIGHT = "('Accepted', 'Pending', 'Deferred')";
 
 const BUCKET_FN: Record<Bucket, string> = { hour: "toStartOfHour", day: "toStartOfDay" };
 const ms = (p: string) => `fromUnixTimestamp64Milli({${p}:Int64}, 'UTC')`;
@@ -97,31 +103,41 @@ const ms = (p: string) => `fromUnixTimestamp64Milli({${p}:Int64}, 'UTC')`;
  * window): the recipients are chosen first (some row overlaps an interval: the row holding a
  * recipient's first event does), then all their rows merged.
  */
-function rawQuery(w: WindowQuery, intervals: [number, number][], params: Record<string, unknown>): string {
+function rawQuery(
+  w: WindowQuery,
+  intervals: [number, number][],
+  params: Record<string, unknown>,
+  test: 0 | 1 = 0,
+): string {
   const conds: string[] = [];
   const overlaps: string[] = [];
+  const pf = test === 1 ? "x" : "r"; // parameter names of the two raw parts stay apart
   intervals.forEach(([f, t], i) => {
-    params[`rf${i}`] = f;
-    params[`rt${i}`] = t;
-    conds.push(`(first >= ${ms(`rf${i}`)} AND first < ${ms(`rt${i}`)})`);
-    overlaps.push(`(last_ts >= ${ms(`rf${i}`)} AND first_ts < ${ms(`rt${i}`)})`);
+    params[`${pf}f${i}`] = f;
+    params[`${pf}t${i}`] = t;
+    conds.push(`(first >= ${ms(`${pf}f${i}`)} AND first < ${ms(`${pf}t${i}`)})`);
+    overlaps.push(`(last_ts >= ${ms(`${pf}f${i}`)} AND first_ts < ${ms(`${pf}t${i}`)})`);
   });
   const b = w.bucket ? `toUnixTimestamp(${BUCKET_FN[w.bucket]}(toDateTime(first, 'UTC'), {tz:String}))` : "0";
   const dom = w.domain !== undefined ? "AND sending_domain = {domain:String}" : "";
-  return `SELECT toUInt8(first >= ${ms("split")}) AS cur, ${b} AS b, domain AS d,
+  // A recipient's rows all carry the same is_test (its address decides), so test recipients are
+  // chosen by the rows' flag already.
+  const onlyTests = test === 1 ? "AND is_test = 1" : "";
+  return `SELECT toUInt8(first >= ${ms("split")}) AS cur, toUInt8(${test}) AS t, ${b} AS b, domain AS d,
     toInt64(countIf(final_status != 'Rejected')) AS recipients,
     toInt64(countIf(final_status = 'Delivered')) AS delivered,
     toInt64(countIf(final_status = 'SoftBounce')) AS soft, toInt64(countIf(final_status = 'HardBounce')) AS hard,
-    toInt64(countIf(final_status = 'Rejected')) AS rejected
+    toInt64(countIf(final_status = 'Rejected')) AS rejected,
+    toInt64(countIf(final_status IN ${IN_FLIGHT})) AS inflight
   FROM (
     SELECT recipient_id, min(first_ts) AS first, argMaxMerge(status) AS final_status,
       any(sending_domain) AS domain, max(is_test) AS test
     FROM recipient_final
     WHERE account_id = {account:String} ${dom} AND recipient_id IN (
       SELECT recipient_id FROM recipient_final
-      WHERE account_id = {account:String} AND (${overlaps.join(" OR ")}) ${dom})
+      WHERE account_id = {account:String} AND (${overlaps.join(" OR ")}) ${dom} ${onlyTests})
     GROUP BY recipient_id
-    HAVING (${conds.join(" OR ")}) AND test = 0
+    HAVING (${conds.join(" OR ")}) AND test = ${test}
   )
   GROUP BY cur, b, d`;
 }
@@ -134,10 +150,10 @@ function slotQuery(w: WindowQuery, s: NonNullable<WindowPlan["slots"]>, params: 
   if (s.exclude !== undefined) params.sx = s.exclude / 1000;
   const b = w.bucket ? `toUnixTimestamp(${BUCKET_FN[w.bucket]}(slot, {tz:String}))` : "0";
   const dom = w.domain !== undefined ? "AND sending_domain = {domain:String}" : "";
-  return `SELECT toUInt8(slot >= ${ms("split")}) AS cur, ${b} AS b, toString(sending_domain) AS d,
+  return `SELECT toUInt8(slot >= ${ms("split")}) AS cur, toUInt8(0) AS t, ${b} AS b, toString(sending_domain) AS d,
     sumIf(n, status != 'Rejected') AS recipients, sumIf(n, status = 'Delivered') AS delivered,
     sumIf(n, status = 'SoftBounce') AS soft, sumIf(n, status = 'HardBounce') AS hard,
-    sumIf(n, status = 'Rejected') AS rejected
+    sumIf(n, status = 'Rejected') AS rejected, sumIf(n, status IN ${IN_FLIGHT}) AS inflight
   FROM (SELECT slot, sending_domain, status, recipients AS n FROM stats_final
   WHERE account_id = {account:String} AND kind = 1 AND recipient_id = ''
     AND slot >= toDateTime({sf:UInt32}, 'UTC') AND slot < toDateTime({st:UInt32}, 'UTC') ${excl} ${dom})
@@ -146,9 +162,11 @@ function slotQuery(w: WindowQuery, s: NonNullable<WindowPlan["slots"]>, params: 
 }
 
 /**
- * The account's figures over [from, to), grouped by (cur, bucket, sending domain): rows of the two
+ * The account's figures over [from, to), grouped by (cur, t, bucket, sending domain): rows of the
  * sources are disjoint in recipients (each recipient has one first event, in one slot), so the caller
- * adds them up.
+ * adds them up. Test recipients (t = 1) are not in the pre-aggregate: they are read raw over the
+ * whole window (a sandbox session is a handful of recipients), so the caller can count them apart
+ * or include them (A5, S14).
  */
 export async function figureGroups(
   client: QueryClient,
@@ -161,5 +179,6 @@ export async function figureGroups(
   const parts: string[] = [];
   if (plan.slots) parts.push(slotQuery(w, plan.slots, params));
   if (plan.raw.length > 0) parts.push(rawQuery(w, plan.raw, params));
+  parts.push(rawQuery(w, [[w.from, w.to]], params, 1));
   return rows<FigureGroupRow>(client, parts.join("\nUNION ALL\n"), params);
 }

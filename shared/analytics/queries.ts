@@ -3,13 +3,16 @@
  * account id and filters `account_id = {account}` first (the leading column of every sort key):
  * no query can return another account's rows (tests/analytics/isolation.test.ts).
  *
- * Definitions (A4/A5, per recipient by final status, A6):
+ * Definitions (A4/A5, per recipient by final status, A6; docs/statistics.md):
  * - a recipient belongs to the period holding its first event (its acceptance or refusal);
- * - sandbox recipients (is_test) are left out of Statistics (they show in Activity);
+ * - test (sandbox) recipients are left out of the figures by default and counted apart
+ *   (`testRecipients`); `includeTests` counts them like the others (S14);
  * - `recipients` = recipients accepted (final status other than Rejected); `rejected` apart;
  * - delivered / soft / hard = recipients whose final status is Delivered / SoftBounce / HardBounce,
  *   so a Delivered that later bounced counts as a bounce;
- * - rates = count / recipients, in percent with two decimals (0 when there are no recipients).
+ * - `inFlight` = accepted recipients without a final status yet (Accepted, Pending, Deferred);
+ * - rates = count / (delivered + soft + hard), the recipients with a final status, in percent with
+ *   two decimals; null ("—") when no recipient of the period has a final status.
  */
 import type { QueryClient } from "./client.ts";
 import { type FigureGroupRow, figureGroups } from "./final-stats.ts";
@@ -21,23 +24,45 @@ export interface Figures {
   softBounces: number;
   hardBounces: number;
   rejected: number;
+  inFlight: number;
+  /** Accepted test recipients of the period: in the figures above only with `includeTests`. */
+  testRecipients: number;
 }
 
-const ZERO: Figures = { recipients: 0, delivered: 0, softBounces: 0, hardBounces: 0, rejected: 0 };
+const ZERO: Figures = {
+  recipients: 0,
+  delivered: 0,
+  softBounces: 0,
+  hardBounces: 0,
+  rejected: 0,
+  inFlight: 0,
+  testRecipients: 0,
+};
 
-const figures = (r: FigureGroupRow): Figures => ({
-  recipients: Number(r.recipients),
-  delivered: Number(r.delivered),
-  softBounces: Number(r.soft),
-  hardBounces: Number(r.hard),
-  rejected: Number(r.rejected),
-});
+/** A row's figures: test rows count in `testRecipients`, and in the rest only when included. */
+const figures = (r: FigureGroupRow, includeTests: boolean): Figures => {
+  const test = Number(r.t) === 1;
+  if (test && !includeTests) return { ...ZERO, testRecipients: Number(r.recipients) };
+  return {
+    recipients: Number(r.recipients),
+    delivered: Number(r.delivered),
+    softBounces: Number(r.soft),
+    hardBounces: Number(r.hard),
+    rejected: Number(r.rejected),
+    inFlight: Number(r.inflight),
+    testRecipients: test ? Number(r.recipients) : 0,
+  };
+};
 const add = (a: Figures, f: Figures) => {
   for (const k of Object.keys(a) as (keyof Figures)[]) a[k] += f[k];
 };
-const sum = (found: FigureGroupRow[], keep: (r: FigureGroupRow) => boolean = () => true): Figures => {
+const sum = (
+  found: FigureGroupRow[],
+  includeTests: boolean,
+  keep: (r: FigureGroupRow) => boolean = () => true,
+): Figures => {
   const acc = { ...ZERO };
-  for (const r of found) if (keep(r)) add(acc, figures(r));
+  for (const r of found) if (keep(r)) add(acc, figures(r, includeTests));
   return acc;
 };
 
@@ -46,7 +71,10 @@ export interface FigureOptions {
   retainedFrom?: number;
   /** Skip the pre-aggregate (the reference path; tests and the benchmark compare the two). */
   raw?: boolean;
+  /** Count test (sandbox) recipients like the others (default: counted apart only). */
+  includeTests?: boolean;
 }
+const incl = (o?: FigureOptions) => o?.includeTests === true;
 const retained = (o?: FigureOptions) => ({
   ...(o?.retainedFrom !== undefined ? { retainedFrom: o.retainedFrom } : {}),
   ...(o?.raw ? { raw: true } : {}),
@@ -66,36 +94,45 @@ export async function periodFigures(
     timezone: p.timezone ?? "UTC",
     ...retained(o),
   });
-  return sum(found);
+  return sum(found, incl(o));
 }
 
-export interface Kpi {
-  value: number;
-  previous: number;
-  /** Relative change in percent, two decimals; null when the previous value is 0 (no base to compare). */
+export interface Kpi<V extends number | null = number | null> {
+  /** A rate is null when no recipient of the period has a final status (shown "—", never 0 %). */
+  value: V;
+  previous: V;
+  /** Relative change in percent, two decimals; null when either value is null or the previous is 0. */
   change: number | null;
 }
 export interface Kpis {
-  totalRecipients: Kpi;
+  totalRecipients: Kpi<number>;
   deliveryRate: Kpi;
   softBounceRate: Kpi;
   hardBounceRate: Kpi;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-export const rate = (n: number, of: number): number => (of > 0 ? round2((n * 100) / of) : 0);
-/** A4's change: (current − previous) / previous, in percent; previous 0 → null, never Infinity. */
-export function change(current: number, previous: number): number | null {
-  return previous === 0 ? null : round2(((current - previous) * 100) / previous);
+/** A5: n over `of` recipients with a final status, in percent; null when there is none. */
+export const rate = (n: number, of: number): number | null => (of > 0 ? round2((n * 100) / of) : null);
+/** A5: the recipients with a final status, the base of every rate (in flight and rejected left out). */
+export const withFinalStatus = (f: Figures): number => f.delivered + f.softBounces + f.hardBounces;
+/** A4's change: (current − previous) / previous, in percent; previous 0 or no data → null, never Infinity. */
+export function change(current: number | null, previous: number | null): number | null {
+  return current === null || previous === null || previous === 0
+    ? null
+    : round2(((current - previous) * 100) / previous);
 }
-const kpi = (value: number, previous: number): Kpi => ({ value, previous, change: change(value, previous) });
+function kpi<V extends number | null>(value: V, previous: V): Kpi<V> {
+  return { value, previous, change: change(value, previous) };
+}
 
 export function kpisOf(cur: Figures, prev: Figures): Kpis {
+  const r = (f: Figures, k: "delivered" | "softBounces" | "hardBounces") => rate(f[k], withFinalStatus(f));
   return {
     totalRecipients: kpi(cur.recipients, prev.recipients),
-    deliveryRate: kpi(rate(cur.delivered, cur.recipients), rate(prev.delivered, prev.recipients)),
-    softBounceRate: kpi(rate(cur.softBounces, cur.recipients), rate(prev.softBounces, prev.recipients)),
-    hardBounceRate: kpi(rate(cur.hardBounces, cur.recipients), rate(prev.hardBounces, prev.recipients)),
+    deliveryRate: kpi(r(cur, "delivered"), r(prev, "delivered")),
+    softBounceRate: kpi(r(cur, "softBounces"), r(prev, "softBounces")),
+    hardBounceRate: kpi(r(cur, "hardBounces"), r(prev, "hardBounces")),
   };
 }
 
@@ -140,15 +177,15 @@ export async function series(
     bucket,
     ...retained(o),
   });
-  return { bucket, points: points(p, bucket, view, byBucket(found)) };
+  return { bucket, points: points(p, bucket, view, byBucket(found, incl(o))) };
 }
 
-function byBucket(found: FigureGroupRow[]): Map<number, Figures> {
+function byBucket(found: FigureGroupRow[], includeTests: boolean): Map<number, Figures> {
   const m = new Map<number, Figures>();
   for (const r of found) {
     if (Number(r.cur) !== 1) continue;
     const ts = Number(r.b) * 1000;
-    add(m.get(ts) ?? m.set(ts, { ...ZERO }).get(ts)!, figures(r));
+    add(m.get(ts) ?? m.set(ts, { ...ZERO }).get(ts)!, figures(r, includeTests));
   }
   return m;
 }
@@ -175,11 +212,11 @@ export interface DomainFigures {
   hardBounces: number;
 }
 
-function byDomain(found: FigureGroupRow[]): DomainFigures[] {
+function byDomain(found: FigureGroupRow[], includeTests: boolean): DomainFigures[] {
   const m = new Map<string, Figures>();
   for (const r of found) {
-    if (Number(r.cur) !== 1) continue;
-    add(m.get(r.d) ?? m.set(r.d, { ...ZERO }).get(r.d)!, figures(r));
+    if (Number(r.cur) !== 1 || (Number(r.t) === 1 && !includeTests)) continue;
+    add(m.get(r.d) ?? m.set(r.d, { ...ZERO }).get(r.d)!, figures(r, includeTests));
   }
   return [...m.entries()]
     .map(([domain, f]) => ({
@@ -209,7 +246,7 @@ export async function domainFigures(
     ...(domain !== undefined ? { domain } : {}),
     ...retained(o),
   });
-  return byDomain(found);
+  return byDomain(found, incl(o));
 }
 
 export interface Dashboard {
@@ -241,10 +278,11 @@ export async function dashboard(
     bucket,
     ...retained(o),
   });
+  const tests = incl(o);
   return {
-    current: sum(found, (r) => Number(r.cur) === 1),
-    previous: sum(found, (r) => Number(r.cur) !== 1),
-    series: { bucket, points: points(p, bucket, view, byBucket(found)) },
-    domains: byDomain(found),
+    current: sum(found, tests, (r) => Number(r.cur) === 1),
+    previous: sum(found, tests, (r) => Number(r.cur) !== 1),
+    series: { bucket, points: points(p, bucket, view, byBucket(found, tests)) },
+    domains: byDomain(found, tests),
   };
 }

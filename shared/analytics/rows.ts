@@ -12,6 +12,7 @@ export interface EventRow {
   sending_domain: string;
   smtp_user: string;
   subject: string;
+  header_from: string;
   status: string;
   reason: string;
   remote_reply: string;
@@ -33,6 +34,7 @@ export function eventRow(e: StatusEvent): EventRow {
     sending_domain: e.sendingDomain,
     smtp_user: e.smtpUser,
     subject: e.subject,
+    header_from: e.headerFrom ?? "",
     status: e.status,
     reason: e.reason,
     remote_reply: e.remoteReply,

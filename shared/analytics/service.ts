@@ -25,7 +25,15 @@ import {
 export interface StatsAnswer {
   period: { from: string; to: string; timezone: string };
   previous: { from: string; to: string };
+  /** Rates over recipients with a final status; null ("—") when none has one (A5). */
   kpis: Kpis;
+  /** Accepted recipients of the period still without a final status, shown apart from the rates (A5). */
+  inFlight: number;
+  /**
+   * S14: test (sandbox) recipients of the period; left out of every figure unless `included`
+   * (`tests=include`), and counted here either way so the Dashboard can say so.
+   */
+  testRecipients: { count: number; included: boolean };
   series: Dashboard["series"] & { view: SeriesView };
   domains: DomainFigures[];
   /** A4: the last 10 activities (recipient view, any time within the default 30-day window). */
@@ -41,7 +49,13 @@ export interface Analytics {
   ): ReadableStream<Uint8Array>;
   /** A1: every status event of one recipient of the account, oldest first; [] when none. */
   timeline(accountId: string, recipientId: string, timezone: string): Promise<ActivityRow[]>;
-  stats(accountId: string, period: Period, view: SeriesView, now: number): Promise<StatsAnswer>;
+  stats(
+    accountId: string,
+    period: Period,
+    view: SeriesView,
+    now: number,
+    o?: { includeTests?: boolean },
+  ): Promise<StatsAnswer>;
   /** `now` (the caller's clock) bounds the pre-aggregate to the retained days; see final-stats.ts. */
   domain(accountId: string, domain: string, period: Period, now?: number): Promise<DomainFigures>;
 }
@@ -84,16 +98,19 @@ export function createAnalytics(client: QueryClient): Analytics {
     activity: (accountId, filter, tz) => searchActivity(client, accountId, filter, tz),
     activityCsv: (accountId, filter, tz) => activityCsvStream(client, accountId, filter, tz),
     timeline: (accountId, recipientId, tz) => recipientTimeline(client, accountId, recipientId, tz),
-    async stats(accountId, period, view, now) {
+    async stats(accountId, period, view, now, o) {
       const prev = previousPeriod(period);
+      const includeTests = o?.includeTests === true;
       const [d, recent] = await Promise.all([
-        dashboard(client, accountId, period, view, bucketFor(period), retainedFrom(now)),
+        dashboard(client, accountId, period, view, bucketFor(period), { ...retainedFrom(now), includeTests }),
         recentActivity(client, accountId, now, period.timezone),
       ]);
       return {
         period: { from: iso(period.from), to: iso(period.to), timezone: period.timezone },
         previous: { from: iso(prev.from), to: iso(prev.to) },
         kpis: kpisOf(d.current, d.previous),
+        inFlight: d.current.inFlight,
+        testRecipients: { count: d.current.testRecipients, included: includeTests },
         series: { ...d.series, view },
         domains: d.domains,
         recent: recent.rows,

@@ -237,15 +237,16 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "stats",
-    summary: "Statistics KPIs with their changes (A4) → { period, kpis, ... }",
-    options: { account: str, period: str, from: str, to: str, view: str },
+    summary:
+      "Statistics KPIs with their changes (A4), rates over recipients with a final status (null: no data), in flight and test recipients apart; --include-tests counts the test recipients → { period, kpis, inFlight, testRecipients, ... }",
+    options: { account: str, period: str, from: str, to: str, view: str, "include-tests": flag },
     required: ["account"],
     request: (v) => ({
       method: "GET",
-      path: withQuery(
-        `${acct(v)}/stats`,
-        (["period", "from", "to", "view"] as const).map((k) => [k, v[k]]),
-      ),
+      path: withQuery(`${acct(v)}/stats`, [
+        ...(["period", "from", "to", "view"] as const).map((k): [string, unknown] => [k, v[k]]),
+        ["tests", v["include-tests"] ? "include" : undefined],
+      ]),
     }),
   },
   {

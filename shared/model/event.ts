@@ -31,6 +31,12 @@ export const StatusEvent = z.object({
   sendingDomain: z.string(),
   smtpUser: z.string(),
   subject: z.string(),
+  /**
+   * The message's From header as the client wrote it (decoded, at most 998 characters), on the
+   * events of submission once the headers were read (Accepted, and Rejected at DATA); "" otherwise
+   * (delivery events, refusals before DATA). Optional: events from before it existed lack it (read as "").
+   */
+  headerFrom: z.string().optional(),
   status: RecipientStatus,
   reason: StatusReason,
   /** The remote server's reply, verbatim (multi-line joined with \n), or Petrel's own reply for Rejected. */
@@ -58,6 +64,8 @@ export interface EventSubject {
   sendingDomain: string;
   smtpUser: string;
   subject: string;
+  /** The From header, when the session read it (see `StatusEvent.headerFrom`). */
+  headerFrom?: string;
   isTest: boolean;
 }
 
@@ -84,6 +92,7 @@ export function statusEvent(r: EventSubject, f: EventFacts): StatusEvent {
     sendingDomain: r.sendingDomain,
     smtpUser: r.smtpUser,
     subject: r.subject,
+    headerFrom: r.headerFrom ?? "",
     status: f.status,
     reason: f.reason,
     remoteReply: f.remoteReply,

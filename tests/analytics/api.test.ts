@@ -153,9 +153,9 @@ describe("GET /v1/stats, /v1/stats/domains/{domain}, /v1/quota", () => {
     expect(r.body.previous).toEqual({ from: "2026-11-01T04:00:00.000Z", to: "2026-11-02T05:00:00.000Z" });
     expect(r.body.kpis).toEqual({
       totalRecipients: { value: 4, previous: 2, change: 100 },
-      deliveryRate: { value: 25, previous: 100, change: -75 },
-      softBounceRate: { value: 25, previous: 0, change: null },
-      hardBounceRate: { value: 25, previous: 0, change: null },
+      deliveryRate: { value: 33.33, previous: 100, change: -66.67 },
+      softBounceRate: { value: 33.33, previous: 0, change: null },
+      hardBounceRate: { value: 33.33, previous: 0, change: null },
     });
     expect(r.body.series.bucket).toBe("hour");
     expect(r.body.series.points).toHaveLength(24);

@@ -46,9 +46,18 @@ describe("petrel activity | stats | quota", () => {
     expect([r.code, r.stderr]).toEqual([0, ""]);
     const body = r.json();
     expect(body.kpis.totalRecipients).toEqual({ value: 0, previous: 0, change: null });
+    // A5: no recipient with a final status → no rate (null, "—" on the Dashboard), never 0 %.
+    expect(body.kpis.deliveryRate).toEqual({ value: null, previous: null, change: null });
+    expect(body.testRecipients).toEqual({ count: 0, included: false });
     expect(body.series.bucket).toBe("day");
     expect(body.series.points).toHaveLength(30);
     expect(body.period.timezone).toBe("Europe/Paris");
+  });
+
+  it("stats --include-tests → the switch reaches the API (tests=include)", async () => {
+    const r = await petrel(["stats", "--account", accountId, "--include-tests"], env);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.json().testRecipients).toEqual({ count: 0, included: true });
   });
 
   it("a bad period fails with one line on stderr", async () => {

@@ -137,9 +137,9 @@ describe("edge entry over ClickHouse's HTTP interface", () => {
     expect(status).toBe(200);
     expect(body.kpis).toEqual({
       totalRecipients: { value: 4, previous: 2, change: 100 },
-      deliveryRate: { value: 25, previous: 100, change: -75 },
-      softBounceRate: { value: 25, previous: 0, change: null },
-      hardBounceRate: { value: 25, previous: 0, change: null },
+      deliveryRate: { value: 33.33, previous: 100, change: -66.67 },
+      softBounceRate: { value: 33.33, previous: 0, change: null },
+      hardBounceRate: { value: 33.33, previous: 0, change: null },
     });
   });
 

@@ -128,28 +128,41 @@ describe("statistics (A4–A6)", () => {
   it("yesterday (Nov 2 local): a Delivered that later bounced counts as a hard bounce; rejected and sandbox apart", async () => {
     const y = presetPeriod("yesterday", NOW, ACME_TZ);
     expect(new Date(y.from).toISOString()).toBe("2026-11-02T05:00:00.000Z");
+    // r8 is still Pending (in flight), r6 is a sandbox (test) recipient: counted apart.
     expect(await periodFigures(h.client, ACME, y)).toEqual({
       recipients: 4,
       delivered: 1,
       softBounces: 1,
       hardBounces: 1,
       rejected: 1,
+      inFlight: 1,
+      testRecipients: 1,
     });
-    // The previous period is Nov 1, a 25-hour day: r1 and r2 (r2 is Nov 2 in UTC).
+    expect(await periodFigures(h.client, ACME, y, { includeTests: true })).toEqual({
+      recipients: 5,
+      delivered: 2,
+      softBounces: 1,
+      hardBounces: 1,
+      rejected: 1,
+      inFlight: 1,
+      testRecipients: 1,
+    });
+    // The previous period is Nov 1, a 25-hour day: r1 and r2 (r2 is Nov 2 in UTC). Rates are over the
+    // 3 recipients with a final status (r8 in flight left out).
     expect(await kpis(h.client, ACME, y)).toEqual({
       totalRecipients: { value: 4, previous: 2, change: 100 },
-      deliveryRate: { value: 25, previous: 100, change: -75 },
-      softBounceRate: { value: 25, previous: 0, change: null },
-      hardBounceRate: { value: 25, previous: 0, change: null },
+      deliveryRate: { value: 33.33, previous: 100, change: -66.67 },
+      softBounceRate: { value: 33.33, previous: 0, change: null },
+      hardBounceRate: { value: 33.33, previous: 0, change: null },
     });
   });
 
   it("today against yesterday", async () => {
     expect(await kpis(h.client, ACME, presetPeriod("today", NOW, ACME_TZ))).toEqual({
       totalRecipients: { value: 1, previous: 4, change: -75 },
-      deliveryRate: { value: 100, previous: 25, change: 300 },
-      softBounceRate: { value: 0, previous: 25, change: -100 },
-      hardBounceRate: { value: 0, previous: 25, change: -100 },
+      deliveryRate: { value: 100, previous: 33.33, change: 200.03 },
+      softBounceRate: { value: 0, previous: 33.33, change: -100 },
+      hardBounceRate: { value: 0, previous: 33.33, change: -100 },
     });
   });
 
@@ -277,6 +290,14 @@ describe("statistics (A4–A6)", () => {
 
   it("other accounts' recipients never show in acme's figures", async () => {
     const g = await periodFigures(h.client, GLOBEX, presetPeriod("yesterday", NOW, "UTC"));
-    expect(g).toEqual({ recipients: 1, delivered: 1, softBounces: 0, hardBounces: 0, rejected: 0 });
+    expect(g).toEqual({
+      recipients: 1,
+      delivered: 1,
+      softBounces: 0,
+      hardBounces: 0,
+      rejected: 0,
+      inFlight: 0,
+      testRecipients: 0,
+    });
   });
 });

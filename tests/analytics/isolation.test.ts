@@ -92,19 +92,33 @@ function modelFigures(account: string, from: number, to: number, domain?: string
   const byR = new Map<string, StatusEvent[]>();
   for (const e of events.filter((x) => x.accountId === account))
     byR.set(e.recipientId, [...(byR.get(e.recipientId) ?? []), e]);
-  const f = { recipients: 0, delivered: 0, softBounces: 0, hardBounces: 0, rejected: 0 };
+  const f = {
+    recipients: 0,
+    delivered: 0,
+    softBounces: 0,
+    hardBounces: 0,
+    rejected: 0,
+    inFlight: 0,
+    testRecipients: 0,
+  };
   for (const evs of byR.values()) {
     const firstTs = Math.min(...evs.map((e) => e.ts));
     const last = evs.reduce((a, b) =>
       b.ts > a.ts || (b.ts === a.ts && RANK[b.status]! > RANK[a.status]!) ? b : a,
     );
-    if (firstTs < from || firstTs >= to || evs[0]!.isTest) continue;
+    if (firstTs < from || firstTs >= to) continue;
     if (domain !== undefined && evs[0]!.sendingDomain !== domain) continue;
+    if (evs[0]!.isTest) {
+      // S14: counted apart, in no other figure
+      if (last.status !== "Rejected") f.testRecipients++;
+      continue;
+    }
     if (last.status === "Rejected") f.rejected++;
     else f.recipients++;
     if (last.status === "Delivered") f.delivered++;
     if (last.status === "SoftBounce") f.softBounces++;
     if (last.status === "HardBounce") f.hardBounces++;
+    if (last.status === "Accepted" || last.status === "Pending" || last.status === "Deferred") f.inFlight++;
   }
   return f;
 }

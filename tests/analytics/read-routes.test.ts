@@ -136,11 +136,12 @@ describe("OpenAPI document", () => {
     expect(Object.keys(params("/v1/activity/export")).sort()).toEqual(
       ["from", "messageId", "recipient", "sender", "status", "subject", "to", "view"].sort(),
     );
-    expect(Object.keys(params("/v1/stats")).sort()).toEqual(["from", "period", "to", "view"]);
+    expect(Object.keys(params("/v1/stats")).sort()).toEqual(["from", "period", "tests", "to", "view"]);
     expect(Object.keys(params("/v1/stats/domains/{domain}")).sort()).toEqual(["from", "period", "to"]);
     expect(Object.keys(params("/v1/admin/accounts/{accountId}/stats")).sort()).toEqual([
       "from",
       "period",
+      "tests",
       "to",
       "view",
     ]);

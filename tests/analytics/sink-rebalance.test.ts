@@ -76,7 +76,18 @@ function expectedFigures(events: StatusEvent[]): Map<string, Figures> {
     }
   }
   const out = new Map<string, Figures>(
-    ACCOUNTS.map((a) => [a, { recipients: 0, delivered: 0, softBounces: 0, hardBounces: 0, rejected: 0 }]),
+    ACCOUNTS.map((a) => [
+      a,
+      {
+        recipients: 0,
+        delivered: 0,
+        softBounces: 0,
+        hardBounces: 0,
+        rejected: 0,
+        inFlight: 0,
+        testRecipients: 0,
+      },
+    ]),
   );
   for (const e of last.values()) {
     const f = out.get(e.accountId)!;
@@ -85,6 +96,7 @@ function expectedFigures(events: StatusEvent[]): Map<string, Figures> {
     if (e.status === "Delivered") f.delivered++;
     if (e.status === "SoftBounce") f.softBounces++;
     if (e.status === "HardBounce") f.hardBounces++;
+    if (e.status === "Accepted" || e.status === "Pending" || e.status === "Deferred") f.inFlight++;
   }
   return out;
 }

@@ -45,6 +45,7 @@ const EXPORT_QUERY = queryParameters(ActivityQuery, [
 ]);
 const STATS_QUERY = queryParameters(StatsQuery);
 const DOMAIN_QUERY = queryParameters(StatsQuery, ["period", "from", "to"]);
+// The domain route leaves test recipients out (its `tests` parameter is not offered).
 
 /** Cursor errors are the caller's: a 400 naming the field. */
 async function input<T>(f: () => Promise<T>): Promise<T> {
@@ -122,7 +123,7 @@ export const analyticsOps = [
     id: "stats.get",
     tag: "stats",
     summary:
-      "Statistics (A4–A6): KPIs with their change, series New/Cumulative, domains, last 10 activities. Query: period=today|yesterday|7d|30d or from+to, view=new|cumulative",
+      "Statistics (A4–A6, docs/statistics.md): KPIs with their change (rates over recipients with a final status, null when none), recipients in flight apart, test recipients counted apart, series New/Cumulative, domains, last 10 activities. Query: period=today|yesterday|7d|30d or from+to, view=new|cumulative, tests=exclude|include",
     method: "get",
     path: "/stats",
     query: STATS_QUERY,
@@ -132,8 +133,8 @@ export const analyticsOps = [
     run: async ({ c, control, accountId }) => {
       const account = await control.accounts.getAccount(accountId);
       const now = nowOf(control);
-      const { period, view } = statsPeriod(new URL(c.req.url), now, account.timezone);
-      return analytics(control).stats(accountId, period, view, now);
+      const { period, view, includeTests } = statsPeriod(new URL(c.req.url), now, account.timezone);
+      return analytics(control).stats(accountId, period, view, now, { includeTests });
     },
   }),
   accountOp({

@@ -28,6 +28,8 @@ export interface ChartPeriod {
   from: string;
   to: string;
   view: "new" | "cumulative";
+  /** S14's switch, kept when the view changes. */
+  tests?: "include" | "exclude";
 }
 
 export function ActivityChart({ stats, sel }: { stats: Stats; sel: ChartPeriod }) {
@@ -58,6 +60,7 @@ export function ActivityChart({ stats, sel }: { stats: Stats; sel: ChartPeriod }
         ) : (
           <input type="hidden" name="period" value={sel.preset} />
         )}
+        {sel.tests === "include" ? <input type="hidden" name="tests" value="include" /> : null}
         <fieldset class="segmented">
           <legend class="sr-only">Chart view</legend>
           <button type="submit" name="view" value="new" aria-pressed={sel.view === "new" ? "true" : "false"}>

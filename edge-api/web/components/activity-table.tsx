@@ -59,6 +59,10 @@ export function ActivityTable(p: ActivityTableProps) {
   );
 }
 
+/** The From header is shown beside the envelope sender when it names another address (issue 14 point 6). */
+const otherHeaderFrom = (row: ActivityRow) =>
+  row.headerFrom !== "" && !row.headerFrom.toLowerCase().includes(row.sender.toLowerCase());
+
 export function ActivityTableRow({
   row,
   compact,
@@ -90,11 +94,14 @@ export function ActivityTableRow({
         />
       </td>
       <td class="addr">
-        {row.recipient}
+        {row.recipient || <span class="muted no-recipient">none given (refused before any RCPT TO)</span>}
         {row.isTest ? <span class="badge">test</span> : null}
       </td>
       <td>{row.subject}</td>
-      <td class="addr">{row.sender}</td>
+      <td class="addr">
+        {row.sender}
+        {otherHeaderFrom(row) ? <span class="muted header-from"> From header: {row.headerFrom}</span> : null}
+      </td>
       {compact ? null : (
         <td class="addr">
           <code>{row.messageId}</code>
@@ -107,6 +114,8 @@ export function ActivityTableRow({
             <dl>
               <dt>SMTP user</dt>
               <dd>{row.smtpUser || "—"}</dd>
+              <dt>From header</dt>
+              <dd>{row.headerFrom || "—"}</dd>
               <dt>Sending domain</dt>
               <dd>{row.sendingDomain || "—"}</dd>
               <dt>Remote reply</dt>

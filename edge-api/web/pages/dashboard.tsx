@@ -11,7 +11,7 @@ import { DateTime } from "luxon";
 import { PageApiError } from "../api.ts";
 import { ActivityChart } from "../components/activity-chart.tsx";
 import { ActivityTable } from "../components/activity-table.tsx";
-import { DomainFiguresTable, KpiCards } from "../components/stats-figures.tsx";
+import { DomainFiguresTable, FiguresNotes, KpiCards } from "../components/stats-figures.tsx";
 import type { PageHandler } from "../page.ts";
 import type { Account, Stats } from "../types.ts";
 import { dayStart } from "./activity.tsx";
@@ -30,6 +30,8 @@ interface Selection {
   from: string;
   to: string;
   view: View;
+  /** S14: test recipients counted (`?tests=include`) or left out (default). */
+  tests: "include" | "exclude";
   /** The /v1/stats query, or an error sentence for a bad custom range. */
   query: string | { error: string };
 }
@@ -40,15 +42,32 @@ export function readSelection(url: URL, timezone: string): Selection {
   const period = q.get("period") ?? "7d";
   const from = q.get("from") ?? "";
   const to = q.get("to") ?? "";
+  const tests = q.get("tests") === "include" ? "include" : "exclude";
   if (period === "custom") {
     const a = dayStart(from, timezone);
     const b = dayStart(to, timezone, true);
     if (a === undefined || b === undefined)
-      return { preset: "custom", from, to, view, query: { error: "Choose both dates of the custom range." } };
-    return { preset: "custom", from, to, view, query: `from=${a}&to=${b}&view=new` };
+      return {
+        preset: "custom",
+        from,
+        to,
+        view,
+        tests,
+        query: { error: "Choose both dates of the custom range." },
+      };
+    return { preset: "custom", from, to, view, tests, query: `from=${a}&to=${b}&view=new&tests=${tests}` };
   }
   const preset = (PRESETS.find(([p]) => p === period)?.[0] ?? "7d") as Preset;
-  return { preset, from, to, view, query: `period=${preset}&view=new` };
+  return { preset, from, to, view, tests, query: `period=${preset}&view=new&tests=${tests}` };
+}
+
+/** This page with the test-recipients switch flipped (the other parameters kept). */
+export function testsToggleHref(url: URL, sel: Selection): string {
+  const q = new URLSearchParams(url.searchParams);
+  if (sel.tests === "include") q.delete("tests");
+  else q.set("tests", "include");
+  const s = q.toString();
+  return s ? `/?${s}` : "/";
 }
 
 function periodWords(s: Stats, sel: Selection): string {
@@ -96,6 +115,7 @@ export const dashboardPage: PageHandler = async ({ api, url }) => {
             {periodWords(stats, sel)} <span class="muted">({stats.period.timezone})</span>
           </p>
           <KpiCards stats={stats} />
+          <FiguresNotes stats={stats} testsHref={testsToggleHref(url, sel)} />
           <ActivityChart stats={stats} sel={sel} />
           <DomainFiguresTable stats={stats} verified={verified} />
           <h2 id="recent-title">Last 10 activities</h2>
@@ -127,6 +147,7 @@ function PeriodPicker({ sel }: { sel: Selection }) {
     <section class="period" aria-label="Period">
       <form method="get" action="/" class="presets">
         <input type="hidden" name="view" value={sel.view} data-view-input />
+        <TestsInput sel={sel} />
         <fieldset class="segmented">
           <legend class="period-label">Period</legend>
           {PRESETS.map(([p, label]) => (
@@ -144,6 +165,7 @@ function PeriodPicker({ sel }: { sel: Selection }) {
       <form method="get" action="/" class="inline custom-range" aria-label="Custom range">
         <input type="hidden" name="period" value="custom" />
         <input type="hidden" name="view" value={sel.view} data-view-input />
+        <TestsInput sel={sel} />
         <label>
           From
           <input type="date" name="from" value={sel.from} required />
@@ -158,4 +180,9 @@ function PeriodPicker({ sel }: { sel: Selection }) {
       </form>
     </section>
   );
+}
+
+/** The test-recipients switch travels with the period forms. */
+function TestsInput({ sel }: { sel: Selection }) {
+  return sel.tests === "include" ? <input type="hidden" name="tests" value="include" /> : null;
 }

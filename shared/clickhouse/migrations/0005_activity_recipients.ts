@@ -24,13 +24,17 @@ import type { Migration } from "../migration.ts";
 const RANK = (st: string) =>
   `multiIf(${st} = 'Accepted', 1, ${st} = 'Pending', 2, ${st} = 'Deferred', 3, ${st} = 'Delivered', 4, ${st} = 'SoftBounce', 5, ${st} = 'HardBounce', 6, ${st} = 'Rejected', 7, 0)`;
 
-/** The view's and the backfill's SELECT: one kind-1 row per event, plus a kind-0 row for Delivered. */
-const SELECT = `SELECT account_id, recipient_id, row_kind,
+/**
+ * The view's and the backfill's SELECT: one kind-1 row per event, plus a kind-0 row for Delivered.
+ * `extra`: more columns of `events` copied as they are (migration 0006 adds `header_from`).
+ */
+export const activitySelect = (extra = "") => `SELECT account_id, recipient_id, row_kind,
     toUInt64(toUnixTimestamp64Milli(ts)) * 8 + ${RANK("toString(status)")} AS version,
     event_id, ts, status, reason, message_id, recipient, recipient_domain, sender, sending_domain, smtp_user,
-    subject, remote_reply, mx_host, is_test
+    subject, remote_reply, mx_host, is_test${extra}
 FROM events
 ARRAY JOIN if(status = 'Delivered', [toUInt8(1), toUInt8(0)], [toUInt8(1)]) AS row_kind`;
+const SELECT = activitySelect();
 
 export const migration: Migration = {
   version: 5,
