@@ -33,6 +33,7 @@ function startChild(): Promise<{ proc: ChildProcess; port: number }> {
       PETREL_HTTP_PORT: "0",
       PETREL_SUBMISSION_PORT: "0",
       PETREL_SMTPS_PORT: "0",
+      PETREL_BOUNCE_PORT: "0",
       PETREL_PARTITIONS: "2",
       PETREL_LOG_LEVEL: "error",
       // Delivery runs in the child too: its DNS goes to a dead loopback port, never the system resolver.
