@@ -276,6 +276,15 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     });
     closers.push(() => directory.close());
     await directory.ready();
+    // S1: the SMTP listeners' pair; its fingerprint goes into the connection settings (issue 14).
+    const tls = await loadTls({
+      dataDir,
+      hostname: config.hostname,
+      tlsKey: config.tlsKey,
+      tlsCert: config.tlsCert,
+    });
+    if (tls.generated)
+      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const accounts = new AccountService({
       actors,
       plans: config.plans,
@@ -288,6 +297,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
           { port: config.submissionPort, encryption: "STARTTLS" },
           { port: config.smtpsPort, encryption: "TLS" },
         ],
+        certificate: { sha256: tls.sha256, selfSigned: tls.selfSigned },
       },
     });
     const sessions = new SessionService({ actors, accounts, now: () => clock.now() });
@@ -301,14 +311,6 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     closers.push(() => content.close());
     contentBytesGauge(metrics, content);
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
-    const tls = await loadTls({
-      dataDir,
-      hostname: config.hostname,
-      tlsKey: config.tlsKey,
-      tlsCert: config.tlsCert,
-    });
-    if (tls.generated)
-      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const limits = limitsFromConfig(config);
     const suppression = accounts.suppressions;
     const ingress = await startIngress({
