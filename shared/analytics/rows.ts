@@ -17,6 +17,10 @@ export interface EventRow {
   remote_reply: string;
   mx_host: string;
   is_test: 0 | 1;
+  /** The classifier's decision (migration 0006); absent = '' (no decision). */
+  decision_class?: string;
+  decision_rule?: string;
+  decision_says?: string;
   /** `YYYY-MM-DD hh:mm:ss.fff`, UTC. */
   ts: string;
 }
@@ -39,5 +43,8 @@ export function eventRow(e: StatusEvent): EventRow {
     mx_host: e.mxHost,
     is_test: e.isTest ? 1 : 0,
     ts: new Date(e.ts).toISOString().replace("T", " ").replace("Z", ""),
+    ...(e.decision
+      ? { decision_class: e.decision.class, decision_rule: e.decision.rule, decision_says: e.decision.says }
+      : {}),
   };
 }

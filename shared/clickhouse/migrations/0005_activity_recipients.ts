@@ -25,7 +25,7 @@ const RANK = (st: string) =>
   `multiIf(${st} = 'Accepted', 1, ${st} = 'Pending', 2, ${st} = 'Deferred', 3, ${st} = 'Delivered', 4, ${st} = 'SoftBounce', 5, ${st} = 'HardBounce', 6, ${st} = 'Rejected', 7, 0)`;
 
 /** The view's and the backfill's SELECT: one kind-1 row per event, plus a kind-0 row for Delivered. */
-const SELECT = `SELECT account_id, recipient_id, row_kind,
+export const ACTIVITY_SELECT = `SELECT account_id, recipient_id, row_kind,
     toUInt64(toUnixTimestamp64Milli(ts)) * 8 + ${RANK("toString(status)")} AS version,
     event_id, ts, status, reason, message_id, recipient, recipient_domain, sender, sending_domain, smtp_user,
     subject, remote_reply, mx_host, is_test
@@ -64,10 +64,10 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (account_id, recipient_id, row_kind)
 TTL toDateTime(ts) + INTERVAL 90 DAY`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS activity_recipients_mv TO activity_recipients AS
-${SELECT}`,
+${ACTIVITY_SELECT}`,
     `INSERT INTO activity_recipients (account_id, recipient_id, row_kind, version, event_id, ts, status, reason,
     message_id, recipient, recipient_domain, sender, sending_domain, smtp_user, subject, remote_reply, mx_host, is_test)
-${SELECT}`,
+${ACTIVITY_SELECT}`,
     `ALTER TABLE events ADD INDEX IF NOT EXISTS idx_recipient_id recipient_id TYPE bloom_filter GRANULARITY 4`,
     `ALTER TABLE events MATERIALIZE INDEX idx_recipient_id`,
   ],
