@@ -280,6 +280,15 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     });
     closers.push(() => directory.close());
     await directory.ready();
+    // S1: the SMTP listeners' pair; its fingerprint goes into the connection settings (issue 14).
+    const tls = await loadTls({
+      dataDir,
+      hostname: config.hostname,
+      tlsKey: config.tlsKey,
+      tlsCert: config.tlsCert,
+    });
+    if (tls.generated)
+      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const accounts = new AccountService({
       actors,
       plans: config.plans,
@@ -292,6 +301,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
           { port: config.submissionPort, encryption: "STARTTLS" },
           { port: config.smtpsPort, encryption: "TLS" },
         ],
+        certificate: { sha256: tls.sha256, selfSigned: tls.selfSigned },
       },
     });
     const sessions = new SessionService({ actors, accounts, now: () => clock.now() });
@@ -319,14 +329,6 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     closers.push(async () => disk.close());
     diskGauges(metrics, disk);
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
-    const tls = await loadTls({
-      dataDir,
-      hostname: config.hostname,
-      tlsKey: config.tlsKey,
-      tlsCert: config.tlsCert,
-    });
-    if (tls.generated)
-      log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const limits = limitsFromConfig(config);
     const suppression = accounts.suppressions;
     const ingress = await startIngress({

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
 import type { DomainMsg } from "../actors/domain/protocol.ts";
 import { domainKey } from "../actors/keys.ts";
+import { decisionOf } from "../shared/bounce/classify.ts";
 import { parseBounce } from "../shared/bounce/dsn.ts";
 import { decodeVerp, type VerpKey } from "../shared/bounce/verp.ts";
 import type { Logger } from "../shared/log.ts";
@@ -124,6 +125,7 @@ export class BounceListener {
             reason: failed.classification.reason,
             remoteReply: failed.diagnostic ?? failed.status ?? "",
             mxHost: failed.remoteMta ?? "",
+            decision: decisionOf(failed.classification),
           },
         });
       }

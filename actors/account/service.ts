@@ -7,6 +7,8 @@
  * view shows them, so a caller can use a key or password right after creating it.
  */
 
+import { explain } from "../../shared/bounce/classify.ts";
+import type { ReasonClass } from "../../shared/bounce/rules.ts";
 import { apiKeyKey, smtpUserKey } from "../../shared/directory/entries.ts";
 import { isValidTimeZone } from "../../shared/model/account/period.ts";
 import { isScope } from "../../shared/model/account/permissions.ts";
@@ -58,7 +60,13 @@ import { AccountError } from "./errors.ts";
 import type { AccountServiceOptions, CreateAccountInput, MemberInput, MemberPatch } from "./inputs.ts";
 import { findPlan } from "./plans.ts";
 import { QuotaGateway } from "./quota-gateway.ts";
-import { decodeCursor, normalizeAddress, type SuppressionEntry, SuppressionService } from "./suppression.ts";
+import {
+  decodeCursor,
+  type LiftFilter,
+  normalizeAddress,
+  type SuppressionEntry,
+  SuppressionService,
+} from "./suppression.ts";
 
 export { AccountError } from "./errors.ts";
 
@@ -80,6 +88,12 @@ export interface SuppressionView {
   /** When it was suppressed (ms). */
   suppressedAt: number;
   recipientId?: string;
+  /** The reply of the hard bounce that added it (issue 15). */
+  remoteReply?: string;
+  /** The classifier's class and rule, and what the rule saw (issue 15). */
+  class?: ReasonClass;
+  rule?: string;
+  explanation?: string;
 }
 
 const suppressionView = (e: SuppressionEntry): SuppressionView => ({
@@ -88,6 +102,14 @@ const suppressionView = (e: SuppressionEntry): SuppressionView => ({
   source: e.source,
   suppressedAt: e.at,
   ...(e.recipientId ? { recipientId: e.recipientId } : {}),
+  ...(e.reply !== undefined ? { remoteReply: e.reply } : {}),
+  ...(e.decision
+    ? {
+        class: e.decision.class,
+        rule: e.decision.rule,
+        explanation: explain({ result: "hard", ...e.decision }),
+      }
+    : {}),
 });
 
 export const SUPPRESSION_PAGE_MAX = 1000;
@@ -370,6 +392,25 @@ export class AccountService {
       this.now(),
     );
     return { suppression: suppressionView(r.entry), created: r.created };
+  }
+
+  /**
+   * Bulk lift (issue 15): removes the account's entries the filter matches — by class, rule,
+   * source and time — and says how many; with `dryRun`, only counts. At least one criterion.
+   */
+  async liftSuppressions(
+    accountId: string,
+    filter: LiftFilter,
+  ): Promise<{ lifted: number; dryRun: boolean }> {
+    const { dryRun, ...criteria } = filter;
+    if (Object.values(criteria).every((v) => v === undefined))
+      throw new AccountError(
+        "invalid_request",
+        "filter: give at least one of class, rule, source, since, until",
+      );
+    await this.state(accountId);
+    const r = await this.suppressions.lift(accountId, filter);
+    return { lifted: r.lifted, dryRun: dryRun === true };
   }
 
   /** The removed entry; null when the address was not listed. */

@@ -1,7 +1,9 @@
 /**
  * The suppression list of one account (D8), actor `suppression:<accountId>`: hard-bounced
- * addresses are added by the domain actors (`source: hard_bounce`); the API lists (newest first,
- * paged), adds (`source: manual`, idempotent) and removes; ingress asks `has` at RCPT (S9).
+ * addresses are added by the domain actors (`source: hard_bounce`, with the reply that caused it
+ * and the classifier's class and rule, issue 15); the API lists (newest first, paged), adds
+ * (`source: manual`, idempotent), removes, and lifts in bulk by class, rule and time (`lift`, to
+ * undo wrong suppressions after a misclassification); ingress asks `has` at RCPT (S9).
  *
  * Addresses: the domain is lower-cased, the local part kept as given for display; lookups are
  * case-insensitive on the whole address (the entry's key is the lower-cased address), because
@@ -9,6 +11,8 @@
  * `john@` together is the safe side.
  */
 import { fromBase64Url, toBase64Url } from "../../shared/base64url.ts";
+import { KINDS, type ReasonClass } from "../../shared/bounce/rules.ts";
+import type { BounceDecision } from "../../shared/model/event.ts";
 import type { Behavior } from "../behavior.ts";
 import { SUPPRESSION_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
@@ -24,8 +28,42 @@ export interface SuppressionEntry {
   source: SuppressionSource;
   /** The recipient whose hard bounce added it. */
   recipientId?: string;
+  /** The remote reply (or DSN diagnostic) of that hard bounce, verbatim. */
+  reply?: string;
+  /** The class and rule that decided it was hard (issue 15); absent for manual and older entries. */
+  decision?: BounceDecision;
   /** When it was suppressed (ms). */
   at: number;
+}
+
+/** Which entries a bulk lift removes: all given criteria must match; at least one is given. */
+export interface LiftFilter {
+  class?: ReasonClass;
+  /** A rule id exactly as the entry records it (e.g. `code:5.1.1`). */
+  rule?: string;
+  source?: SuppressionSource;
+  /** Suppressed at or after (ms). */
+  since?: number;
+  /** Suppressed before (ms). */
+  until?: number;
+  /** Count, remove nothing. */
+  dryRun?: boolean;
+}
+
+/** The class of an entry: its decision's, else (entries from before issue 15) its reason's. */
+export function entryClass(e: Pick<SuppressionEntry, "decision" | "reason">): ReasonClass | undefined {
+  if (e.decision) return e.decision.class;
+  return Object.values(KINDS).find((k) => k.reason === e.reason)?.class;
+}
+
+/** Pure: does a bulk lift take this entry? */
+export function liftMatches(e: SuppressionEntry, f: LiftFilter): boolean {
+  if (f.class !== undefined && entryClass(e) !== f.class) return false;
+  if (f.rule !== undefined && e.decision?.rule !== f.rule) return false;
+  if (f.source !== undefined && sourceOf(e) !== f.source) return false;
+  if (f.since !== undefined && e.at < f.since) return false;
+  if (f.until !== undefined && e.at >= f.until) return false;
+  return true;
 }
 
 export interface SuppressionState {
@@ -53,11 +91,15 @@ export type SuppressionMsg =
       recipientId?: string;
       at?: number;
       source?: SuppressionSource;
+      reply?: string;
+      decision?: BounceDecision;
     }
   | { t: "remove"; address: string }
   | { t: "list" }
   | { t: "page"; limit: number; after?: PageAfter }
   | { t: "has"; address: string }
+  /** Bulk lift (issue 15): removes the matching entries; replies with how many (and which). */
+  | { t: "lift"; filter: LiftFilter }
   /** The account was erased after its retention period (C6): the list goes with it. */
   | { t: "erase" };
 
@@ -165,6 +207,8 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
             source: msg.source ?? (msg.recipientId ? "hard_bounce" : "manual"),
             at: msg.at ?? ctx.now,
             ...(msg.recipientId ? { recipientId: msg.recipientId } : {}),
+            ...(msg.reply !== undefined ? { reply: msg.reply } : {}),
+            ...(msg.decision ? { decision: msg.decision } : {}),
           };
           ctx.reply({ entry, created: true });
           return { entries: { ...state.entries, [key]: entry } };
@@ -186,6 +230,16 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
         case "has":
           ctx.reply(state.entries[addressKey(msg.address)] !== undefined);
           return state;
+        case "lift": {
+          const lifted = Object.keys(state.entries).filter((k) =>
+            liftMatches(state.entries[k] as SuppressionEntry, msg.filter),
+          );
+          ctx.reply({ lifted: lifted.length });
+          if (msg.filter.dryRun || lifted.length === 0) return state;
+          const entries = { ...state.entries };
+          for (const k of lifted) delete entries[k];
+          return { entries };
+        }
         case "erase":
           ctx.reply(Object.keys(state.entries).length);
           return { entries: {} };
@@ -226,6 +280,10 @@ export class SuppressionService {
   }
   page(accountId: string, limit: number, after?: PageAfter): Promise<SuppressionPage> {
     return this.ask(accountId, { t: "page", limit, ...(after ? { after } : {}) });
+  }
+  /** Removes the entries the filter matches (none with `dryRun`); how many it matched. */
+  lift(accountId: string, filter: LiftFilter): Promise<{ lifted: number }> {
+    return this.ask(accountId, { t: "lift", filter });
   }
   has(accountId: string, address: string): Promise<boolean> {
     return this.ask(accountId, { t: "has", address });

@@ -4,7 +4,12 @@
  * Returns the outcome for the domain actor; throws nothing for expected failures.
  */
 import type SMTPConnection from "nodemailer/lib/smtp-connection";
-import { classifyReply, classifyTransport } from "../../shared/bounce/classify.ts";
+import {
+  type Classification,
+  classifyReply,
+  classifyTransport,
+  decisionOf,
+} from "../../shared/bounce/classify.ts";
 import type { Phase } from "../../shared/bounce/rules.ts";
 import { encodeVerp, type VerpKey } from "../../shared/bounce/verp.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
@@ -105,13 +110,18 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
 export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outcome> {
   const r = req.record;
   /** The outcome of this attempt: what happened, the reply (or why there is none), which host. */
-  const outcome = (c: Pick<Outcome, "result" | "reason">, remoteReply: string, mxHost: string): Outcome => ({
+  const outcome = (
+    c: Pick<Outcome, "result" | "reason"> | Classification,
+    remoteReply: string,
+    mxHost: string,
+  ): Outcome => ({
     recipientId: r.recipientId,
     lease: req.lease,
     result: c.result,
     reason: c.reason,
     remoteReply,
     mxHost,
+    ...("rule" in c ? { decision: decisionOf(c) } : {}),
   });
   // 1. MX hosts (D1)
   const mx = await d.mx.resolve(r.recipientDomain);

@@ -11,6 +11,7 @@
  * | `hardbounce`    | Hard bounce (unknown user; never suppressed: tests) |
  * | `delayedbounce` | Delivered, then a delayed hard bounce (D7)          |
  */
+import { classifyReply, decisionOf } from "../../shared/bounce/classify.ts";
 import type { AttemptRequest, DelayedBounce, Outcome } from "../domain/protocol.ts";
 
 export const SANDBOX_MX = "sandbox.petrel";
@@ -22,6 +23,9 @@ export const SANDBOX_REPLIES = {
   hardbounce: "550 5.1.1 User unknown (simulated, sandbox)",
   delayedbounce: "550 5.1.1 User unknown (simulated delayed bounce, sandbox)",
 } as const;
+
+/** The classifier's decision on a simulated reply, as a real one would carry (issue 15). */
+const decided = (reply: string) => decisionOf(classifyReply(reply, "RCPT"));
 
 export function sandboxCase(recipient: string): keyof typeof SANDBOX_REPLIES {
   const local = (recipient.split("@")[0] ?? "").split("+")[0]?.toLowerCase() ?? "";
@@ -41,6 +45,7 @@ export function simulate(req: AttemptRequest): { outcome: Outcome; later?: Delay
             result: "defer",
             reason: "remote_temporary",
             remoteReply: SANDBOX_REPLIES.deferred,
+            decision: decided(SANDBOX_REPLIES.deferred),
           },
         };
       return {
@@ -48,11 +53,23 @@ export function simulate(req: AttemptRequest): { outcome: Outcome; later?: Delay
       };
     case "softbounce":
       return {
-        outcome: { ...base, result: "soft", reason: "mailbox_full", remoteReply: SANDBOX_REPLIES.softbounce },
+        outcome: {
+          ...base,
+          result: "soft",
+          reason: "mailbox_full",
+          remoteReply: SANDBOX_REPLIES.softbounce,
+          decision: decided(SANDBOX_REPLIES.softbounce),
+        },
       };
     case "hardbounce":
       return {
-        outcome: { ...base, result: "hard", reason: "unknown_user", remoteReply: SANDBOX_REPLIES.hardbounce },
+        outcome: {
+          ...base,
+          result: "hard",
+          reason: "unknown_user",
+          remoteReply: SANDBOX_REPLIES.hardbounce,
+          decision: decided(SANDBOX_REPLIES.hardbounce),
+        },
       };
     case "delayedbounce":
       return {
@@ -63,6 +80,7 @@ export function simulate(req: AttemptRequest): { outcome: Outcome; later?: Delay
           reason: "unknown_user",
           remoteReply: SANDBOX_REPLIES.delayedbounce,
           mxHost: SANDBOX_MX,
+          decision: decided(SANDBOX_REPLIES.delayedbounce),
         },
       };
     default:

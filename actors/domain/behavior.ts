@@ -157,7 +157,13 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
   ctx.cancelTimer(`lease:${id}`);
   const e: Entry = { ...current, lease: undefined };
   const attempt = e.attempts;
-  const facts = { reason: out.reason, remoteReply: out.remoteReply, mxHost: out.mxHost, attempt };
+  const facts = {
+    reason: out.reason,
+    remoteReply: out.remoteReply,
+    mxHost: out.mxHost,
+    attempt,
+    decision: out.decision,
+  };
   s.circuit = out.allMxFailed
     ? { failures: s.circuit.failures + 1, ...(s.circuit.openUntil ? { openUntil: s.circuit.openUntil } : {}) }
     : { failures: 0 };
@@ -214,6 +220,9 @@ function finalBounce(
       reason: facts.reason,
       recipientId: record.recipientId,
       at: ctx.now,
+      // Issue 15: the reply that caused it and the rule that decided, to lift wrong ones by.
+      reply: facts.remoteReply,
+      ...(facts.decision ? { decision: facts.decision } : {}),
     });
   }
 }
@@ -245,6 +254,7 @@ function onBounce(s: DomainState, b: DelayedBounce, ctx: Ctx): DomainState {
     remoteReply: b.remoteReply,
     mxHost: b.mxHost || d.mxHost,
     attempt: d.attempt + 1,
+    decision: b.decision,
   });
   return s;
 }

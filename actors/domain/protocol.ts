@@ -6,6 +6,7 @@
  * I/O happens outside: the actor grants a slot by emitting an `AttemptRequest` on
  * `delivery.attempts`; a delivery worker does the SMTP work and tells the actor an `outcome`.
  */
+import type { BounceDecision } from "../../shared/model/event.ts";
 import type { Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import type { StatusReason } from "../../shared/model/status.ts";
@@ -46,6 +47,8 @@ export interface Outcome {
   /** Verbatim remote reply, or a description of the transport failure. */
   remoteReply: string;
   mxHost: string;
+  /** The rule that decided a failure (issue 15); absent for Delivered. */
+  decision?: BounceDecision;
   /** Every MX host failed at the connection level (feeds the circuit). */
   allMxFailed?: boolean;
 }
@@ -57,6 +60,8 @@ export interface DelayedBounce {
   reason: StatusReason;
   remoteReply: string;
   mxHost: string;
+  /** The rule that decided (issue 15); absent from bounces told before it. */
+  decision?: BounceDecision;
 }
 
 export type DomainMsg =

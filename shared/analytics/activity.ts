@@ -12,6 +12,8 @@
  * A recipient's whole timeline (every event, oldest first) is `recipientTimeline`.
  */
 import { fromBase64Url, toBase64Url } from "../base64url.ts";
+import { explain } from "../bounce/classify.ts";
+import { CLASS_LABELS, REASON_CLASSES, type ReasonClass } from "../bounce/rules.ts";
 import { RECIPIENT_STATUSES, type RecipientStatus } from "../model/status.ts";
 import { type QueryClient, rows } from "./client.ts";
 import { localIso } from "./period.ts";
@@ -62,6 +64,14 @@ export interface ActivityRow {
   remoteReply: string;
   mxHost: string;
   isTest: boolean;
+  /**
+   * The classifier's decision in words (issue 15): the status, the reason class and what the deciding
+   * rule saw — "Soft bounce — blocklisted (Spamhaus listing in the reply)"; "" when none was made.
+   */
+  explanation: string;
+  /** The reason class and the rule id behind `explanation` ("" when none). */
+  class: string;
+  rule: string;
 }
 
 export interface ActivityPage {
@@ -110,12 +120,36 @@ interface Raw {
   remote_reply: string;
   mx_host: string;
   is_test: number | string;
+  decision_class: string;
+  decision_rule: string;
+  decision_says: string;
 }
 
 const STATUS_SET = new Set<string>(RECIPIENT_STATUSES);
 
 const COLUMNS = `event_id, recipient_id, toUnixTimestamp64Milli(ts) AS ts_ms, status, recipient, subject, sender,
-       header_from, reason, message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test`;
+       header_from, reason, message_id, smtp_user, sending_domain, remote_reply, mx_host, is_test,
+       decision_class, decision_rule, decision_says`;
+
+const isReasonClass = (c: string): c is ReasonClass => (REASON_CLASSES as readonly string[]).includes(c);
+
+const DECIDED: Readonly<Record<string, "defer" | "soft" | "hard">> = {
+  Deferred: "defer",
+  SoftBounce: "soft",
+  HardBounce: "hard",
+};
+
+/**
+ * The Activity reason's explanation: the classifier's words for the status, class and rule;
+ * a soft bounce for the retry period says so and what the last attempt got.
+ */
+export function explanationOf(status: string, reason: string, d: { class: string; says: string }): string {
+  const result = DECIDED[status];
+  if (!result || !isReasonClass(d.class)) return "";
+  if (status === "SoftBounce" && reason === "retry_period_expired")
+    return `Soft bounce — retry period expired; last attempt: ${CLASS_LABELS[d.class]} (${d.says})`;
+  return explain({ result, class: d.class, says: d.says });
+}
 
 /** The filter's conditions (account, period, search fields), the same on both tables. */
 function conditions(
@@ -172,6 +206,12 @@ function toRow(r: Raw, timezone: string): ActivityRow {
     remoteReply: r.remote_reply,
     mxHost: r.mx_host,
     isTest: Number(r.is_test) === 1,
+    explanation: explanationOf(r.status, r.reason, {
+      class: r.decision_class ?? "",
+      says: r.decision_says ?? "",
+    }),
+    class: r.decision_class ?? "",
+    rule: r.decision_rule ?? "",
   };
 }
 

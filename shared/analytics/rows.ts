@@ -18,6 +18,10 @@ export interface EventRow {
   remote_reply: string;
   mx_host: string;
   is_test: 0 | 1;
+  /** The classifier's decision (migration 0007); absent = '' (no decision). */
+  decision_class?: string;
+  decision_rule?: string;
+  decision_says?: string;
   /** `YYYY-MM-DD hh:mm:ss.fff`, UTC. */
   ts: string;
 }
@@ -41,5 +45,8 @@ export function eventRow(e: StatusEvent): EventRow {
     mx_host: e.mxHost,
     is_test: e.isTest ? 1 : 0,
     ts: new Date(e.ts).toISOString().replace("T", " ").replace("Z", ""),
+    ...(e.decision
+      ? { decision_class: e.decision.class, decision_rule: e.decision.rule, decision_says: e.decision.says }
+      : {}),
   };
 }

@@ -27,6 +27,7 @@
  * Independently of the steps, nothing given at the greeting or at MAIL FROM is `hard`: the
  * server has not seen the recipient yet.
  */
+import type { BounceDecision } from "../model/event.ts";
 import type { StatusReason } from "../model/status.ts";
 import { parseReply, type SmtpReply } from "./reply.ts";
 import {
@@ -152,6 +153,11 @@ export function classifyTransport(o: TransportOutcome): Classification {
  */
 export function expire(c: Classification): Classification {
   return c.result === "defer" ? { ...c, result: "soft" } : c;
+}
+
+/** What travels on the status event and the suppression entry: the class and the rule that decided. */
+export function decisionOf(c: Pick<Classification, "class" | "rule" | "says">): BounceDecision {
+  return { class: c.class, rule: c.rule, says: c.says };
 }
 
 /** Only a hard bounce adds the address to the suppression list (D8). */

@@ -21,10 +21,11 @@ import { migration as m0003 } from "./migrations/0003_final_stats.ts";
 import { migration as m0004 } from "./migrations/0004_edge_directory.ts";
 import { migration as m0005 } from "./migrations/0005_activity_recipients.ts";
 import { migration as m0006 } from "./migrations/0006_header_from.ts";
+import { migration as m0007 } from "./migrations/0007_bounce_decision.ts";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006];
+export const MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];
 
 export const MIGRATIONS_TABLE = "schema_migrations";
 

@@ -6,6 +6,7 @@
  * decoder (`decodeStatusEvent`), used by both producers (ingress, the domain actor) and the sink.
  */
 import { z } from "zod";
+import { REASON_CLASSES } from "../bounce/rules.ts";
 import type { OutRecord, TopicSpec } from "../bus/types.ts";
 import { RecipientStatus, StatusReason } from "./status.ts";
 
@@ -15,6 +16,18 @@ export const STATUS_EVENTS_TOPIC_SPEC = (partitions: number): TopicSpec => ({
   name: STATUS_EVENTS_TOPIC,
   partitions,
 });
+
+/**
+ * Which rule decided a failure (issue 15): the closed reason class, the rule's id and what it saw,
+ * in a few words. Carried on Deferred/SoftBounce/HardBounce events the classifier decided, so
+ * Activity can say "Soft bounce — blocklisted (Spamhaus listing in the reply)".
+ */
+export const BounceDecision = z.object({
+  class: z.enum(REASON_CLASSES),
+  rule: z.string().min(1),
+  says: z.string(),
+});
+export type BounceDecision = z.infer<typeof BounceDecision>;
 
 export const StatusEvent = z.object({
   /**
@@ -46,6 +59,8 @@ export const StatusEvent = z.object({
   /** Milliseconds since the epoch (UTC). */
   ts: z.number().int(),
   attempt: z.number().int().min(0).default(0),
+  /** The classifier's decision; absent on other events and on events encoded before issue 15. */
+  decision: BounceDecision.optional(),
 });
 export type StatusEvent = z.infer<typeof StatusEvent>;
 
@@ -77,6 +92,7 @@ export interface EventFacts {
   mxHost: string;
   attempt: number;
   ts: number;
+  decision?: BounceDecision | undefined;
 }
 
 /** The one builder: the deterministic id, and the fields in the order they are encoded. */
@@ -100,6 +116,7 @@ export function statusEvent(r: EventSubject, f: EventFacts): StatusEvent {
     isTest: r.isTest,
     ts: f.ts,
     attempt: f.attempt,
+    ...(f.decision ? { decision: f.decision } : {}),
   };
 }
 

@@ -25,6 +25,11 @@ import { createResolver } from "../../shared/domains/verify.ts";
 import type { Plan } from "../../shared/model/account/protocol.ts";
 import { waitFor } from "../helpers/wait.ts";
 
+/** The fingerprint the connection settings carry (any 32 colon-separated bytes). */
+export const CERT_SHA256 = Array.from({ length: 32 }, (_, i) =>
+  (i * 7).toString(16).padStart(2, "0").toUpperCase(),
+).join(":");
+
 export const PARTITIONS = 4;
 export const ADMIN_TOKEN = "operator-token-for-tests-0123456789";
 export const PLANS: Plan[] = [
@@ -78,6 +83,7 @@ export async function startApiStack(): Promise<ApiStack> {
         { port: 587, encryption: "STARTTLS" },
         { port: 465, encryption: "TLS" },
       ],
+      certificate: { sha256: CERT_SHA256, selfSigned: true },
     },
   });
   const resolver = createResolver({

@@ -89,6 +89,7 @@ const ACCOUNT_ROUTES: Record<string, Need> = {
   "suppressions.list": n("smtp.suppressions", "suppressions:write", true, 200),
   "suppressions.add": n("smtp.suppressions", "suppressions:write", true, 201),
   "suppressions.remove": n("smtp.suppressions", "suppressions:write", true, 204, "not_found"),
+  "suppressions.lift": n("smtp.suppressions", "suppressions:write", true, 200),
 };
 /** The operator's mirrors of account routes, `admin.<id>`. */
 const MIRRORED = Object.keys(ACCOUNT_ROUTES).filter((id) => id !== "session.get" && id !== "plans.list");
@@ -336,6 +337,9 @@ async function bodyFor(id: string, account: AccountName): Promise<unknown> {
       return { scopes: [] };
     case "suppressions.add":
       return { address: `add${++seq}@${MAIL[account]}`, reason: "matrix" };
+    case "suppressions.lift":
+      // Matches nothing the matrix adds (manual entries have no class): a refused call changes nothing.
+      return { class: "policy" };
     case "admin.accounts.create":
       return { name: "Created by the operator", plan: "free" };
     default:

@@ -4,7 +4,7 @@
  * the SMTP user details (C3) a signed-in member sees: connection settings, never a password.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiStack, call, OPERATOR, signIn, startApiStack } from "./harness.ts";
+import { type ApiStack, CERT_SHA256, call, OPERATOR, signIn, startApiStack } from "./harness.ts";
 
 let stack: ApiStack;
 const A = "acct-session";
@@ -183,6 +183,7 @@ describe("SMTP user details (C3)", () => {
           { port: 587, encryption: "STARTTLS" },
           { port: 465, encryption: "TLS" },
         ],
+        certificate: { sha256: CERT_SHA256, selfSigned: true },
       },
     });
     const list = await call(stack.app, "get", "/v1/smtp-users", { headers: cookie });

@@ -9,11 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   decodeCursor,
   encodeCursor,
+  entryClass,
+  liftMatches,
   normalizeAddress,
   pageEntries,
   type SuppressionEntry,
 } from "../../actors/account/suppression.ts";
 import { suppressionKey } from "../../actors/keys.ts";
+import { classifyReply, decisionOf } from "../../shared/bounce/classify.ts";
 import { type ApiStack, bearer, call, OPERATOR, type Reply, startApiStack } from "./harness.ts";
 
 const A = "acct-supp-a";
@@ -296,5 +299,140 @@ describe("/v1/suppressions", () => {
       scope: "suppressions:write",
       plan: true,
     });
+  });
+});
+
+describe("bulk lift (issue 15): the reply, class and rule of each hard bounce; lift by them", () => {
+  const C = "acct-supp-lift";
+  const D = "acct-supp-lift-other";
+  let keyC: Record<string, string>;
+  let keyD: Record<string, string>;
+  const UNKNOWN =
+    "550 5.1.1 <x@a.example>: Recipient address rejected: User unknown in virtual mailbox table";
+  const DISABLED = "550 5.2.1 Mailbox disabled, not accepting messages";
+  /** What actors/domain/behavior.ts sends on a hard bounce: the reply and the classifier's decision. */
+  const bounce = (account: string, address: string, reply: string, at: number, recipientId: string) =>
+    stack.system.tell(suppressionKey(account), {
+      t: "add",
+      address,
+      reason: classifyReply(reply, "RCPT").reason,
+      recipientId,
+      at,
+      reply,
+      decision: decisionOf(classifyReply(reply, "RCPT")),
+    });
+  const lift = (body: unknown, headers = keyC) =>
+    call(stack.app, "post", "/v1/suppressions/lift", { headers, body });
+  const addresses = async (headers = keyC) =>
+    ((await list("?limit=1000", headers)).body.suppressions as { address: string }[])
+      .map((s) => s.address)
+      .sort();
+
+  beforeAll(async () => {
+    for (const id of [C, D]) await stack.service.createAccount({ accountId: id, name: id, plan: "starter" });
+    keyC = bearer((await stack.service.createApiKey(C, { scopes: ["suppressions:write"] })).key);
+    keyD = bearer((await stack.service.createApiKey(D, { scopes: ["suppressions:write"] })).key);
+  });
+
+  it("pure: the class of an entry is its decision's, else its reason's (entries from before)", () => {
+    const base: SuppressionEntry = {
+      address: "a@b.example",
+      reason: "unknown_user",
+      source: "hard_bounce",
+      at: 5,
+    };
+    expect(entryClass(base)).toBe("unknown_user");
+    expect(entryClass({ ...base, reason: "mailbox_disabled" })).toBe("disabled");
+    expect(entryClass({ ...base, reason: "asked to stop" })).toBeUndefined();
+    const decided = { ...base, decision: { class: "policy" as const, rule: "r1", says: "s" } };
+    expect(liftMatches(decided, { class: "policy" })).toBe(true);
+    expect(liftMatches(decided, { class: "unknown_user" })).toBe(false);
+    expect(liftMatches(decided, { rule: "r1", since: 5, until: 6 })).toBe(true);
+    expect(liftMatches(decided, { rule: "r1", since: 6 })).toBe(false);
+    expect(liftMatches(decided, { until: 5 })).toBe(false);
+    expect(liftMatches(decided, { source: "manual" })).toBe(false);
+  });
+
+  it("a hard-bounce entry shows the reply that caused it, its class, rule and the decision in words", async () => {
+    const at = stack.clock.now();
+    await bounce(C, "Ghost@A.example", UNKNOWN, at, "m9.0");
+    const r = await list("?limit=1", keyC);
+    expect(r.body.suppressions).toEqual([
+      {
+        address: "Ghost@a.example",
+        reason: "unknown_user",
+        source: "hard_bounce",
+        suppressedAt: at,
+        recipientId: "m9.0",
+        remoteReply: UNKNOWN,
+        class: "unknown_user",
+        rule: classifyReply(UNKNOWN, "RCPT").rule,
+        explanation: `Hard bounce — unknown user (${classifyReply(UNKNOWN, "RCPT").says})`,
+      },
+    ]);
+  });
+
+  it("lifts by class, by rule, by time; dryRun counts only; scoped to the caller's account", async () => {
+    const t0 = stack.clock.now();
+    await bounce(C, "d1@b.example", DISABLED, t0 + 1_000, "m10.0");
+    await bounce(C, "d2@b.example", DISABLED, t0 + 2_000, "m11.0");
+    await bounce(C, "u1@b.example", UNKNOWN, t0 + 3_000, "m12.0");
+    expect((await add("manual@b.example", keyC)).status).toBe(201);
+    await bounce(D, "d1@b.example", DISABLED, t0 + 1_000, "m13.0");
+    const before = await addresses();
+    expect(before).toEqual([
+      "Ghost@a.example",
+      "d1@b.example",
+      "d2@b.example",
+      "manual@b.example",
+      "u1@b.example",
+    ]);
+
+    const dry = await lift({ class: "disabled", dryRun: true });
+    expect(dry.status, dry.text).toBe(200);
+    expect(dry.body).toEqual({ lifted: 2, dryRun: true });
+    expect(await addresses()).toEqual(before);
+
+    // by class and time: only d2 was suppressed at or after t0 + 1.5 s
+    expect((await lift({ class: "disabled", since: new Date(t0 + 1_500).toISOString() })).body).toEqual({
+      lifted: 1,
+      dryRun: false,
+    });
+    expect(await addresses()).toEqual([
+      "Ghost@a.example",
+      "d1@b.example",
+      "manual@b.example",
+      "u1@b.example",
+    ]);
+
+    // by rule: the unknown-user rule takes both unknown-user entries, nothing else
+    const rule = classifyReply(UNKNOWN, "RCPT").rule;
+    expect((await lift({ rule })).body).toEqual({ lifted: 2, dryRun: false });
+    expect(await addresses()).toEqual(["d1@b.example", "manual@b.example"]);
+
+    // the other account's entry of the same class stays; the operator lifts it on that account
+    expect(await addresses(keyD)).toEqual(["d1@b.example"]);
+    const op = await call(stack.app, "post", `/v1/admin/accounts/${D}/suppressions/lift`, {
+      headers: OPERATOR,
+      body: { class: "disabled", until: t0 + 60_000 },
+    });
+    expect(op.body).toEqual({ lifted: 1, dryRun: false });
+    expect(await addresses(keyD)).toEqual([]);
+    expect(await addresses()).toEqual(["d1@b.example", "manual@b.example"]);
+  });
+
+  it("refuses an empty filter, an unknown class and a bad time, naming the field; nothing is lifted", async () => {
+    const before = await addresses();
+    // No criterion: the body as a whole is refused (field `json`), with the sentence saying what to give.
+    const empty = await lift({});
+    expectError(empty, 400, "invalid_request", "json");
+    expect(empty.body.message).toContain("at least one of class, rule, source, since, until");
+    expectError(await lift({ dryRun: true }), 400, "invalid_request", "json");
+    expectError(await lift({ class: "spam" }), 400, "invalid_request", "class");
+    expectError(await lift({ since: "yesterday" }), 400, "invalid_request", "since");
+    expect(await addresses()).toEqual(before);
+    const doc = (await call(stack.app, "get", "/openapi.json")).body;
+    expect(Object.keys(doc.paths["/v1/suppressions/lift"])).toEqual(["post"]);
+    expect(doc.components.schemas.LiftSuppressions.properties.class.enum).toContain("policy");
   });
 });

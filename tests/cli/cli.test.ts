@@ -217,6 +217,42 @@ describe("petrel (O4)", () => {
     expect(cancel.eraseAt).toBeGreaterThan(cancel.cancelAt);
   });
 
+  it("suppressions lift → { lifted, dryRun }: by class, dry run first; a bad class or time names the field (issue 15)", async () => {
+    await ok(["suppressions", "add", "--account", accountId, "--address", "kept@example.com"]);
+    const dry = (
+      await ok(["suppressions", "lift", "--account", accountId, "--source", "manual", "--dry-run"])
+    ).json();
+    expect(dry).toEqual({ lifted: 1, dryRun: true });
+    // A manual entry has no class: lifting the policy class leaves it.
+    expect((await ok(["suppressions", "lift", "--account", accountId, "--class", "policy"])).json()).toEqual({
+      lifted: 0,
+      dryRun: false,
+    });
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const r = await ok([
+      "suppressions",
+      "lift",
+      "--account",
+      accountId,
+      "--source",
+      "manual",
+      "--since",
+      since,
+    ]);
+    expect(r.json()).toEqual({ lifted: 1, dryRun: false });
+    expect((await ok(["suppressions", "list", "--account", accountId])).json().suppressions).toEqual([]);
+    expectFailure(
+      await petrel(["suppressions", "lift", "--account", accountId, "--class", "spam"], env),
+      1,
+      /HTTP 400 invalid_request: .*class/,
+    );
+    expectFailure(
+      await petrel(["suppressions", "lift", "--account", accountId, "--since", "last week"], env),
+      1,
+      /HTTP 400 invalid_request: .*since/,
+    );
+  });
+
   it("zone export → the provider zone with each domain's DKIM TXT, MX and SPF", async () => {
     const shop = (await ok(["account", "get", "--account", accountId])).json();
     expect(shop.accountId).toBe(accountId);

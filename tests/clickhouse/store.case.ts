@@ -46,6 +46,9 @@ export function eventRow(
     remote_reply: "",
     mx_host: "",
     is_test: 0,
+    decision_class: "",
+    decision_rule: "",
+    decision_says: "",
     ...rest,
     ts: ts instanceof Date ? toDateTime64(ts) : ts,
   };
@@ -154,6 +157,10 @@ export function storeContract(name: string, setup: () => Promise<StoreFixture>) 
         mx_host: "String",
         is_test: "UInt8",
         ts: "DateTime64(3, 'UTC')",
+        // migration 0007 (issue 15): the bounce classifier's decision
+        decision_class: "LowCardinality(String)",
+        decision_rule: "LowCardinality(String)",
+        decision_says: "String",
       });
     });
 

@@ -7,6 +7,11 @@
  * An address added by hand is accepted at RCPT (`250`, S9: the rest of the message goes out) but
  * logged Rejected (reason `suppressed`) and never delivered; once removed, the next message to it
  * is Accepted and lands in the Postfix mailbox.
+ *
+ * Issue 15: Postfix refuses real recipients (an unknown user, a disabled mailbox, a Spamhaus
+ * listing); Activity explains each decision in words, the two hard bounces' suppression entries
+ * keep Postfix's reply, class and rule, and `petrel suppressions lift --class disabled` and
+ * `POST /v1/suppressions/lift` by rule take away exactly the matching entries.
  */
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +29,8 @@ const ACCOUNT = "supp";
 const SENDER = "shop.test";
 const RCPT = "rcpt.test";
 const ALICE = `alice@${RCPT}`;
+/** A mailbox that Postfix's access table refuses as disabled, until the test clears it. */
+const CAROL = `carol@${RCPT}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
 type Json = any;
@@ -69,7 +76,7 @@ describe.skipIf(!available)("suppression list, end to end (D8, S9)", () => {
 
   beforeAll(async () => {
     dns = await startDnsServer({ zones: [testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])] });
-    postfix = await startPostfix({ domains: [RCPT], users: [ALICE] });
+    postfix = await startPostfix({ domains: [RCPT], users: [ALICE, CAROL] });
     relay = await startRelayProcess({
       PETREL_ADMIN_TOKEN: TOKEN,
       PETREL_HOSTNAME: "smtp.petrel.test",
@@ -180,4 +187,104 @@ describe.skipIf(!available)("suppression list, end to end (D8, S9)", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("address");
   }, 120_000);
+
+  it("explains each bounce in Activity; suppression entries keep the reply, class and rule; lifted in bulk by class (CLI) and rule (API)", async () => {
+    const GHOST = `ghost@${RCPT}`; // not a mailbox: Postfix's own 550 5.1.1 User unknown
+    const DAVE = `dave@${RCPT}`;
+    await postfix.setAccess({
+      [CAROL]: "550 5.2.1 Mailbox disabled, not accepting messages",
+      [DAVE]: "554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org",
+    });
+    const sent = await send(`${GHOST}, ${CAROL}, ${DAVE}`, "three refusals");
+    expect(sent.accepted.sort()).toEqual([CAROL, DAVE, GHOST]);
+
+    // Activity (recipient view): each failure with the class and the rule's words.
+    const rows = await waitFor(
+      async () => {
+        const r = await api("GET", `/activity?subject=${encodeURIComponent("three refusals")}&limit=100`);
+        const list = (r.body?.rows ?? []) as {
+          recipient: string;
+          status: string;
+          explanation: string;
+          class: string;
+        }[];
+        const done = list.filter((x) => ["HardBounce", "SoftBounce"].includes(x.status));
+        return done.length === 3 ? Object.fromEntries(done.map((x) => [x.recipient, x])) : undefined;
+      },
+      { what: "three bounces in Activity", timeoutMs: 90_000 },
+    );
+    expect(rows[GHOST]).toMatchObject({ status: "HardBounce", class: "unknown_user" });
+    expect(rows[GHOST]?.explanation).toMatch(/^Hard bounce — unknown user \(.+\)$/);
+    expect(rows[CAROL]).toMatchObject({ status: "HardBounce", class: "disabled" });
+    expect(rows[CAROL]?.explanation).toMatch(/^Hard bounce — disabled mailbox \(.+\)$/);
+    expect(rows[DAVE]).toMatchObject({ status: "SoftBounce", class: "blocklist" });
+    expect(rows[DAVE]?.explanation).toMatch(/^Soft bounce — blocklisted \(.+\)$/);
+
+    // D8: the two hard bounces are suppressed with Postfix's reply, class and rule; the blocklisted one is not.
+    const entries = await waitFor(
+      async () => {
+        const list = (await api("GET", "/suppressions")).body.suppressions as Json[];
+        return list.length === 2 ? Object.fromEntries(list.map((e) => [e.address, e])) : undefined;
+      },
+      { what: "two hard bounces on the suppression list", timeoutMs: 60_000 },
+    );
+    expect(entries[GHOST]).toMatchObject({
+      source: "hard_bounce",
+      reason: "unknown_user",
+      class: "unknown_user",
+    });
+    expect(entries[GHOST].remoteReply).toMatch(/^550 5\.1\.1 .*User unknown/);
+    expect(entries[GHOST].explanation).toBe(rows[GHOST]?.explanation);
+    expect(entries[CAROL]).toMatchObject({
+      source: "hard_bounce",
+      reason: "mailbox_disabled",
+      class: "disabled",
+    });
+    expect(entries[CAROL].remoteReply).toMatch(/^550 5\.2\.1 .*Mailbox disabled, not accepting messages/);
+    expect(typeof entries[CAROL].rule).toBe("string");
+
+    // The operator lifts by class through the CLI: a dry run counts, the real one removes carol only.
+    const env = { PETREL_ADMIN_TOKEN: TOKEN, PETREL_HTTP_PORT: String(relay.httpPort) };
+    const dry = await petrel(
+      ["suppressions", "lift", "--account", ACCOUNT, "--class", "disabled", "--dry-run"],
+      env,
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json()).toEqual({ lifted: 1, dryRun: true });
+    const lifted = await petrel(["suppressions", "lift", "--account", ACCOUNT, "--class", "disabled"], env);
+    expect(lifted.json()).toEqual({ lifted: 1, dryRun: false });
+    expect((await api("GET", "/suppressions")).body.suppressions.map((e: Json) => e.address)).toEqual([
+      GHOST,
+    ]);
+    const bad = await petrel(["suppressions", "lift", "--account", ACCOUNT, "--class", "spam"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("class");
+
+    // Lifted, carol is tried again (Accepted, not Rejected as suppressed); ghost still is suppressed.
+    await postfix.setAccess({});
+    await send(`${CAROL}, ${GHOST}`, "after the lift");
+    const after = await waitFor(
+      async () => {
+        const r = await api(
+          "GET",
+          `/activity?view=events&subject=${encodeURIComponent("after the lift")}&limit=100`,
+        );
+        const list = (r.body?.rows ?? []) as { recipient: string; status: string; reason: string }[];
+        return list.some((x) => x.recipient === CAROL && x.status === "Delivered") &&
+          list.some((x) => x.recipient === GHOST && x.status === "Rejected")
+          ? list
+          : undefined;
+      },
+      { what: "carol delivered and ghost rejected after the lift", timeoutMs: 60_000 },
+    );
+    expect(after.filter((x) => x.recipient === GHOST).map((x) => [x.status, x.reason])).toEqual([
+      ["Rejected", "suppressed"],
+    ]);
+
+    // The customer lifts by rule through the API (its key, its account).
+    const byRule = await api("POST", "/suppressions/lift", { rule: entries[GHOST].rule });
+    expect(byRule.status).toBe(200);
+    expect(byRule.body).toEqual({ lifted: 1, dryRun: false });
+    expect((await api("GET", "/suppressions")).body.suppressions).toEqual([]);
+  }, 240_000);
 });

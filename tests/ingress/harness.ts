@@ -13,7 +13,7 @@ import { actorAccountPort } from "../../ingress/account-port.ts";
 import { actorClientPort } from "../../ingress/client-port.ts";
 import type { IngressLimits } from "../../ingress/limits.ts";
 import { type Ingress, startIngress } from "../../ingress/server.ts";
-import { loadTls } from "../../ingress/tls.ts";
+import { loadTls, type TlsMaterial } from "../../ingress/tls.ts";
 import type { BusRecord, Subscription } from "../../shared/bus/types.ts";
 import { LocalContentStore } from "../../shared/content/local.ts";
 import { createLogger } from "../../shared/log.ts";
@@ -53,6 +53,8 @@ export interface Relay {
   accountId: string;
   user: { username: string; password: string };
   events: StatusEvent[];
+  /** The TLS pair the listeners serve (generated into the data dir unless given). */
+  tls: TlsMaterial;
   /** Records handed to domain actors (read from the domain inbox topic). */
   records: () => Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -60,7 +62,7 @@ export interface Relay {
 
 export async function startRelay(
   cleanups: (() => Promise<void>)[],
-  o: { limits?: Partial<IngressLimits>; plan?: string; suppressed?: string[] } = {},
+  o: { limits?: Partial<IngressLimits>; plan?: string; suppressed?: string[]; tls?: TlsMaterial } = {},
 ): Promise<Relay> {
   const dir = tempDir(cleanups);
   const busDir = join(dir, "bus");
@@ -75,7 +77,7 @@ export async function startRelay(
   await node.service.trustDomain(acct.accountId, SENDER_DOMAIN, "test");
   const user = await node.service.createSmtpUser(acct.accountId, { name: "app" });
   const store = await LocalContentStore.open(join(dir, "content"));
-  const tls = await loadTls({ dataDir: dir, hostname: "relay.test" });
+  const tls = o.tls ?? (await loadTls({ dataDir: dir, hostname: "relay.test" }));
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
   await node.bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: 4 }]);
   const events: StatusEvent[] = [];
@@ -115,6 +117,7 @@ export async function startRelay(
     accountId: acct.accountId,
     user: { username: user.username, password: user.password },
     events,
+    tls,
     records: async () => {
       const out: Record<string, unknown>[] = [];
       const parts = await node.bus.partitionCount("actor.domain.inbox").catch(() => 0);

@@ -197,6 +197,10 @@ describe.skipIf(skip)("Activity and Dashboard (real Chromium, real relay, real D
       .locator(`tr[data-recipient="nobody@${RCPT}"][data-status=HardBounce]`)
       .locator("[role=tooltip]");
     await expect(nobodyTip.textContent()).resolves.toMatch(/550.*User unknown/);
+    // Issue 15: and why it was classified so, the class and the rule's words.
+    await expect(nobodyTip.locator(".tip-why").textContent()).resolves.toMatch(
+      /^Why: Hard bounce — unknown user \(.+\)$/,
+    );
     // Delivered, Accepted: no reason to show, no tab stop.
     await expect(
       page.locator(`tr[data-recipient="u1@${RCPT}"][data-status=Delivered] .status`).getAttribute("tabindex"),

@@ -5,6 +5,8 @@
  * page gives the connection settings from the API; reset → the old password is refused (535),
  * the new one works; delete → refused.
  */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import nodemailer from "nodemailer";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +105,12 @@ describe.skipIf(skip)("dashboard Users (real Chromium, real SMTP)", () => {
       settings.locator(`li[data-port="${stack.submissionPort}"]`).textContent(),
     ).resolves.toContain("STARTTLS");
     await expect(settings.getByRole("rowheader", { name: "Encryption" }).count()).resolves.toBe(1);
+    // Issue 14 point 8: the generated certificate's fingerprint, as openssl prints it, to pin.
+    const printed = execFileSync("openssl", [
+      ...["x509", "-noout", "-fingerprint", "-sha256"],
+      ...["-in", join(stack.relay.dataDir, "tls", "self-signed.cert.pem")],
+    ]).toString();
+    await expect(settings.locator("#conn-sha256").textContent()).resolves.toBe(printed.trim().split("=")[1]);
     expect(await page.content()).not.toContain(password);
     await screenshot(page, "user-details");
 

@@ -91,6 +91,7 @@ export function ActivityTableRow({
           reason={row.reason}
           remoteReply={row.remoteReply}
           mxHost={row.mxHost}
+          explanation={row.explanation}
         />
       </td>
       <td class="addr">

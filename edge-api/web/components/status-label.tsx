@@ -78,6 +78,8 @@ export interface StatusLabelProps {
   reason: string;
   remoteReply?: string;
   mxHost?: string;
+  /** The classifier's decision in words (issue 15), e.g. "Soft bounce — blocklisted (…)". */
+  explanation?: string;
   /** Unique in the page: the tooltip's id is derived from it. */
   id: string;
 }
@@ -96,6 +98,7 @@ export function StatusLabel(p: StatusLabelProps) {
       {statusLabel(p.status)}
       <span class="tip" role="tooltip" id={tipId}>
         <span class="tip-reason">{reasonText(p.status, p.reason)}</span>
+        {p.explanation ? <span class="tip-line tip-why">Why: {p.explanation}</span> : null}
         {p.remoteReply ? <span class="tip-line">Server reply: {p.remoteReply}</span> : null}
         {p.mxHost ? <span class="tip-line">MX host: {p.mxHost}</span> : null}
       </span>

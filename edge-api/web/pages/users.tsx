@@ -128,6 +128,23 @@ export const userPage: PageHandler = async ({ api, params }) => {
               <th scope="row">Encryption</th>
               <td>TLS required: a connection without TLS is refused.</td>
             </tr>
+            {u.connection?.certificate ? (
+              <tr>
+                <th scope="row">Certificate SHA-256</th>
+                <td>
+                  <CopyValue
+                    id="conn-sha256"
+                    what="certificate fingerprint"
+                    value={u.connection.certificate.sha256}
+                  />
+                  {u.connection.certificate.selfSigned ? (
+                    <p class="muted">
+                      Self-signed: pin this fingerprint, or the certificate itself, in your client.
+                    </p>
+                  ) : null}
+                </td>
+              </tr>
+            ) : null}
             <tr>
               <th scope="row">Authentication</th>
               <td>PLAIN or LOGIN</td>

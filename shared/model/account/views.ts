@@ -68,6 +68,15 @@ export type SmtpEncryption = (typeof SMTP_ENCRYPTIONS)[number];
 export interface SmtpConnectionSettings {
   server: string;
   ports: { port: number; encryption: SmtpEncryption }[];
+  /** The certificate the listeners serve, so a client can pin it (issue 14 point 8). */
+  certificate?: SmtpCertificate;
+}
+
+export interface SmtpCertificate {
+  /** SHA-256 fingerprint, colon-separated upper-case hex as `openssl x509 -fingerprint -sha256` prints it. */
+  sha256: string;
+  /** True when Petrel generated it (no PETREL_TLS_KEY/PETREL_TLS_CERT): pin it, no CA vouches for it. */
+  selfSigned: boolean;
 }
 
 export interface SmtpUserView {
