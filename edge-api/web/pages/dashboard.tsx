@@ -11,6 +11,7 @@ import { DateTime } from "luxon";
 import { PageApiError } from "../api.ts";
 import { ActivityChart } from "../components/activity-chart.tsx";
 import { ActivityTable } from "../components/activity-table.tsx";
+import { DateField } from "../components/date-field.tsx";
 import { DomainFiguresTable, KpiCards } from "../components/stats-figures.tsx";
 import type { PageHandler } from "../page.ts";
 import type { Account, Stats } from "../types.ts";
@@ -144,14 +145,8 @@ function PeriodPicker({ sel }: { sel: Selection }) {
       <form method="get" action="/" class="inline custom-range" aria-label="Custom range">
         <input type="hidden" name="period" value="custom" />
         <input type="hidden" name="view" value={sel.view} data-view-input />
-        <label>
-          From
-          <input type="date" name="from" value={sel.from} required />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" value={sel.to} required />
-        </label>
+        <DateField label="From" name="from" value={sel.from} required />
+        <DateField label="To" name="to" value={sel.to} required />
         <button type="submit" aria-current={sel.preset === "custom" ? "true" : undefined}>
           Apply range
         </button>
