@@ -37,7 +37,7 @@ import type { Bus } from "./shared/bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
 import { migrate } from "./shared/clickhouse/migrations.ts";
 import { checkClusterSettings } from "./shared/config/load.ts";
-import type { Config } from "./shared/config/schema.ts";
+import { type Config, smtpName } from "./shared/config/schema.ts";
 import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
 import { DirectoryView } from "./shared/directory/view.ts";
@@ -159,7 +159,7 @@ export const JOBS: readonly Job[] = [
       startBounceListener({
         host: p.config.host,
         port: p.config.bouncePort,
-        name: p.config.hostname,
+        name: smtpName(p.config),
         verpKey: verpKeyOf(p.config, p.secrets),
         directory: p.directory,
         actors: p.actors,
@@ -283,7 +283,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       directory,
       clock,
       connection: {
-        server: config.hostname,
+        // Only a configured name: the machine's own name is no address customers can reach.
+        ...(config.hostname ? { server: config.hostname } : {}),
         ports: [
           { port: config.submissionPort, encryption: "STARTTLS" },
           { port: config.smtpsPort, encryption: "TLS" },
@@ -303,7 +304,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
     const tls = await loadTls({
       dataDir,
-      hostname: config.hostname,
+      hostname: smtpName(config),
       tlsKey: config.tlsKey,
       tlsCert: config.tlsCert,
     });
@@ -317,7 +318,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       smtpsPort: config.smtpsPort,
       tls,
       nodeId,
-      hostname: config.hostname,
+      hostname: smtpName(config),
       limits,
       directory,
       authenticate: (u, p) => accounts.authenticateSmtp(u, p),

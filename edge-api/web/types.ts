@@ -67,7 +67,7 @@ export interface SmtpUser {
   username: string;
   name: string;
   createdAt: number;
-  connection?: { server: string; ports: { port: number; encryption: SmtpEncryption }[] };
+  connection?: { server?: string; ports: { port: number; encryption: SmtpEncryption }[] };
 }
 
 /** C6: a plan of GET /v1/plans; one period of GET /v1/account/billing (and the current period). */
