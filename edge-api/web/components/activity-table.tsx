@@ -89,15 +89,23 @@ export function ActivityTableRow({
           mxHost={row.mxHost}
         />
       </td>
-      <td class="addr">
-        {row.recipient}
+      <td class="nowrap">
+        <span class="addr" title={row.recipient}>
+          {row.recipient}
+        </span>
         {row.isTest ? <span class="badge">test</span> : null}
       </td>
       <td>{row.subject}</td>
-      <td class="addr">{row.sender}</td>
+      <td>
+        <span class="addr" title={row.sender}>
+          {row.sender}
+        </span>
+      </td>
       {compact ? null : (
-        <td class="addr">
-          <code>{row.messageId}</code>
+        <td>
+          <code class="ident" title={row.messageId}>
+            {row.messageId}
+          </code>
         </td>
       )}
       {compact ? null : (

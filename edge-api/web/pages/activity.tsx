@@ -212,7 +212,9 @@ function ActivityResults({
   if (answer.rows.length === 0)
     return (
       <p class="empty" role="status">
-        No activity matches these filters in this period.
+        No activity matches these filters in this period. Widen the period or{" "}
+        <a href="/activity">clear the filters</a>; mail sent through your SMTP users appears here within
+        seconds.
       </p>
     );
   return (
