@@ -13,8 +13,7 @@ export const NOTICES = {
   "plan-upgraded": (n: string) => `Your plan is now ${n}: its quota applies at once.`,
   "plan-downgraded": (n: string) => `Your plan changes to ${n} at the start of the next period.`,
   "plan-kept": (n: string) => `You keep the ${n} plan: the scheduled change is withdrawn.`,
-  "service-cancelled": (_: string) =>
-    "Cancellation requested: sending stops at the end of the current period.",
+  "service-cancelled": (_: string) => "Your cancellation is recorded: what happens next is below.",
 } as const;
 
 export type NoticeKind = keyof typeof NOTICES;
