@@ -82,7 +82,8 @@ export function createWeb(deps: WebDeps): Hono {
       me = await api.get<Me>("/session");
     } catch (e) {
       if (e instanceof PageApiError && e.status === 401)
-        return c.redirect(`/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+        // After sign-in, back to the page (a form post's address is no page: its page is its parent).
+        return c.redirect(`/sign-in?next=${encodeURIComponent(backTo(c, url))}`, 303);
       throw e;
     }
     const quota = await api.get<Quota>("/quota").catch(() => null);
@@ -189,6 +190,12 @@ function securityHeaders(c: Context): void {
 
 function titleOf(path: PagePath): string {
   return PAGES.find((p) => p.path === path)?.label ?? "Petrel";
+}
+
+/** The page to come back to after sign-in. */
+function backTo(c: Context, url: URL): string {
+  if (c.req.method === "GET") return url.pathname + url.search;
+  return url.pathname.replace(/\/[^/]+$/, "") || "/";
 }
 
 /** Only a local path may follow sign-in (no open redirect). */

@@ -118,6 +118,15 @@ describe("Verify now", () => {
     expect(stored.body.lastCheckAt).toBeUndefined();
   });
 
+  it("without a session, sends the browser to sign in and back to the domain's page", async () => {
+    const res = await app.request(`${BASE}/domains/${DOMAIN}/verify`, {
+      method: "POST",
+      headers: { ...HTML, "sec-fetch-site": "same-origin" },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/sign-in?next=${encodeURIComponent(`/domains/${DOMAIN}`)}`);
+  });
+
   it("refuses a form post from another site", async () => {
     const cross = await verify({ "sec-fetch-site": "cross-site", origin: "https://evil.example" });
     expect(cross.status).toBe(403);

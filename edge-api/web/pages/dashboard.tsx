@@ -101,7 +101,10 @@ export const dashboardPage: PageHandler = async ({ api, url }) => {
           <DomainFiguresTable stats={stats} verified={verified} />
           <h2 id="recent-title">Last 10 activities</h2>
           {stats.recent.length === 0 ? (
-            <p class="empty">No activity in the last 30 days.</p>
+            <p class="empty">
+              No activity in the last 30 days. Send through one of your SMTP users (see Users): each recipient
+              shows here within seconds.
+            </p>
           ) : (
             <div class="table-wrap">
               <ActivityTable
