@@ -83,6 +83,29 @@ describe("unknown addresses", () => {
   });
 });
 
+describe("a page that fails", () => {
+  it("is an HTML error page for a browser, the API's JSON for other clients", async () => {
+    // A session store that fails: /v1/session answers 500, so every page fails before it renders.
+    const failing = createApp({
+      version: "test",
+      readiness: () => ({ ready: true, checks: {} }),
+      control: {
+        ...stack.control,
+        sessions: new Proxy({}, { get: () => () => Promise.reject(new Error("store down")) }) as never,
+      },
+      assets: async () => undefined,
+    });
+    const page = await call(failing, "get", "/domains", { headers: { ...HTML, ...admin } });
+    expect(page.status).toBe(500);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.text).toContain("Something went wrong");
+    expect(page.text).not.toContain("store down");
+    const api = await call(failing, "get", "/domains", { headers: { accept: "*/*", ...admin } });
+    expect(api.status).toBe(500);
+    expect(api.body.code).toBe("internal");
+  });
+});
+
 describe("permissions in words", () => {
   it("the API's refusal and the page name the permission as members read it", async () => {
     const api = await call(app, "get", "/v1/account/billing", { headers: dev });
