@@ -38,7 +38,7 @@ import type { Bus } from "./shared/bus/types.ts";
 import { type ClickHouseHandle, openClickHouse } from "./shared/clickhouse/client.ts";
 import { migrate } from "./shared/clickhouse/migrations.ts";
 import { checkClusterSettings } from "./shared/config/load.ts";
-import type { Config } from "./shared/config/schema.ts";
+import { type Config, smtpName } from "./shared/config/schema.ts";
 import { openContentStore } from "./shared/content/open.ts";
 import type { ContentStore } from "./shared/content/store.ts";
 import { DirectoryView } from "./shared/directory/view.ts";
@@ -163,7 +163,7 @@ export const JOBS: readonly Job[] = [
       startBounceListener({
         host: p.config.host,
         port: p.config.bouncePort,
-        name: p.config.hostname,
+        name: smtpName(p.config),
         verpKey: verpKeyOf(p.config, p.secrets),
         directory: p.directory,
         actors: p.actors,
@@ -283,7 +283,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     // S1: the SMTP listeners' pair; its fingerprint goes into the connection settings (issue 14).
     const tls = await loadTls({
       dataDir,
-      hostname: config.hostname,
+      hostname: smtpName(config),
       tlsKey: config.tlsKey,
       tlsCert: config.tlsCert,
     });
@@ -296,7 +296,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       directory,
       clock,
       connection: {
-        server: config.hostname,
+        // Only a configured name: the machine's own name is no address customers can reach.
+        ...(config.hostname ? { server: config.hostname } : {}),
         ports: [
           { port: config.submissionPort, encryption: "STARTTLS" },
           { port: config.smtpsPort, encryption: "TLS" },
@@ -337,7 +338,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       smtpsPort: config.smtpsPort,
       tls,
       nodeId,
-      hostname: config.hostname,
+      hostname: smtpName(config),
       limits,
       directory,
       authenticate: (u, p) => accounts.authenticateSmtp(u, p),

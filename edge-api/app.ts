@@ -9,7 +9,8 @@ import type { ControlDeps } from "./deps.ts";
 import { errorResponse, validationError } from "./errors.ts";
 import { openApiDocument, registerSecuritySchemes } from "./openapi.ts";
 import { createV1 } from "./v1/index.ts";
-import { type AssetLoader, createWeb } from "./web/index.tsx";
+import type { V1Fetch } from "./web/api.ts";
+import { type AssetLoader, createWeb, notFoundPage, wantsHtml } from "./web/index.tsx";
 
 export interface Readiness {
   ready: boolean;
@@ -97,15 +98,19 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     return c.body(m.body, 200, { "content-type": m.contentType });
   }) as never);
   app.route("/v1", createV1(deps.control));
-  if (deps.assets && deps.control)
-    app.route("/", createWeb({ v1: async (url, init) => app.request(url, init), assets: deps.assets }));
+  const v1: V1Fetch = async (url, init) => app.request(url, init);
+  const web = deps.assets && deps.control;
+  if (deps.assets && deps.control) app.route("/", createWeb({ v1, assets: deps.assets }));
   let doc: unknown;
   app.openapi(health.openapi, (c) => {
     doc ??= openApiDocument(app, deps.version);
     return c.json(doc as Record<string, unknown>, 200);
   });
+  // A browser asking for an unknown page gets the dashboard's HTML 404; /v1 and API clients, JSON.
   app.notFound((c) =>
-    c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+    web && c.req.method === "GET" && wantsHtml(c)
+      ? notFoundPage(c, v1)
+      : c.json({ code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
   app.onError((err, c) => {
     const { status, body } = errorResponse(err);

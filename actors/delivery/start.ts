@@ -4,7 +4,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { Bus } from "../../shared/bus/types.ts";
-import type { Config } from "../../shared/config/schema.ts";
+import { type Config, smtpName } from "../../shared/config/schema.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
 import type { Logger } from "../../shared/log.ts";
@@ -56,7 +56,7 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
     verpKey,
     port: config.smtpOutPort,
     pool: {
-      name: config.hostname,
+      name: smtpName(config),
       connectionTimeoutMs: Math.max(1000, timeoutMs / 10),
       greetingTimeoutMs: timeoutMs,
       socketTimeoutMs: timeoutMs,

@@ -3,7 +3,7 @@
  * drives every route through them, and `authorize()` (authorize.ts) is their only caller in the
  * app. A principal is the caller a credential proves; a requirement is what one route asks.
  */
-import { effectivePermissions } from "../../shared/model/account/permissions.ts";
+import { effectivePermissions, PERMISSION_LABELS } from "../../shared/model/account/permissions.ts";
 import type { Permission, Role, Scope } from "../../shared/model/account/protocol.ts";
 import type { ApiErrorCode } from "../errors.ts";
 
@@ -74,7 +74,11 @@ export function decide(principal: Principal | null, req: Requirement): Decision 
           : deny(403, "forbidden", "only administrators and regular members may use this route");
       return effectivePermissions(principal.role, principal.permissions).includes(req.member)
         ? ALLOW
-        : deny(403, "forbidden", `missing permission ${req.member}`);
+        : deny(
+            403,
+            "forbidden",
+            `this needs the “${PERMISSION_LABELS[req.member]}” permission (${req.member}); an administrator of the account can grant it on the Team page`,
+          );
     }
     case "apiKey": {
       if (req.scope === null) return deny(403, "forbidden", "API keys cannot use this route");

@@ -207,7 +207,10 @@ export const MemberList = z.object({ members: z.array(MemberSchema) }).openapi("
 
 export const ConnectionSchema = z
   .object({
-    server: z.string(),
+    server: z
+      .string()
+      .optional()
+      .openapi({ description: "PETREL_HOSTNAME; absent when the operator has not configured it" }),
     ports: z.array(z.object({ port: z.number().int(), encryption: z.enum(SMTP_ENCRYPTIONS) })),
     certificate: z
       .object({

@@ -22,6 +22,11 @@ export class PageApiError extends Error {
 
 export interface PageApi {
   get<T>(path: string): Promise<T>;
+  /**
+   * A change the browser asked for with a plain form (no script): the visitor's cookie and the
+   * browser's `sec-fetch-site` go along, so /v1's own cross-site refusal applies.
+   */
+  post<T>(path: string, body: unknown): Promise<T>;
   /** Like `get`, but a 403/404/503 answer comes back as the error instead of being thrown. */
   tryGet<T>(path: string): Promise<T | PageApiError>;
 }
@@ -32,15 +37,27 @@ export function pageApi(c: Context, v1: V1Fetch): PageApi {
   const cookie = c.req.header("cookie");
   if (cookie) headers.cookie = cookie;
   const base = new URL(c.req.url).origin;
-  const get = async <T>(path: string): Promise<T> => {
-    const res = await v1(`${base}/v1${path}`, { method: "GET", headers });
+  const call = async <T>(path: string, init: RequestInit): Promise<T> => {
+    const res = await v1(`${base}/v1${path}`, init);
     const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
     if (!res.ok)
       throw new PageApiError(res.status, body.code ?? "internal", body.message ?? `HTTP ${res.status}`);
     return body as T;
   };
+  const get = <T>(path: string) => call<T>(path, { method: "GET", headers });
+  const site = c.req.header("sec-fetch-site");
   return {
     get,
+    post: <T>(path: string, body: unknown) =>
+      call<T>(path, {
+        method: "POST",
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          ...(site ? { "sec-fetch-site": site } : {}),
+        },
+        body: JSON.stringify(body),
+      }),
     async tryGet<T>(path: string) {
       try {
         return await get<T>(path);

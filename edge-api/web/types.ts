@@ -68,7 +68,7 @@ export interface SmtpUser {
   name: string;
   createdAt: number;
   connection?: {
-    server: string;
+    server?: string;
     ports: { port: number; encryption: SmtpEncryption }[];
     certificate?: { sha256: string; selfSigned: boolean };
   };

@@ -84,7 +84,11 @@ export const configKeys = {
     "How often the free space of those volumes is measured (statfs); accepting resumes at the first measure above the floor.",
   ),
   host: key("PETREL_HOST", z.string().min(1).default("0.0.0.0"), "Bind address of every listener."),
-  hostname: key("PETREL_HOSTNAME", z.string().min(1).default(hostname()), "Name in SMTP banners and EHLO."),
+  hostname: key(
+    "PETREL_HOSTNAME",
+    z.string().min(1).optional(),
+    "Name in SMTP banners and EHLO, and the SMTP server customers are told to connect to; unset = the machine's name in banners, and the dashboard warns that the server name is not configured.",
+  ),
   submissionPort: key("PETREL_SUBMISSION_PORT", port.default(587), "SMTP submission port (STARTTLS)."),
   smtpsPort: key("PETREL_SMTPS_PORT", port.default(465), "SMTPS port (implicit TLS)."),
   bouncePort: key(
@@ -379,6 +383,11 @@ export const configKeys = {
 
 type Keys = typeof configKeys;
 export type Config = { [K in keyof Keys]: z.output<Keys[K]["schema"]> };
+
+/** The name in SMTP banners and EHLO: `PETREL_HOSTNAME`, else the machine's name. */
+export function smtpName(config: Pick<Config, "hostname">): string {
+  return config.hostname ?? hostname();
+}
 export type ConfigKey = keyof Keys;
 
 /** Every key's default: the one place defaults live (parts that need one read it from here). */

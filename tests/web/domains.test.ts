@@ -3,8 +3,11 @@
  * on its page with the three CNAME records (DKIM 1, DKIM 2, Return-Path), each "Pending"; the
  * customer publishes two of them in their zone (Knot, tests/dns/server.ts, the relay's only
  * resolver through PETREL_DNS_SERVERS); "Verify now" → two records "Verified", the Return-Path
- * "Failed" with the DNS reason on hover/focus; the domain stays "Pending" (never verified yet); the third published → all "Verified". A4: the figures need "Access
- * SMTP activities" (the admin has it). Delete asks first, then the domain leaves the list.
+ * "Failed" with, visible in its row, the expected value, what DNS answered (NXDOMAIN), the error
+ * and when it was checked; the domain stays "Pending" (never verified yet); the third published →
+ * all "Verified". A4: the figures need "Access SMTP activities" (the admin has it). Delete asks
+ * first, then the domain leaves the list with a notice shown once. A domain the operator trusted
+ * reads as one state: "Verified by the operator", its records "Not checked", never "Pending".
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,13 +110,26 @@ describe.skipIf(skip || !dnsAvailable)("dashboard Domains (real Chromium, real D
     await expect(page.locator(".domain-state .hint").textContent()).resolves.toContain(
       "1 record is missing or wrong",
     );
-    // The reason of the failed record shows on keyboard focus (and hover), naming the DNS answer.
-    const failed = page.locator("tr[data-record=return_path] .status");
-    await failed.focus();
-    const tip = page.locator(`#${await failed.getAttribute("aria-describedby")}`);
-    await expect(tip.isVisible()).resolves.toBe(true);
-    await expect(tip.textContent()).resolves.toMatch(/NXDOMAIN|does not exist/);
+    // The page after the check says what was checked and, per record, the expected value, what
+    // DNS answered, the error and when — visible in the row, not only on hover.
+    await expect(page.locator("[data-checked]").textContent()).resolves.toContain("2 of 3 verified");
+    const failed = page.locator("tr[data-record=return_path]");
+    const rp = api.records.find((r) => r.kind === "return_path")!;
+    await expect(failed.locator("#return_path-value").textContent()).resolves.toBe(rp.value);
+    await expect(failed.locator("[data-answer]").isVisible()).resolves.toBe(true);
+    await expect(failed.locator("[data-answer]").textContent()).resolves.toMatch(/^NXDOMAIN \(ENOTFOUND\)/);
+    await expect(failed.locator("[data-error]").textContent()).resolves.toContain(`${rp.name} was not found`);
+    await expect(failed.locator("[data-checked-at]").textContent()).resolves.toMatch(
+      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/,
+    );
+    await expect(page.locator("tr[data-record=dkim1] [data-answer]").textContent()).resolves.toMatch(
+      /^CNAME /,
+    );
+    await expect(page.locator("tr[data-record=dkim1] [data-error]").count()).resolves.toBe(0);
     await screenshot(page, "domain-after-verify");
+    // The same state after a reload of the domain's own page (the check was recorded).
+    await page.goto(`${stack.base}/domains/${DOMAIN}`);
+    await expect(failed.locator("[data-answer]").textContent()).resolves.toMatch(/^NXDOMAIN/);
 
     // The third record published: every record verified, and so is the domain.
     await dns.reload([testZone(DOMAIN, [cname("dkim1"), cname("dkim2"), cname("return_path")])]);
@@ -150,6 +166,29 @@ describe.skipIf(skip || !dnsAvailable)("dashboard Domains (real Chromium, real D
     expect(question).toContain("Sending from it stops");
     await expect(page.locator(`tr[data-domain="${DOMAIN}"]`).count()).resolves.toBe(0);
     expect((await stack.operator("GET", `/admin/accounts/acme/domains/${DOMAIN}`)).status).toBe(404);
+    // A success notice, shown once: the address loses it, a reload does not repeat it.
+    await expect(page.locator("[data-notice]").textContent()).resolves.toContain(`Domain ${DOMAIN} deleted`);
+    await expect.poll(() => new URL(page.url()).search, POLL).toBe("");
+    await page.reload();
+    await expect(page.locator("[data-notice]").count()).resolves.toBe(0);
+
+    // A domain the operator trusted without DNS: one state, no "Pending" beside "Verified".
+    const TRUSTED = "trusted-shop.test";
+    expect((await stack.operator("POST", "/admin/accounts/acme/domains", { domain: TRUSTED })).status).toBe(
+      201,
+    );
+    await stack.operator("POST", `/admin/accounts/acme/domains/${TRUSTED}/verify`, { trust: true });
+    await page.goto(`${stack.base}/domains/${TRUSTED}`);
+    await expect(page.locator(".domain-state .status").textContent()).resolves.toBe(
+      "Verified by the operator",
+    );
+    for (const kind of ["dkim1", "dkim2", "return_path"])
+      await expect(stateOf(page, kind)).resolves.toBe("Not checked");
+    await expect(page.locator(".domain-state").textContent()).resolves.toContain(
+      "not checked (trusted by the operator)",
+    );
+    await expect(page.locator("main").textContent()).resolves.not.toContain("Pending");
+    await screenshot(page, "domain-trusted");
     await context.close();
   }, 150_000);
 });

@@ -98,3 +98,24 @@ document.addEventListener("click", (ev) => {
   const b = ev.target.closest?.("[data-reload]");
   if (b) window.location.reload();
 });
+
+// Phones: the menu button folds and unfolds the menu (app.css shows the button only on narrow
+// screens, and only once this script runs: without it the menu simply stays open).
+document.documentElement.classList.add("js");
+document.addEventListener("click", (ev) => {
+  const b = ev.target.closest?.(".menu-toggle");
+  if (!b) return;
+  const menu = document.getElementById(b.getAttribute("aria-controls"));
+  const open = b.getAttribute("aria-expanded") !== "true";
+  b.setAttribute("aria-expanded", String(open));
+  menu?.classList.toggle("open", open);
+});
+
+// A success notice (`?done=…&name=…`, edge-api/web/notices.ts) is shown once: the address loses
+// those parameters, so a reload or a bookmark does not repeat it.
+if (document.querySelector("[data-notice]")) {
+  const url = new URL(window.location.href);
+  url.searchParams.delete("done");
+  url.searchParams.delete("name");
+  window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+}

@@ -94,18 +94,28 @@ export function ActivityTableRow({
           explanation={row.explanation}
         />
       </td>
-      <td class="addr">
-        {row.recipient || <span class="muted no-recipient">none given (refused before any RCPT TO)</span>}
+      <td class="nowrap">
+        {row.recipient ? (
+          <span class="addr" title={row.recipient}>
+            {row.recipient}
+          </span>
+        ) : (
+          <span class="muted no-recipient">none given (refused before any RCPT TO)</span>
+        )}
         {row.isTest ? <span class="badge">test</span> : null}
       </td>
       <td>{row.subject}</td>
-      <td class="addr">
-        {row.sender}
+      <td>
+        <span class="addr" title={row.sender}>
+          {row.sender}
+        </span>
         {otherHeaderFrom(row) ? <span class="muted header-from"> From header: {row.headerFrom}</span> : null}
       </td>
       {compact ? null : (
-        <td class="addr">
-          <code>{row.messageId}</code>
+        <td>
+          <code class="ident" title={row.messageId}>
+            {row.messageId}
+          </code>
         </td>
       )}
       {compact ? null : (

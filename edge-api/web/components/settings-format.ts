@@ -1,22 +1,20 @@
 /**
  * Words and numbers of the settings pages (Domains, Users, Pricing, Team): dates in the account's
- * time zone (C1), prices from cents (C6), counts with separators. Pure functions.
+ * time zone (C1) as ISO dates (`2026-11-22`, the same as Activity's times and the date fields),
+ * prices from cents (C6), counts with separators. Pure functions.
  */
+import { DateTime } from "luxon";
 import type { PageApi } from "../api.ts";
 import type { Account } from "../types.ts";
 
-/** `Nov 22, 2026` in the account's time zone. */
+/** `2026-11-22` in the account's time zone. */
 export function day(ms: number, timezone: string): string {
-  return new Intl.DateTimeFormat("en-US", { timeZone: timezone, dateStyle: "medium" }).format(ms);
+  return DateTime.fromMillis(ms, { zone: timezone }).toFormat("yyyy-MM-dd");
 }
 
-/** `Nov 22, 2026, 11:40 PM` in the account's time zone. */
+/** `2026-11-22 23:40:05` in the account's time zone. */
 export function dayTime(ms: number, timezone: string): string {
-  return new Intl.DateTimeFormat("en-US", {
-    timeZone: timezone,
-    dateStyle: "medium",
-    timeStyle: "short",
-  }).format(ms);
+  return DateTime.fromMillis(ms, { zone: timezone }).toFormat("yyyy-MM-dd HH:mm:ss");
 }
 
 /** `$15.00` from 1500 cents of USD. */

@@ -13,6 +13,7 @@ import { DateTime } from "luxon";
 import { RECIPIENT_STATUSES } from "../../../shared/model/status.ts";
 import { PageApiError } from "../api.ts";
 import { ActivityTable } from "../components/activity-table.tsx";
+import { DateField } from "../components/date-field.tsx";
 import { statusLabel } from "../components/status-label.tsx";
 import type { PageHandler } from "../page.ts";
 import type { Account, ActivityPage } from "../types.ts";
@@ -98,7 +99,15 @@ export const activityPage: PageHandler = async ({ api, url }) => {
   const query = new URLSearchParams(filters);
   query.set("limit", String(form.limit));
   if (form.cursor) query.set("cursor", form.cursor);
-  const answer = await api.tryGet<ActivityPage>(`/activity?${query}`);
+  // A date that is not YYYY-MM-DD is said, not silently dropped from the search.
+  const badDate = (["from", "to"] as const).find((k) => form[k] && dayStart(form[k], tz) === undefined);
+  const answer = badDate
+    ? new PageApiError(
+        400,
+        "invalid_request",
+        `${badDate === "from" ? "From" : "To"}: “${form[badDate]}” is not a date; use YYYY-MM-DD, e.g. 2026-11-22.`,
+      )
+    : await api.tryGet<ActivityPage>(`/activity?${query}`);
   if (answer instanceof PageApiError && answer.status !== 400) throw answer;
 
   // A2: the date selector shows the default window (the last 30 days) when none was chosen.
@@ -129,14 +138,8 @@ export const activityPage: PageHandler = async ({ api, url }) => {
         {form.view === "events" ? <input type="hidden" name="view" value="events" /> : null}
         <fieldset class="dates">
           <legend>Period</legend>
-          <label>
-            From
-            <input type="date" name="from" value={shownFrom} />
-          </label>
-          <label>
-            To
-            <input type="date" name="to" value={shownTo} />
-          </label>
+          <DateField label="From" name="from" value={shownFrom} />
+          <DateField label="To" name="to" value={shownTo} />
         </fieldset>
         <details class="advanced" open={advanced}>
           <summary>Advanced search</summary>
@@ -209,7 +212,9 @@ function ActivityResults({
   if (answer.rows.length === 0)
     return (
       <p class="empty" role="status">
-        No activity matches these filters in this period.
+        No activity matches these filters in this period. Widen the period or{" "}
+        <a href="/activity">clear the filters</a>; mail sent through your SMTP users appears here within
+        seconds.
       </p>
     );
   return (

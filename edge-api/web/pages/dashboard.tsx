@@ -11,6 +11,7 @@ import { DateTime } from "luxon";
 import { PageApiError } from "../api.ts";
 import { ActivityChart } from "../components/activity-chart.tsx";
 import { ActivityTable } from "../components/activity-table.tsx";
+import { DateField } from "../components/date-field.tsx";
 import { DomainFiguresTable, FiguresNotes, KpiCards } from "../components/stats-figures.tsx";
 import type { PageHandler } from "../page.ts";
 import type { Account, Stats } from "../types.ts";
@@ -120,7 +121,10 @@ export const dashboardPage: PageHandler = async ({ api, url }) => {
           <DomainFiguresTable stats={stats} verified={verified} />
           <h2 id="recent-title">Last 10 activities</h2>
           {stats.recent.length === 0 ? (
-            <p class="empty">No activity in the last 30 days.</p>
+            <p class="empty">
+              No activity in the last 30 days. Send through one of your SMTP users (see Users): each recipient
+              shows here within seconds.
+            </p>
           ) : (
             <div class="table-wrap">
               <ActivityTable
@@ -166,14 +170,8 @@ function PeriodPicker({ sel }: { sel: Selection }) {
         <input type="hidden" name="period" value="custom" />
         <input type="hidden" name="view" value={sel.view} data-view-input />
         <TestsInput sel={sel} />
-        <label>
-          From
-          <input type="date" name="from" value={sel.from} required />
-        </label>
-        <label>
-          To
-          <input type="date" name="to" value={sel.to} required />
-        </label>
+        <DateField label="From" name="from" value={sel.from} required />
+        <DateField label="To" name="to" value={sel.to} required />
         <button type="submit" aria-current={sel.preset === "custom" ? "true" : undefined}>
           Apply range
         </button>

@@ -9,6 +9,7 @@ import type { Child } from "hono/jsx";
 import { classifyPlanChange } from "../../../actors/account/plans.ts";
 import { ConfirmForm } from "../components/confirm-form.tsx";
 import { count, day, money } from "../components/settings-format.ts";
+import { type NoticeKind, noticeHref } from "../notices.ts";
 import type { PageHandler } from "../page.ts";
 import type { AccountDetails, BillingPeriod, Plan } from "../types.ts";
 
@@ -52,26 +53,28 @@ export const pricingPage: PageHandler = async ({ api }) => {
           ) : null}
           {cancelled ? <p class="notice">This account is cancelled: sending has stopped.</p> : null}
         </section>
-        <table class="plans">
-          <caption>Plans</caption>
-          <thead>
-            <tr>
-              <th scope="col">Plan</th>
-              <th scope="col" class="num">
-                Recipients per month
-              </th>
-              <th scope="col" class="num">
-                Price per month
-              </th>
-              <th scope="col">Change</th>
-            </tr>
-          </thead>
-          <tbody>
-            {plans.map((p) => (
-              <PlanRow plan={p} current={current} account={account} nextPeriod={nextPeriod} />
-            ))}
-          </tbody>
-        </table>
+        <div class="table-wrap">
+          <table class="plans">
+            <caption>Plans</caption>
+            <thead>
+              <tr>
+                <th scope="col">Plan</th>
+                <th scope="col" class="num">
+                  Recipients per month
+                </th>
+                <th scope="col" class="num">
+                  Price per month
+                </th>
+                <th scope="col">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {plans.map((p) => (
+                <PlanRow plan={p} current={current} account={account} nextPeriod={nextPeriod} />
+              ))}
+            </tbody>
+          </table>
+        </div>
         <p class="muted">
           An upgrade applies at once: its quota counts for the current period. A downgrade applies from the
           next period ({nextPeriod}).
@@ -88,44 +91,46 @@ export const pricingPage: PageHandler = async ({ api }) => {
               method="POST"
               question={`Cancel the SMTP service? Sending stops at the end of the period (${nextPeriod}); your data is kept for a retention period, then deleted.`}
               label="Cancel the service"
-              then="reload"
+              then={`goto:${noticeHref("/pricing", "service-cancelled")}`}
             />
           </section>
         )}
-        <table class="billing">
-          <caption>Billing history</caption>
-          <thead>
-            <tr>
-              <th scope="col">Period</th>
-              <th scope="col">Plan</th>
-              <th scope="col" class="num">
-                Quota
-              </th>
-              <th scope="col" class="num">
-                Used
-              </th>
-              <th scope="col" class="num">
-                Price
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...periods].reverse().map((b) => (
-              <tr data-period-start={b.start}>
-                <th scope="row">
-                  {day(b.start, tz)} to {day(b.end, tz)}
-                  {b.start === account.period.start && !cancelled ? (
-                    <span class="muted"> (current)</span>
-                  ) : null}
+        <div class="table-wrap">
+          <table class="billing">
+            <caption>Billing history</caption>
+            <thead>
+              <tr>
+                <th scope="col">Period</th>
+                <th scope="col">Plan</th>
+                <th scope="col" class="num">
+                  Quota
                 </th>
-                <td>{b.plan}</td>
-                <td class="num">{count(b.quota)}</td>
-                <td class="num">{count(b.used)}</td>
-                <td class="num">{money(b.priceCents, b.currency)}</td>
+                <th scope="col" class="num">
+                  Used
+                </th>
+                <th scope="col" class="num">
+                  Price
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {[...periods].reverse().map((b) => (
+                <tr data-period-start={b.start}>
+                  <th scope="row">
+                    {day(b.start, tz)} to {day(b.end, tz)}
+                    {b.start === account.period.start && !cancelled ? (
+                      <span class="muted"> (current)</span>
+                    ) : null}
+                  </th>
+                  <td>{b.plan}</td>
+                  <td class="num">{count(b.quota)}</td>
+                  <td class="num">{count(b.used)}</td>
+                  <td class="num">{money(b.priceCents, b.currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </>
     ),
   };
@@ -143,6 +148,7 @@ function PlanRow(p: { plan: Plan; current: Plan; account: AccountDetails; nextPe
       <PlanForm
         plan={plan.name}
         label={`Keep ${plan.name}`}
+        done="plan-kept"
         question={`Keep ${plan.name} and withdraw the change to ${account.pendingPlan}?`}
       />
     );
@@ -152,6 +158,7 @@ function PlanRow(p: { plan: Plan; current: Plan; account: AccountDetails; nextPe
       <PlanForm
         plan={plan.name}
         label={`Upgrade to ${plan.name}`}
+        done="plan-upgraded"
         question={`Upgrade to ${plan.name} now? Its quota of ${count(plan.monthlyRecipients)} recipients applies at once.`}
       />
     );
@@ -160,6 +167,7 @@ function PlanRow(p: { plan: Plan; current: Plan; account: AccountDetails; nextPe
       <PlanForm
         plan={plan.name}
         label={`Downgrade to ${plan.name}`}
+        done="plan-downgraded"
         question={`Downgrade to ${plan.name}? The change applies from the next period (${p.nextPeriod}).`}
       />
     );
@@ -180,14 +188,14 @@ function PlanRow(p: { plan: Plan; current: Plan; account: AccountDetails; nextPe
   );
 }
 
-function PlanForm(p: { plan: string; label: string; question: string }) {
+function PlanForm(p: { plan: string; label: string; question: string; done: NoticeKind }) {
   return (
     <form
       class="inline"
       data-api="/v1/account/plan"
       data-method="POST"
       data-confirm={p.question}
-      data-then="reload"
+      data-then={`goto:${noticeHref("/pricing", p.done, p.plan)}`}
     >
       <input type="hidden" name="plan" value={p.plan} />
       <button type="submit">{p.label}</button>

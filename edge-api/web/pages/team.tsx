@@ -17,6 +17,7 @@ import {
 } from "../components/permission-labels.ts";
 import { accountTimezone, day } from "../components/settings-format.ts";
 import { ShownOncePanel } from "../components/shown-once.tsx";
+import { noticeHref } from "../notices.ts";
 import type { PageHandler } from "../page.ts";
 import type { Member } from "../types.ts";
 
@@ -29,23 +30,25 @@ export const teamPage: PageHandler = async ({ api, me }) => {
     title: "Team",
     body: (
       <>
-        <table class="members">
-          <caption>Team members</caption>
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Permissions</th>
-              <th scope="col">Added</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m, index) => (
-              <MemberRow m={m} self={m.email === me.email} tz={tz} index={index} />
-            ))}
-          </tbody>
-        </table>
+        <div class="table-wrap cards-on-phone">
+          <table class="members">
+            <caption>Team members</caption>
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Permissions</th>
+                <th scope="col">Added</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.map((m, index) => (
+                <MemberRow m={m} self={m.email === me.email} tz={tz} index={index} />
+              ))}
+            </tbody>
+          </table>
+        </div>
         <section aria-labelledby="add-h">
           <h2 id="add-h">Add a member</h2>
           <form class="add-member" data-api="/v1/members" data-method="POST" data-then="show:#new-member">
@@ -92,11 +95,13 @@ function MemberRow({ m, self, tz, index }: { m: Member; self: boolean; tz: strin
   return (
     <tr data-member={m.email}>
       <th scope="row">
-        {m.email}
+        <span class="addr" title={m.email}>
+          {m.email}
+        </span>
         {self ? <span class="muted"> (you)</span> : null}
       </th>
-      <td>{roleLabel(m.role)}</td>
-      <td>
+      <td data-label="Role">{roleLabel(m.role)}</td>
+      <td data-label="Permissions">
         {m.role === "admin" ? (
           "All"
         ) : (
@@ -108,11 +113,16 @@ function MemberRow({ m, self, tz, index }: { m: Member; self: boolean; tz: strin
           </ul>
         )}
       </td>
-      <td>{day(m.createdAt, tz)}</td>
-      <td class="actions">
+      <td data-label="Added">{day(m.createdAt, tz)}</td>
+      <td class="actions" data-label="Actions">
         <details>
           <summary>Change role</summary>
-          <form data-api={api} data-method="PATCH" data-then="reload" aria-label={`Change ${m.email}`}>
+          <form
+            data-api={api}
+            data-method="PATCH"
+            data-then={`goto:${noticeHref("/team", "member-changed", m.email)}`}
+            aria-label={`Change ${m.email}`}
+          >
             <RoleSelect selected={m.role} id={`role-${index}`} />
             <PermissionBoxes checked={m.permissions} legend="Permissions (custom users only)" />
             <button type="submit">Save</button>
@@ -124,7 +134,7 @@ function MemberRow({ m, self, tz, index }: { m: Member; self: boolean; tz: strin
           method="DELETE"
           question={`Remove ${m.email} from the team? Their sessions end at once.`}
           label="Remove"
-          then="reload"
+          then={`goto:${noticeHref("/team", "member-removed", m.email)}`}
         />
       </td>
     </tr>

@@ -9,6 +9,7 @@ import { ConfirmForm } from "../components/confirm-form.tsx";
 import { CopyValue } from "../components/copy-value.tsx";
 import { accountTimezone, day } from "../components/settings-format.ts";
 import { ShownOncePanel } from "../components/shown-once.tsx";
+import { noticeHref } from "../notices.ts";
 import type { PageHandler } from "../page.ts";
 import type { SmtpUser } from "../types.ts";
 
@@ -54,39 +55,56 @@ export const usersPage: PageHandler = async ({ api }) => {
           </p>
         </ShownOncePanel>
         {smtpUsers.length === 0 ? (
-          <p class="empty">No SMTP user yet.</p>
+          <p class="empty">
+            No SMTP user yet. Create one above, then give its username and password to your application with
+            the connection settings on its page.
+          </p>
         ) : (
-          <table class="smtp-users">
-            <caption>SMTP users</caption>
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Name</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {smtpUsers.map((u) => (
-                <tr data-username={u.username}>
-                  <th scope="row">
-                    <a
-                      href={`/users/${encodeURIComponent(u.username)}`}
-                      aria-label={`View details of ${u.username}`}
-                    >
-                      {u.username}
-                    </a>
-                  </th>
-                  <td>{u.name}</td>
-                  <td>{day(u.createdAt, tz)}</td>
+          <div class="table-wrap">
+            <table class="smtp-users">
+              <caption>SMTP users</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Username</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Created</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {smtpUsers.map((u) => (
+                  <tr data-username={u.username}>
+                    <th scope="row">
+                      <a
+                        href={`/users/${encodeURIComponent(u.username)}`}
+                        aria-label={`View details of ${u.username}`}
+                        class="addr"
+                        title={u.username}
+                      >
+                        {u.username}
+                      </a>
+                    </th>
+                    <td>{u.name}</td>
+                    <td>{day(u.createdAt, tz)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </>
     ),
   };
 };
+
+/** PETREL_HOSTNAME unset: no name to give customers (never the machine's own name). */
+function ServerNameMissing() {
+  return (
+    <p class="notice notice-warn" role="status" data-server-missing>
+      The server name is not configured. Operator: set <code>PETREL_HOSTNAME</code> to the name your customers
+      connect to (the name on the TLS certificate) and restart the relay.
+    </p>
+  );
+}
 
 export const userPage: PageHandler = async ({ api, params }) => {
   const path = `/smtp-users/${encodeURIComponent(params.username ?? "")}`;
@@ -99,70 +117,72 @@ export const userPage: PageHandler = async ({ api, params }) => {
         <p>
           <a href="/users">All SMTP users</a> <span class="muted">· created {day(u.createdAt, tz)}</span>
         </p>
-        <table class="connection">
-          <caption>Connection settings</caption>
-          <tbody>
-            <tr>
-              <th scope="row">SMTP server</th>
-              <td>
-                {u.connection ? (
-                  <CopyValue id="conn-server" what="SMTP server" value={u.connection.server} />
-                ) : (
-                  <span class="muted">not configured</span>
-                )}
-              </td>
-            </tr>
-            <tr>
-              <th scope="row">Port</th>
-              <td>
-                <ul class="ports">
-                  {ports.map((p) => (
-                    <li data-port={p.port}>
-                      <code>{p.port}</code> {ENCRYPTION_WORDS[p.encryption]}
-                    </li>
-                  ))}
-                </ul>
-              </td>
-            </tr>
-            <tr>
-              <th scope="row">Encryption</th>
-              <td>TLS required: a connection without TLS is refused.</td>
-            </tr>
-            {u.connection?.certificate ? (
+        <div class="table-wrap">
+          <table class="connection">
+            <caption>Connection settings</caption>
+            <tbody>
               <tr>
-                <th scope="row">Certificate SHA-256</th>
+                <th scope="row">SMTP server</th>
                 <td>
-                  <CopyValue
-                    id="conn-sha256"
-                    what="certificate fingerprint"
-                    value={u.connection.certificate.sha256}
-                  />
-                  {u.connection.certificate.selfSigned ? (
-                    <p class="muted">
-                      Self-signed: pin this fingerprint, or the certificate itself, in your client.
-                    </p>
-                  ) : null}
+                  {u.connection?.server ? (
+                    <CopyValue id="conn-server" what="SMTP server" value={u.connection.server} />
+                  ) : (
+                    <ServerNameMissing />
+                  )}
                 </td>
               </tr>
-            ) : null}
-            <tr>
-              <th scope="row">Authentication</th>
-              <td>PLAIN or LOGIN</td>
-            </tr>
-            <tr>
-              <th scope="row">Username</th>
-              <td>
-                <CopyValue id="conn-username" what="username" value={u.username} />
-              </td>
-            </tr>
-            <tr>
-              <th scope="row">Password</th>
-              <td>
-                Shown only once, when the user was created or its password reset. Lost it? Reset it below.
-              </td>
-            </tr>
-          </tbody>
-        </table>
+              <tr>
+                <th scope="row">Port</th>
+                <td>
+                  <ul class="ports">
+                    {ports.map((p) => (
+                      <li data-port={p.port}>
+                        <code>{p.port}</code> {ENCRYPTION_WORDS[p.encryption]}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+              <tr>
+                <th scope="row">Encryption</th>
+                <td>TLS required: a connection without TLS is refused.</td>
+              </tr>
+              {u.connection?.certificate ? (
+                <tr>
+                  <th scope="row">Certificate SHA-256</th>
+                  <td>
+                    <CopyValue
+                      id="conn-sha256"
+                      what="certificate fingerprint"
+                      value={u.connection.certificate.sha256}
+                    />
+                    {u.connection.certificate.selfSigned ? (
+                      <p class="muted">
+                        Self-signed: pin this fingerprint, or the certificate itself, in your client.
+                      </p>
+                    ) : null}
+                  </td>
+                </tr>
+              ) : null}
+              <tr>
+                <th scope="row">Authentication</th>
+                <td>PLAIN or LOGIN</td>
+              </tr>
+              <tr>
+                <th scope="row">Username</th>
+                <td>
+                  <CopyValue id="conn-username" what="username" value={u.username} />
+                </td>
+              </tr>
+              <tr>
+                <th scope="row">Password</th>
+                <td>
+                  Shown only once, when the user was created or its password reset. Lost it? Reset it below.
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
         <section aria-labelledby="reset-h">
           <h2 id="reset-h">Reset the password</h2>
           <p>The current password stops working at once: update your application with the new one.</p>
@@ -176,6 +196,9 @@ export const userPage: PageHandler = async ({ api, params }) => {
             <p class="error" role="alert" data-role="error" />
           </form>
           <ShownOncePanel id="reset-secret" title="New password">
+            <p class="notice notice-done" role="status">
+              Password reset: the previous password no longer works.
+            </p>
             <p>
               Password: <CopyValue id="reset-password" what="password" field="password" />
             </p>
@@ -189,7 +212,7 @@ export const userPage: PageHandler = async ({ api, params }) => {
             method="DELETE"
             question={`Delete ${u.username}? Its credentials stop working at once.`}
             label="Delete SMTP user"
-            then="goto:/users"
+            then={`goto:${noticeHref("/users", "user-deleted", u.username)}`}
           />
         </section>
       </>

@@ -66,7 +66,8 @@ export const SMTP_ENCRYPTIONS = ["STARTTLS", "TLS"] as const;
 export type SmtpEncryption = (typeof SMTP_ENCRYPTIONS)[number];
 
 export interface SmtpConnectionSettings {
-  server: string;
+  /** `PETREL_HOSTNAME`; absent when the operator has not configured it (the dashboard warns). */
+  server?: string;
   ports: { port: number; encryption: SmtpEncryption }[];
   /** The certificate the listeners serve, so a client can pin it (issue 14 point 8). */
   certificate?: SmtpCertificate;
