@@ -4,7 +4,7 @@ import type { Bus } from "../shared/bus/types.ts";
 import type { ContentStore } from "../shared/content/store.ts";
 import type { AccountEntry } from "../shared/directory/entries.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Registry } from "../shared/metrics.ts";
+import type { IngressRecorder, Registry } from "../shared/metrics.ts";
 import type { SmtpPrincipal } from "../shared/model/account/views.ts";
 import type { AccountPort } from "./account-port.ts";
 import type { ClientPort } from "./client-port.ts";
@@ -26,6 +26,8 @@ export interface IngressDeps {
   now(): number;
   /** Prometheus registry (X4); counters are kept off-registry when absent. */
   metrics?: Registry;
+  /** X4: replies of class 4 and 5 by code (shared/metrics.ts). */
+  refusals?: IngressRecorder;
   /** S9 / D8: is this recipient on the account's suppression list? */
   isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
 }
