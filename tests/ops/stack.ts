@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { SMTPServer } from "smtp-server";
+import type { DomainState } from "../../actors/domain/protocol.ts";
+import { DOMAIN_ACTOR_TYPE } from "../../actors/keys.ts";
 import { type Relay, type RelayOptions, startRelay } from "../../relay.ts";
 import { relayApp } from "../../relay-app.ts";
 import { loadConfig } from "../../shared/config/load.ts";
@@ -73,6 +75,17 @@ export interface Stack {
   accountId: string;
   /** Submits one message (STARTTLS + AUTH) and returns the server's final reply. */
   send(to: string | string[], opts?: { from?: string; subject?: string }): Promise<string>;
+  /**
+   * Queues `count` recipients `<prefix><i>@<domain>`, `perMessage` to a message, over a pool of
+   * `connections` SMTP sessions; resolves once every message was answered 250.
+   */
+  queue(
+    domain: string,
+    count: number,
+    o?: { prefix?: string; perMessage?: number; connections?: number },
+  ): Promise<void>;
+  /** The live domain actor's state on this node (read-only), undefined if not live. */
+  domainState(domain: string): DomainState | undefined;
   /** GET /metrics through the relay's HTTP app, parsed. */
   scrape(): Promise<Scrape>;
   /** Stops the relay (keeps the data dir), starts it again with the same config. */
@@ -85,6 +98,8 @@ export interface StackOptions {
   relayOptions?: RelayOptions;
   /** Start a second peer on 127.0.0.4 (slow.test) that greets after this many ms. */
   slowGreetMs?: number;
+  /** The account's plan (default starter: 20,000 recipients a month). */
+  plan?: string;
 }
 
 export const ZONES = [
@@ -119,7 +134,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   });
   const log = createLogger("error");
   let relay = await startRelay(config, log, o.relayOptions);
-  const acct = await relay.accounts.createAccount({ name: "Ops", plan: "starter" });
+  const acct = await relay.accounts.createAccount({ name: "Ops", plan: o.plan ?? "starter" });
   const shop = domainFixture("shop.example");
   await relay.accounts.addDomain(acct.accountId, { ...shop, dkim: [dkimKey("pt1"), dkimKey("pt2")] });
   await relay.accounts.trustDomain(acct.accountId, "shop.example", "test");
@@ -159,6 +174,37 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       } finally {
         t.close();
       }
+    },
+    async queue(domain, count, q = {}) {
+      const per = q.perMessage ?? 50;
+      const t = nodemailer.createTransport({
+        pool: true,
+        maxConnections: q.connections ?? 4,
+        maxMessages: 1_000,
+        host: "127.0.0.1",
+        port: relay.ingress.ports.submission,
+        requireTLS: true,
+        auth: { user: user.username, pass: user.password },
+        tls: { rejectUnauthorized: false },
+      });
+      try {
+        const sends: Promise<unknown>[] = [];
+        for (let i = 0; i < count; i += per) {
+          const to = Array.from(
+            { length: Math.min(per, count - i) },
+            (_, k) => `${q.prefix ?? "r"}${i + k}@${domain}`,
+          );
+          sends.push(t.sendMail({ from: "app@shop.example", to, subject: `backlog ${i}`, text: "queued" }));
+        }
+        await Promise.all(sends);
+      } finally {
+        t.close();
+      }
+    },
+    domainState(domain) {
+      for (const st of relay.actors.liveStates(DOMAIN_ACTOR_TYPE))
+        if ((st as DomainState).domain === domain) return st as DomainState;
+      return undefined;
     },
     async scrape() {
       const res = await app.request("/metrics");
