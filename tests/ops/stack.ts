@@ -30,7 +30,7 @@ export interface Peer {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on `host:port` that accepts everything (after `greetMs`, if given). */
+/** A real SMTP server on `host:port` that accepts everything; `greetMs` delays its greeting and each end-of-DATA reply. */
 export async function startPeer(host: string, port = 0, greetMs = 0): Promise<Peer> {
   const received = new Map<string, number>();
   const server = new SMTPServer({
@@ -49,7 +49,8 @@ export async function startPeer(host: string, port = 0, greetMs = 0): Promise<Pe
           const d = r.address.split("@")[1] ?? "";
           received.set(d, (received.get(d) ?? 0) + 1);
         }
-        cb();
+        if (greetMs > 0) setTimeout(() => cb(), greetMs).unref();
+        else cb();
       });
     },
   });
@@ -96,7 +97,7 @@ export interface Stack {
 export interface StackOptions {
   env?: Record<string, string>;
   relayOptions?: RelayOptions;
-  /** Start a second peer on 127.0.0.4 (slow.test) that greets after this many ms. */
+  /** Start a second peer on 127.0.0.4 (slow.test) that greets, and answers each message, after this many ms. */
   slowGreetMs?: number;
   /** The account's plan (default starter: 20,000 recipients a month). */
   plan?: string;
