@@ -141,7 +141,7 @@ try {
     rateAlone: Math.round(r0 * 10) / 10,
     rateWithSlowBacklog: Math.round(r1 * 10) / 10,
     ratio: Math.round((r1 / r0) * 100) / 100,
-    slowDelivered: slow.peer.received.get("slow.test") ?? 0,
+    slowDelivered: slow.slowPeer?.received.get("slow.test") ?? 0,
     rssPeakMiB: mib("VmHWM"),
   };
   log("part 2", part2);
