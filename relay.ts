@@ -19,6 +19,8 @@ import { startContentJanitor } from "./actors/content/janitor.ts";
 import { startDeliveryWorkers, verpKeyOf } from "./actors/delivery/start.ts";
 import { createDomainBehavior } from "./actors/domain/behavior.ts";
 import { domainOptionsFromConfig } from "./actors/domain/options.ts";
+import { queueFigures } from "./actors/domain/queue.ts";
+import { DOMAIN_ACTOR_TYPE } from "./actors/keys.ts";
 import { createSessionBehavior } from "./actors/session/behavior.ts";
 import { SessionService } from "./actors/session/service.ts";
 import { ActorSystem } from "./actors/system.ts";
@@ -45,7 +47,14 @@ import { DirectoryView } from "./shared/directory/view.ts";
 import { DiskGuard } from "./shared/disk-guard.ts";
 import { createResolver } from "./shared/domains/verify.ts";
 import type { Logger } from "./shared/log.ts";
-import { contentBytesGauge, createMetrics, diskGauges, type Registry } from "./shared/metrics.ts";
+import {
+  contentBytesGauge,
+  createMetrics,
+  diskGauges,
+  type Registry,
+  type RelayMetrics,
+  relayMetrics,
+} from "./shared/metrics.ts";
 import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
 
@@ -96,6 +105,8 @@ export interface RelayParts {
   clock: SystemClock;
   log: Logger;
   options: RelayOptions;
+  /** X4: the recorders the jobs report to (shared/metrics.ts). */
+  recorders: RelayMetrics;
 }
 
 export interface JobHandle {
@@ -125,6 +136,7 @@ export const JOBS: readonly Job[] = [
         client: p.clickhouse.client,
         partitions: p.config.partitions,
         onError: (e) => p.log.error({ err: e }, "analytics sink error"),
+        metrics: p.recorders.sink,
       }),
   },
   {
@@ -153,6 +165,7 @@ export const JOBS: readonly Job[] = [
         secrets: p.secrets,
         clock: p.clock,
         log: p.log,
+        metrics: p.recorders.delivery,
         ...(p.options.sign === false ? { sign: false as const } : {}),
       }),
   },
@@ -314,7 +327,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     // X1 local files in the data dir, or X2 S3 when PETREL_S3_BUCKET is set.
     const content = await openContentStore(config, dataDir);
     closers.push(() => content.close());
-    contentBytesGauge(metrics, content);
+    // A local store sums its segment sizes in memory (cheap); an S3 store lists objects (sampled).
+    contentBytesGauge(metrics, content, config.s3Bucket ? 30_000 : 0);
     // Issue 17: below the free-space floor new messages get 452 4.3.1 (Postfix's queue_minfree).
     const disk = new DiskGuard({
       volumes: [
@@ -331,6 +345,14 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     diskGauges(metrics, disk);
     await bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(config.partitions)]);
     const limits = limitsFromConfig(config);
+    // X4: every stage's series; the gauges read the queues, the bus and the sessions at scrape time.
+    let openSessions = () => 0;
+    const recorders = relayMetrics(metrics, {
+      queues: () => queueFigures(actors.liveStates(DOMAIN_ACTOR_TYPE)),
+      consumerLag: () => bus.consumerLag(),
+      openSessions: () => openSessions(),
+      now: () => clock.now(),
+    });
     const suppression = accounts.suppressions;
     const ingress = await startIngress({
       host: config.host,
@@ -353,9 +375,11 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
       isSuppressed: (accountId, address) => suppression.has(accountId, address),
       metrics,
+      refusals: recorders.ingress,
       closeTimeoutMs: config.shutdownGraceMs,
     });
     closers.push(() => ingress.close());
+    openSessions = () => ingress.handlers.openSessions;
 
     const parts: RelayParts = {
       config,
@@ -370,6 +394,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       clock,
       log,
       options,
+      recorders,
     };
     const jobs: { [K in JobName]?: JobHandle } = {};
     for (const job of JOBS) {

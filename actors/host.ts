@@ -83,6 +83,11 @@ export class ActorHost {
     return [...this.cells.keys()];
   }
 
+  /** The states of the live actors, read-only (metrics sampled at scrape time). */
+  *liveStates(): Iterable<unknown> {
+    for (const cell of this.cells.values()) yield cell.state;
+  }
+
   ownedPartitions(): number[] {
     return [...this.owned].sort((a, b) => a - b);
   }

@@ -174,6 +174,11 @@ export class ActorSystem {
     return this.hosts.get(parseActorKey(key).type)?.isLive(key) ?? false;
   }
 
+  /** The states of the live actors of `type` on this node, read-only (metrics at scrape time). */
+  liveStates(type: string): Iterable<unknown> {
+    return this.hosts.get(type)?.liveStates() ?? [];
+  }
+
   /** Partitions of actor type `type` this node holds. */
   ownedPartitions(type: string): number[] {
     return this.hosts.get(type)?.ownedPartitions() ?? [];

@@ -5,7 +5,7 @@ import type { ContentStore } from "../shared/content/store.ts";
 import type { AccountEntry } from "../shared/directory/entries.ts";
 import type { DiskGuard } from "../shared/disk-guard.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Registry } from "../shared/metrics.ts";
+import type { IngressRecorder, Registry } from "../shared/metrics.ts";
 import type { SmtpPrincipal } from "../shared/model/account/views.ts";
 import type { AccountPort } from "./account-port.ts";
 import type { ClientPort } from "./client-port.ts";
@@ -29,6 +29,8 @@ export interface IngressDeps {
   metrics?: Registry;
   /** Issue 17: the free-space floor; new messages are refused (452 4.3.1) while it is not `ok`. */
   storage?: Pick<DiskGuard, "ok" | "check">;
+  /** X4: replies of class 4 and 5 by code (shared/metrics.ts). */
+  refusals?: IngressRecorder;
   /** S9 / D8: is this recipient on the account's suppression list? */
   isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
 }

@@ -93,10 +93,16 @@ export function hardenConnection(
     onBadRecipient(session: SMTPServerSession, commandLine: string): void;
     /** A RCPT smtp-server refused with 503 because no MAIL FROM was accepted (S7 Rejected rows). */
     onRecipientWithoutSender?(session: SMTPServerSession, commandLine: string): void;
+    /** X4: every reply of class 4 or 5 sent to the client. */
+    onRefusal?(code: number): void;
   },
 ): () => void {
   greetAfter(conn, o.limits.greetingDelayMs);
-  const send = conn.send.bind(conn);
+  const raw = conn.send.bind(conn);
+  const send: typeof raw = (code, data, context) => {
+    if (code >= 400) o.onRefusal?.(code);
+    raw(code, data, context);
+  };
   const onCommand = conn._onCommand.bind(conn);
   let errors = 0;
   let lastCommand = { name: "", line: "" };

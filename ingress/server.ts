@@ -99,6 +99,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
             void handlers.badRecipient(s, line).catch(unexpected),
           onRecipientWithoutSender: (s: SMTPServerSession, line: string) =>
             handlers.recipientAfterRefusedSender(s, line),
+          ...(o.refusals ? { onRefusal: o.refusals.refusal } : {}),
         }),
       );
       return add(conn);

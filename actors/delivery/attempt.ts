@@ -34,6 +34,8 @@ export interface AttemptDeps {
   sign?: boolean;
   /** Where signatures are made: a worker-thread pool (DkimPool) or, by default, this thread. */
   signer?: DkimSignFn;
+  /** X4: called when no DKIM signature could be made (the attempt is deferred). */
+  onDkimFailure?(): void;
 }
 
 interface SmtpFailure {
@@ -83,10 +85,13 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
       detail: `message content not readable: ${(e as Error).message ?? String(e)}`,
     };
   }
-  const unavailable = (why: string): Prepared => ({
-    ok: false,
-    detail: `DKIM signing for ${r.sendingDomain} unavailable (${why}); not sent unsigned, retried later`,
-  });
+  const unavailable = (why: string): Prepared => {
+    d.onDkimFailure?.();
+    return {
+      ok: false,
+      detail: `DKIM signing for ${r.sendingDomain} unavailable (${why}); not sent unsigned, retried later`,
+    };
+  };
   let sending: SendingDomain | undefined;
   try {
     sending = await d.sendingDomain(r.accountId, r.sendingDomain);

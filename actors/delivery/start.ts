@@ -8,6 +8,7 @@ import { type Config, smtpName } from "../../shared/config/schema.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
 import { createResolver } from "../../shared/domains/verify.ts";
 import type { Logger } from "../../shared/log.ts";
+import type { DeliveryRecorder } from "../../shared/metrics.ts";
 import type { ServerSecrets } from "../../shared/security/secrets.ts";
 import type { AccountService } from "../account/service.ts";
 import type { Clock } from "../clock.ts";
@@ -27,6 +28,7 @@ export interface DeliveryDeps {
   log: Logger;
   /** false only where DKIM off is measured (tests/bench/delivery-child.ts); the relay never sets it. */
   sign?: false;
+  metrics?: DeliveryRecorder;
 }
 
 /** The VERP key: configured, or derived from the data dir's HMAC key (stable across restarts). */
@@ -67,6 +69,7 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
     },
     now: () => d.clock.now(),
     log: log.child({ component: "delivery" }),
+    ...(d.metrics ? { metrics: d.metrics } : {}),
   });
   await workers.start();
   return {

@@ -12,6 +12,7 @@ import type { VerpKey } from "../../shared/bounce/verp.ts";
 import type { Bus, Subscription } from "../../shared/bus/types.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
 import type { Logger } from "../../shared/log.ts";
+import type { DeliveryRecorder } from "../../shared/metrics.ts";
 import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import {
   type AttemptRequest,
@@ -46,6 +47,8 @@ export interface WorkerOptions {
   maxInFlight?: number;
   now?: () => number;
   log?: Logger;
+  /** X4: each attempt's outcome and DKIM failure (shared/metrics.ts). */
+  metrics?: DeliveryRecorder;
 }
 
 /** How long a revoked partition's attempts in flight are waited for before letting it go. */
@@ -116,6 +119,7 @@ export class DeliveryWorkers {
     try {
       if (req.record.isTest) {
         const { outcome, later } = simulate(req);
+        this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
         await this.tell(key, { t: "outcome", outcome });
         if (later) await this.tell(key, { t: "bounce", bounce: later });
         return;
@@ -131,7 +135,9 @@ export class DeliveryWorkers {
         now: this.o.now ?? Date.now,
         ...(this.o.sign === false ? { sign: false } : {}),
         ...(this.o.signer ? { signer: this.o.signer } : {}),
+        ...(this.o.metrics ? { onDkimFailure: this.o.metrics.dkimFailure } : {}),
       });
+      this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
       this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
       await this.tell(key, { t: "outcome", outcome });
     } catch (e) {

@@ -25,6 +25,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
+import type { SinkRecorder } from "../metrics.ts";
 import { decodeStatusEvent, STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../model/event.ts";
 import { type EventRow, eventRow } from "./rows.ts";
 
@@ -42,6 +43,8 @@ export interface SinkOptions {
   /** Partitions of `events.status` when the sink creates it (the relay's PETREL_PARTITIONS). */
   partitions?: number;
   onError?(error: unknown, record?: BusRecord): void;
+  /** X4: each batch inserted, with its oldest event's age (shared/metrics.ts). */
+  metrics?: SinkRecorder;
   /**
    * Test hooks: the replay test kills the process between the insert and the offset commit; the
    * rebalance test holds an insert back (a slow insert) while another member joins.
@@ -119,6 +122,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     }
     stats.batches++;
     stats.inserted += fresh.length;
+    if (fresh.length > 0) o.metrics?.batch(fresh.length, (Date.now() - oldestTs(fresh)) / 1000);
     await o.hooks?.afterInsert?.(fresh.length, stats.batches);
     for (const [partition, offset] of batch.offsets) {
       await sub?.commit({ topic: STATUS_EVENTS_TOPIC, partition }, offset);
@@ -194,6 +198,13 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
       // Records handed over while closing are not committed: they come again to the next reader.
     },
   };
+}
+
+/** ms of the oldest event's ts (`YYYY-MM-DD hh:mm:ss.sss`, UTC) among the rows. */
+function oldestTs(rows: EventRow[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const r of rows) min = Math.min(min, Date.parse(`${r.ts.replace(" ", "T")}Z`));
+  return Number.isFinite(min) ? min : Date.now();
 }
 
 async function partitionsOf(bus: Bus): Promise<number> {

@@ -95,6 +95,12 @@ export interface SubscribeOptions {
   onError?(error: unknown, record: BusRecord | undefined): void;
 }
 
+export interface GroupLag {
+  group: string;
+  topic: string;
+  lag: number;
+}
+
 export interface Subscription {
   /** Commits `offset` as the next offset to read in this partition for the group. */
   commit(tp: TopicPartition, offset: number): Promise<void>;
@@ -128,5 +134,10 @@ export interface Bus {
    * Kafka). A reader that has consumed up to these has seen all of them: a read barrier.
    */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Per consumer group subscribed through this bus instance and topic: records appended and not
+   * yet committed by the group, summed over the topic's partitions (the X4 lag metric).
+   */
+  consumerLag(): Promise<GroupLag[]>;
   close(): Promise<void>;
 }

@@ -141,6 +141,11 @@ export const configKeys = {
       .default(4 * 3600),
     "D6: upper bound of the delay between two attempts.",
   ),
+  deliveryCircuitOpenSeconds: key(
+    "PETREL_DELIVERY_CIRCUIT_OPEN_SECONDS",
+    z.coerce.number().min(1).default(300),
+    "D6: how long a domain whose every MX failed 5 attempts in a row is left alone (its circuit open).",
+  ),
   deliveryTimeoutSeconds: key(
     "PETREL_DELIVERY_TIMEOUT_SECONDS",
     z.coerce.number().min(1).default(300),

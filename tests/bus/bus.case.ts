@@ -185,6 +185,24 @@ export function busContract(name: string, open: () => Promise<BusFixture>) {
       expect(first).toHaveLength(10);
     });
 
+    it("reports each group's lag: records appended and not yet committed (X4)", async () => {
+      const t = topic("lag");
+      const g = `g-${randomUUID()}`;
+      await bus.ensureTopics([{ name: t, partitions: 2 }]);
+      await bus.publish(
+        t,
+        Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: enc.encode(`${i}`) })),
+      );
+      const got: BusRecord[] = [];
+      const sub = await collect(g, [t], got, { autoCommit: false });
+      await waitFor(() => got.length >= 6, { what: "6 records" });
+      const lagOf = async () => (await bus.consumerLag()).find((l) => l.group === g && l.topic === t)?.lag;
+      expect(await lagOf()).toBe(6);
+      const first = got[0]!;
+      await sub.commit({ topic: t, partition: first.partition }, first.offset + 1);
+      await waitFor(async () => (await lagOf()) === 5, { what: "a lag of 5 after one commit" });
+    });
+
     it("starts at the end for a new group without fromBeginning", async () => {
       const t = topic("latest");
       await bus.ensureTopics([{ name: t, partitions: 1 }]);

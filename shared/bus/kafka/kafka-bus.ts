@@ -15,6 +15,7 @@ import { partitionFor } from "../partition.ts";
 import type {
   Bus,
   BusRecord,
+  GroupLag,
   OutRecord,
   PublishResult,
   SubscribeOptions,
@@ -227,6 +228,37 @@ export class KafkaBus implements Bus {
     const ends: number[] = [];
     for (const o of offsets) ends[o.partition] = Number(o.high);
     return Array.from({ length: ends.length }, (_, p) => ends[p] ?? 0);
+  }
+
+  async consumerLag(): Promise<GroupLag[]> {
+    if (this.closing) throw new Error("KafkaBus is closed");
+    const byGroup = new Map<string, { topics: Set<string>; fromBeginning: boolean }>();
+    for (const s of this.subscriptions) {
+      const g = byGroup.get(s.group) ?? { topics: new Set<string>(), fromBeginning: false };
+      byGroup.set(s.group, g);
+      for (const t of s.topics) g.topics.add(t);
+      g.fromBeginning ||= s.fromBeginning;
+    }
+    const out: GroupLag[] = [];
+    for (const [group, g] of byGroup) {
+      for (const topic of g.topics) {
+        const { ends, committed } = await this.withAdmin(async (admin) => ({
+          ends: await admin.fetchTopicOffsets(topic),
+          committed: await admin.fetchOffsets({ groupId: group, topics: [topic] }),
+        }));
+        let lag = 0;
+        for (const p of committed[0]?.partitions ?? []) {
+          const end = ends.find((e) => e.partition === p.partition);
+          if (!end) continue;
+          // -1: nothing committed yet; the group starts at the oldest record or at the end.
+          const at =
+            Number(p.offset) >= 0 ? Number(p.offset) : g.fromBeginning ? Number(end.low) : Number(end.high);
+          lag += Math.max(0, Number(end.high) - at);
+        }
+        out.push({ group, topic, lag });
+      }
+    }
+    return out;
   }
 
   close(): Promise<void> {

@@ -48,6 +48,10 @@ const GONE = new Set(["ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANC
 export class KafkaSubscription implements Subscription {
   private readonly consumer: Consumer;
   private readonly autoCommit: boolean;
+  /** The group and topics it reads (KafkaBus.consumerLag). */
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
   /** What the group gave this member at the last join. */
   private current = new Map<string, TopicPartition>();
   /** Partitions whose onAssign was called and whose onRevoke was not (yet). */
@@ -77,6 +81,9 @@ export class KafkaSubscription implements Subscription {
     private readonly onClosed: () => void,
   ) {
     this.autoCommit = options.autoCommit ?? true;
+    this.group = options.group;
+    this.topics = options.topics;
+    this.fromBeginning = options.fromBeginning ?? false;
     this.consumer = kafka.consumer({
       groupId: options.group,
       sessionTimeout: settings.sessionTimeoutMs,

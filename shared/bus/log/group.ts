@@ -45,6 +45,11 @@ export class GroupCoordinator {
     return this.members.length;
   }
 
+  /** The topics its live members subscribe to. */
+  topics(): string[] {
+    return [...new Set(this.members.flatMap((m) => m.options.topics))];
+  }
+
   /** Adds a member; resolves once it holds its partitions (onAssign done, delivery started). */
   async join(options: SubscribeOptions): Promise<Member> {
     const member = new Member(++this.nextId, options, this.host, (m) => this.leave(m));

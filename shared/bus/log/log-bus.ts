@@ -19,6 +19,7 @@ import { partitionFor } from "../partition.ts";
 import type {
   Bus,
   BusRecord,
+  GroupLag,
   OutRecord,
   PublishResult,
   SubscribeOptions,
@@ -249,6 +250,20 @@ export class LogBus implements Bus {
 
   async endOffsets(topic: string): Promise<number[]> {
     return this.topic(topic).logs.map((l) => l.durableNext);
+  }
+
+  async consumerLag(): Promise<GroupLag[]> {
+    const out: GroupLag[] = [];
+    for (const [group, g] of this.groups) {
+      for (const topic of g.topics()) {
+        let lag = 0;
+        this.topic(topic).logs.forEach((log, p) => {
+          lag += Math.max(0, log.durableNext - (this.offsets.get(group, topic, p) ?? log.startOffset()));
+        });
+        out.push({ group, topic, lag });
+      }
+    }
+    return out;
   }
 
   /** Deletes consumed closed segments of `topics` (default: all); returns how many. */
