@@ -33,18 +33,34 @@ export interface IntakeResult {
 
 class MimeInspector extends Transform {
   subject = "";
+  /** Bytes mailsplit handed on (headers as received, data, bodies): fewer than it read = bytes lost. */
+  private seen = 0;
 
-  constructor(private readonly o: IntakeOptions) {
+  constructor(
+    private readonly o: IntakeOptions,
+    private readonly guard: LineGuard,
+  ) {
     super({ objectMode: true });
   }
 
   override _transform(chunk: SplitChunk, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      if (chunk.type === "node") this.inspect(chunk);
+      if (chunk.type === "node") {
+        this.seen += chunk.getHeaders().length; // before inspect() adds Message-ID or Date
+        this.inspect(chunk);
+      } else this.seen += chunk.value.length;
       done(null, chunk);
     } catch (e) {
       done(e as Error);
     }
+  }
+
+  /**
+   * mailsplit drops a part whose header block runs into the next boundary without an empty line
+   * (found by tests/fuzz/targets/mime.ts): refuse the message rather than relay it without that part.
+   */
+  override _flush(done: TransformCallback): void {
+    done(this.seen < this.guard.outBytes ? Replies.malformedMime() : null);
   }
 
   private inspect(node: MimeNode): void {
@@ -72,7 +88,7 @@ export async function intake(
 ): Promise<IntakeResult> {
   const guard = new LineGuard(o.maxBytes);
   const splitter = new mailsplit.Splitter({ maxHeadSize: o.maxHeaderBytes });
-  const inspector = new MimeInspector(o);
+  const inspector = new MimeInspector(o, guard);
   const joiner = new mailsplit.Joiner();
   let failure: unknown;
   // Chained by hand, as stream.pipeline does but without its per-message AbortController (its
