@@ -43,6 +43,7 @@ export function checkAnswer(
   world: World,
   req: Req,
   r: { status: number; text: string; body: unknown; headers: Headers },
+  o: { counts?: boolean } = {},
 ): void {
   const where = `${req.url} → ${r.status} ${r.text.slice(0, 300)}`;
   if (r.status >= 500) throw new Error(`5xx: ${where}`);
@@ -58,7 +59,7 @@ export function checkAnswer(
   const given = req.given.join("\n").toLowerCase();
   const leaked = world.b.markers.filter((m) => r.text.includes(m) && !given.includes(m.toLowerCase()));
   if (leaked.length > 0) throw new Error(`B's ${leaked.join(", ")} in an answer to A: ${where}`);
-  if (r.status < 300 && type.includes("application/json")) {
+  if (o.counts !== false && r.status < 300 && type.includes("application/json")) {
     const max = world.a.recipientIds.length;
     // Rates (percent) are exempt: `value` under a *Rate kpi is a percentage.
     const kpis = (r.body as { kpis?: Record<string, unknown> })?.kpis;
