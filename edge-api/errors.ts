@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { ActorSystemStoppedError, AskTimeoutError } from "../actors/errors.ts";
+import { CursorError } from "../shared/analytics/cursor.ts";
 import { ACCOUNT_ERROR_CODES, type AccountErrorCode } from "../shared/model/account/protocol.ts";
 
 /** Codes the API itself produces, besides the account codes. */
@@ -92,6 +93,9 @@ export function errorResponse(err: unknown): { status: ContentfulStatusCode; bod
     if (err.field !== undefined) body.field = err.field;
     return { status: err.status, body };
   }
+  // An activity cursor that does not decode (shared/analytics/cursor.ts): the caller's input.
+  if (err instanceof CursorError)
+    return { status: 400, body: { code: "invalid_request", message: err.message, field: err.field } };
   const accountCode = accountErrorCode(err);
   if (accountCode)
     return {

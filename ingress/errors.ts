@@ -43,6 +43,13 @@ export const Replies = {
   quotaReached: () => new SmtpError(452, "4.7.1", "Monthly sending quota reached"),
   tooLarge: () => new SmtpError(552, "5.3.4", "Message size exceeds fixed maximum message size"),
   headerTooLarge: () => new SmtpError(552, "5.3.4", "Message header exceeds the maximum header size"),
+  /** mailsplit would drop a part, or not see it (intake.ts): refused rather than relayed unchecked or incomplete. */
+  malformedMime: () =>
+    new SmtpError(
+      554,
+      "5.6.0",
+      "Malformed MIME structure: a part cannot be read (its headers must end with an empty line; nested multiparts need their own closed boundaries)",
+    ),
   attachmentNotAllowed: (name: string) => new SmtpError(554, "5.7.1", `Attachment type not allowed: ${name}`),
   noValidRecipients: () => new SmtpError(554, "5.5.1", "No valid recipients"),
   /** Issue 17: the data or content volume is below its free-space floor (Postfix's queue_minfree). */

@@ -3,7 +3,7 @@
  * - before TLS only EHLO/HELO, STARTTLS, NOOP, RSET, QUIT are served; anything else gets
  *   `530 5.7.0 Must issue a STARTTLS command first` (smtp-server's own 538 never shows);
  * - replies whose text already carries an enhanced status code are sent as they are; the rest
- *   get smtp-server's enhanced code;
+ *   get smtp-server's enhanced code (refusals of HELO/EHLO too, which smtp-server leaves bare);
  * - error-count limit, per-command deadline, total session time (421, then close);
  * Returns the dispose function (timers), called when the session closes.
  * - RSET hands the open transaction back (quota release, S8);
@@ -64,6 +64,8 @@ export const PRE_TLS_COMMANDS: ReadonlySet<string> = new Set([
   "QUIT",
 ]);
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+/** Contexts for which smtp-server writes no enhanced status code. */
+const HELLO: ReadonlySet<string> = new Set(["HELO", "EHLO", "LHLO"]);
 
 /** Pure: what to do with a command line given the TLS state. */
 export function preTlsVerdict(commandName: string, secure: boolean): SmtpError | null {
@@ -128,7 +130,12 @@ export function hardenConnection(
     if (code === 503 && lastCommand.name === "RCPT" && data === "Error: need MAIL command")
       o.onRecipientWithoutSender?.(conn.session, lastCommand.line);
     const own = typeof data === "string" && ENHANCED.test(data);
-    send(code, data, own ? false : context);
+    // smtp-server writes no enhanced code for HELO/EHLO answers and where it passes `false`, refusals
+    // included ("501 Error: syntax: EHLO hostname", found by tests/fuzz/targets/smtp.ts): a refusal
+    // gets its code's default one (501 → 5.5.4), as every other refusal does.
+    const bare = context === false || (typeof context === "string" && HELLO.has(context));
+    const ctx = code >= 400 && bare ? undefined : context;
+    send(code, data, own ? false : ctx);
     if (code >= 500) {
       errors++;
       if (errors >= o.limits.maxBadCommands) shut(Replies.tooManyErrors());

@@ -65,7 +65,10 @@ export function hasEightBit(chunk: Uint8Array): boolean {
 }
 
 export class LineGuard extends Transform {
+  /** Bytes in, as the client sent them. */
   bytes = 0;
+  /** Bytes out, line ends normalized: what the MIME walk reads. */
+  outBytes = 0;
   eightBit = false;
   private pendingCr = false;
 
@@ -82,10 +85,12 @@ export class LineGuard extends Transform {
     if (!this.eightBit && hasEightBit(chunk)) this.eightBit = true;
     const r = normalizeLineEnds(chunk, this.pendingCr);
     this.pendingCr = r.pendingCr;
+    this.outBytes += r.out.length;
     done(null, r.out);
   }
 
   override _flush(done: TransformCallback): void {
+    if (this.pendingCr) this.outBytes += 2;
     done(null, this.pendingCr ? Buffer.from("\r\n") : undefined);
   }
 }

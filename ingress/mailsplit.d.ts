@@ -19,6 +19,8 @@ declare module "mailsplit" {
     disposition: string | false;
     filename: string | false;
     multipart: string | false;
+    /** The header block as it will be written (the original bytes until a header is changed). */
+    getHeaders(): Buffer;
   }
 
   export type SplitChunk = MimeNode | { type: "data" | "body"; value: Buffer };

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ACTIVITY_VIEWS, type ActivityFilter } from "../../shared/analytics/activity.ts";
+import { decodeCursor } from "../../shared/analytics/cursor.ts";
 import {
   customPeriod,
   PERIOD_PRESETS,
@@ -162,6 +163,8 @@ function queryObject(url: URL): Record<string, unknown> {
 /** A2: the last 30 days unless `from`/`to` say otherwise. */
 export function activityFilter(url: URL, now: number): ActivityFilter {
   const q = parse(ActivityQuery, queryObject(url));
+  // Decoded here too, so that both surfaces (the /v1 app and the edge entry) refuse it before a query.
+  if (q.cursor !== undefined) decodeCursor(q.cursor, q.view);
   const to = q.to ?? now + 1;
   const from = q.from ?? to - 30 * DAY_MS;
   if (!(to > from)) throw new ApiError(400, "invalid_request", "to: must be after from", "to");

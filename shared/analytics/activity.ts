@@ -11,11 +11,11 @@
  * - `events`: one row per status event (every status change), from `events`.
  * A recipient's whole timeline (every event, oldest first) is `recipientTimeline`.
  */
-import { fromBase64Url, toBase64Url } from "../base64url.ts";
 import { explain } from "../bounce/classify.ts";
 import { CLASS_LABELS, REASON_CLASSES, type ReasonClass } from "../bounce/rules.ts";
 import { RECIPIENT_STATUSES, type RecipientStatus } from "../model/status.ts";
 import { type QueryClient, rows } from "./client.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { localIso } from "./period.ts";
 
 /** The two lists of A1: one row per recipient (current status), or one per status event. */
@@ -32,7 +32,7 @@ export interface ActivityFilter {
   subject?: string;
   status?: RecipientStatus[];
   messageId?: string;
-  /** The `nextCursor` of the previous page. */
+  /** The `nextCursor` of the previous page (cursor.ts). */
   cursor?: string;
   /** Rows per page, 1–1000. */
   limit: number;
@@ -78,29 +78,6 @@ export interface ActivityPage {
   rows: ActivityRow[];
   /** Present when more rows follow. */
   nextCursor?: string;
-}
-
-export class CursorError extends Error {
-  readonly field = "cursor";
-}
-
-/** Events view: the last row's (ts, event id); recipient view: its (ts, recipient id, row kind). */
-export function encodeCursor(ts: number, id: string, rowKind?: number): string {
-  const v = rowKind === undefined ? [ts, id] : [ts, id, rowKind];
-  return toBase64Url(new TextEncoder().encode(JSON.stringify(v)));
-}
-
-export function decodeCursor(cursor: string): { ts: number; eventId: string; rowKind?: number } {
-  try {
-    const v = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)));
-    if (Array.isArray(v) && Number.isInteger(v[0]) && typeof v[1] === "string") {
-      if (v.length === 2) return { ts: v[0], eventId: v[1] };
-      if (v.length === 3 && (v[2] === 0 || v[2] === 1)) return { ts: v[0], eventId: v[1], rowKind: v[2] };
-    }
-  } catch {
-    // fall through
-  }
-  throw new CursorError("invalid cursor");
 }
 
 interface Raw {
@@ -219,11 +196,10 @@ function toRow(r: Raw, timezone: string): ActivityRow {
 async function searchEvents(client: QueryClient, accountId: string, f: ActivityFilter, timezone: string) {
   const { where, params } = conditions(accountId, f);
   if (f.cursor !== undefined) {
-    const c = decodeCursor(f.cursor);
-    if (c.rowKind !== undefined) throw new CursorError("invalid cursor: it pages the recipient view");
+    const c = decodeCursor(f.cursor, "events");
     where.push("(ts, event_id) < (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {cid:String})");
     params.cts = c.ts;
-    params.cid = c.eventId;
+    params.cid = c.id;
   }
   // FINAL: a duplicate that slipped past the sink (same event_id, same ts) is shown once.
   const found = await rows<Raw>(
@@ -261,13 +237,12 @@ async function searchRecipients(
        WHERE account_id = {account:String} AND row_kind = 1 AND status IN ('SoftBounce', 'HardBounce')
          AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')))`);
   if (f.cursor !== undefined) {
-    const c = decodeCursor(f.cursor);
-    if (c.rowKind === undefined) throw new CursorError("invalid cursor: it pages the events view");
+    const c = decodeCursor(f.cursor, "recipients");
     where.push(
       "(ts, recipient_id, row_kind) < (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {cid:String}, {ckind:UInt8})",
     );
     params.cts = c.ts;
-    params.cid = c.eventId;
+    params.cid = c.id;
     params.ckind = c.rowKind;
   }
   const found = await rows<Raw>(

@@ -59,6 +59,14 @@ const ORIGINAL_PARTS = new Set(["message/rfc822", "message/global", "text/rfc822
 /** Headers of the bounce that carry its envelope recipient, i.e. our Return-Path. */
 const ENVELOPE_HEADERS = ["x-original-to", "delivered-to", "envelope-to", "x-envelope-to"];
 
+/**
+ * A part's media type, lower case. mailparser leaves `contentType` undefined for some malformed
+ * parts (a bare `Content-Type:` line; found by tests/fuzz/targets/dsn.ts), though its types say string.
+ */
+function typeOf(a: { contentType?: unknown }): string {
+  return typeof a.contentType === "string" ? a.contentType.toLowerCase() : "";
+}
+
 function addresses(s: string | null | undefined): string[] {
   return (s ?? "").match(ADDRESS) ?? [];
 }
@@ -184,7 +192,7 @@ export async function parseBounce(input: Buffer | string | Readable): Promise<Bo
   let format: BounceFormat | undefined;
   let recipients: FailedRecipient[] = [];
   let reportedSender: string[] = [];
-  const status = mail.attachments.find((a) => STATUS_PARTS.has(a.contentType.toLowerCase()));
+  const status = mail.attachments.find((a) => STATUS_PARTS.has(typeOf(a)));
   if (status) {
     const ds = fromDeliveryStatus(status.content.toString("utf8"));
     if (ds.recipients.length === 0) return { type: "none", why: "no_failed_recipient" };
@@ -210,7 +218,7 @@ export async function parseBounce(input: Buffer | string | Readable): Promise<Bo
   }
   if (format === undefined) return { type: "none", why: isAutoReply(mail) ? "auto_reply" : "not_a_bounce" };
 
-  const attached = mail.attachments.find((a) => ORIGINAL_PARTS.has(a.contentType.toLowerCase()));
+  const attached = mail.attachments.find((a) => ORIGINAL_PARTS.has(typeOf(a)));
   const original = await originalOf(attached?.content ?? inlineOriginal);
   const verpCandidates = [
     ...ENVELOPE_HEADERS.flatMap((h) => headerValues(mail, h).flatMap(addresses)),

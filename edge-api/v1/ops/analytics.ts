@@ -4,7 +4,6 @@
  * The reads go to ClickHouse through `control.analytics` (shared/analytics/service.ts).
  */
 import { z } from "@hono/zod-openapi";
-import { CursorError } from "../../../shared/analytics/activity.ts";
 import type { Analytics } from "../../../shared/analytics/service.ts";
 import type { ControlDeps } from "../../deps.ts";
 import { ApiError } from "../../errors.ts";
@@ -47,16 +46,6 @@ const STATS_QUERY = queryParameters(StatsQuery);
 const DOMAIN_QUERY = queryParameters(StatsQuery, ["period", "from", "to"]);
 // The domain route leaves test recipients out (its `tests` parameter is not offered).
 
-/** Cursor errors are the caller's: a 400 naming the field. */
-async function input<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof CursorError) throw new ApiError(400, "invalid_request", e.message, "cursor");
-    throw e;
-  }
-}
-
 export const analyticsOps = [
   accountOp({
     id: "activity.search",
@@ -72,7 +61,7 @@ export const analyticsOps = [
     run: async ({ c, control, accountId }) => {
       const account = await control.accounts.getAccount(accountId);
       const filter = activityFilter(new URL(c.req.url), nowOf(control));
-      return input(() => analytics(control).activity(accountId, filter, account.timezone));
+      return analytics(control).activity(accountId, filter, account.timezone);
     },
   }),
   accountOp({
