@@ -12,5 +12,6 @@ export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> 
     // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
     leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
     backoff: backoffFromConfig(config),
+    batchRecipients: config.deliveryBatchRecipients,
   };
 }
