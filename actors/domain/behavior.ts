@@ -178,9 +178,11 @@ function gather(s: DomainState, r: RecipientRecord, ctx: Ctx, o: DomainOptions):
  */
 function batchOf(s: DomainState, id: string, e: Entry, o: DomainOptions): [string, Entry][] {
   const out: [string, Entry][] = [[id, e]];
-  if (o.batchRecipients <= 1 || !batchable(e.record)) return out;
+  const siblings = s.index.readyByMessage.get(e.record.messageId);
+  if (o.batchRecipients <= 1 || siblings === undefined || siblings.size <= 1 || !batchable(e.record))
+    return out;
   const seen = new Set([e.record.recipient.toLowerCase()]);
-  for (const other of s.index.readyByMessage.get(e.record.messageId) ?? []) {
+  for (const other of siblings) {
     if (out.length >= o.batchRecipients) break;
     const m = s.entries.get(other) as Entry;
     const address = m.record.recipient.toLowerCase();
