@@ -11,7 +11,7 @@ import type { DomainMsg } from "../actors/domain/protocol.ts";
 import { domainKey } from "../actors/keys.ts";
 import { decisionOf } from "../shared/bounce/classify.ts";
 import { parseBounce } from "../shared/bounce/dsn.ts";
-import { decodeVerp, type VerpKey } from "../shared/bounce/verp.ts";
+import { decodeReturnPath, type VerpKey } from "../shared/bounce/verp.ts";
 import type { Logger } from "../shared/log.ts";
 import { domainOf } from "../shared/model/address.ts";
 
@@ -30,7 +30,8 @@ export interface BounceListenerOptions {
 
 /** What the listener did with one report, for logs and tests. */
 export type BounceHandled =
-  | { ok: true; recipientId: string; domain: string; result: "soft" | "hard" }
+  /** `recipientId` for a recipient's Return-Path; `messageId` for a message's (its actor picks the recipient). */
+  | { ok: true; recipientId?: string; messageId?: string; domain: string; result: "soft" | "hard" }
   | { ok: false; why: string };
 
 class SmtpReplyError extends Error {
@@ -64,7 +65,7 @@ export class BounceListener {
       onRcptTo: (address: SMTPServerAddress, _s: SMTPServerSession, cb: (err?: Error | null) => void) => {
         const host = domainOf(address.address);
         if (!o.isReturnPathHost(host)) return cb(new SmtpReplyError(550, "5.7.1 Relay access denied"));
-        if (!decodeVerp(address.address, o.verpKey).ok)
+        if (!decodeReturnPath(address.address, o.verpKey).ok)
           return cb(new SmtpReplyError(550, "5.1.1 No such bounce address"));
         cb();
       },
@@ -99,38 +100,55 @@ export class BounceListener {
     if (report.type !== "bounce") return [{ ok: false, why: report.why }];
     const out: BounceHandled[] = [];
     for (const address of [...to, ...report.verpCandidates]) {
-      const v = decodeVerp(address, this.o.verpKey);
-      if (!v.ok || out.some((h) => h.ok && h.recipientId === v.recipientId)) continue;
-      // One VERP address is one recipient: the report's (first) failed recipient is it.
-      const failed = report.recipients[0];
-      if (!failed) continue;
-      // The domain actor that delivered it: the original recipient's domain, or the final one
-      // (aliases rewrite it), or the returned message's To. An actor that did not deliver this
-      // recipient ignores the bounce, so telling each candidate is safe.
-      const domains = [
-        ...new Set(
-          [failed.originalRecipient, failed.recipient, ...(report.original?.to ?? [])]
-            .map((a) => domainOf((a ?? "").replace(/^rfc822;\s*/i, "").replace(/>$/, "")))
-            .filter((d) => d.length > 0),
-        ),
-      ];
-      const domain = domains[0] ?? "";
-      const result = failed.classification.result === "hard" ? "hard" : "soft";
-      for (const d of domains) {
-        await this.o.tell(domainKey(d), {
-          t: "bounce",
-          bounce: {
-            recipientId: v.recipientId,
-            result,
-            reason: failed.classification.reason,
-            remoteReply: failed.diagnostic ?? failed.status ?? "",
-            mxHost: failed.remoteMta ?? "",
-            decision: decisionOf(failed.classification),
-          },
+      const v = decodeReturnPath(address, this.o.verpKey);
+      if (!v.ok) continue;
+      // One VERP address is one recipient: the report's (first) failed recipient is it. A
+      // message's address (one transaction, several recipients) stands for all of them: each
+      // failed recipient of the report, named by its addresses, for its domain actor to find.
+      const failures = v.kind === "recipient" ? report.recipients.slice(0, 1) : report.recipients;
+      for (const failed of failures) {
+        const named =
+          v.kind === "recipient"
+            ? { recipientId: v.recipientId }
+            : {
+                messageId: v.messageId,
+                addresses: [failed.recipient, failed.originalRecipient].filter(
+                  (a): a is string => typeof a === "string" && a.length > 0,
+                ),
+              };
+        // The domain actor that delivered it: the original recipient's domain, or the final one
+        // (aliases rewrite it), or the returned message's To. An actor that did not deliver this
+        // recipient ignores the bounce, so telling each candidate is safe.
+        const domains = [
+          ...new Set(
+            [failed.originalRecipient, failed.recipient, ...(report.original?.to ?? [])]
+              .map((a) => domainOf((a ?? "").replace(/^rfc822;\s*/i, "").replace(/>$/, "")))
+              .filter((d) => d.length > 0),
+          ),
+        ];
+        const domain = domains[0] ?? "";
+        const result = failed.classification.result === "hard" ? "hard" : "soft";
+        for (const d of domains) {
+          await this.o.tell(domainKey(d), {
+            t: "bounce",
+            bounce: {
+              ...named,
+              result,
+              reason: failed.classification.reason,
+              remoteReply: failed.diagnostic ?? failed.status ?? "",
+              mxHost: failed.remoteMta ?? "",
+              decision: decisionOf(failed.classification),
+            },
+          });
+        }
+        out.push({
+          ok: true,
+          ...(v.kind === "recipient" ? { recipientId: v.recipientId } : { messageId: v.messageId }),
+          domain,
+          result,
         });
       }
-      out.push({ ok: true, recipientId: v.recipientId, domain, result });
-      break;
+      if (out.length > 0) break;
     }
     return out.length > 0 ? out : [{ ok: false, why: "no_verp_address" }];
   }

@@ -2,6 +2,11 @@
  * One delivery attempt (D1, D2, D6) as named steps: resolve the MX hosts, read the content,
  * sign it, try each MX in preference order until one gives an SMTP answer, classify it.
  * Returns the outcome for the domain actor; throws nothing for expected failures.
+ *
+ * An attempt may carry several recipients of one message (`AttemptRequest.records`): one
+ * transaction — one MAIL FROM (the message's VERP Return-Path), one RCPT each, one DATA — and one
+ * DKIM signature. Each recipient gets its own outcome: a refused RCPT its own reply and
+ * classification, the others the reply to DATA.
  */
 import type SMTPConnection from "nodemailer/lib/smtp-connection";
 import {
@@ -11,11 +16,11 @@ import {
   decisionOf,
 } from "../../shared/bounce/classify.ts";
 import type { Phase } from "../../shared/bounce/rules.ts";
-import { encodeVerp, type VerpKey } from "../../shared/bounce/verp.ts";
+import { encodeMessageVerp, encodeVerp, type VerpKey } from "../../shared/bounce/verp.ts";
 import type { ContentStore } from "../../shared/content/store.ts";
 import type { SendingDomain } from "../../shared/model/account/protocol.ts";
 import type { AttemptRequest, Outcome } from "../domain/protocol.ts";
-import { type DkimSignFn, signMessage } from "./dkim.ts";
+import { type DkimSignFn, type SignatureCache, signMessage } from "./dkim.ts";
 import type { MxResolver } from "./mx.ts";
 import { type ConnectionPool, offers } from "./pool.ts";
 
@@ -36,6 +41,8 @@ export interface AttemptDeps {
   signer?: DkimSignFn;
   /** X4: called when no DKIM signature could be made (the attempt is deferred). */
   onDkimFailure?(): void;
+  /** Signatures made for a message, reused by its other transactions (the signature does not depend on the recipient). */
+  signatures?: SignatureCache;
 }
 
 interface SmtpFailure {
@@ -44,6 +51,9 @@ interface SmtpFailure {
   responseCode?: number;
   command?: string;
   message?: string;
+  /** The refused recipient of a failed RCPT (nodemailer). */
+  recipient?: string;
+  rejectedErrors?: SmtpFailure[];
 }
 
 const CONNECTION_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ETLS"]);
@@ -102,25 +112,38 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
     return { ok: true, message, returnPathHost: sending?.returnPathHost ?? r.sendingDomain };
   if (!sending) return unavailable("no such sending domain");
   try {
-    return {
-      ok: true,
-      message: await (d.signer ?? signMessage)(message, sending, new Date(d.now())),
-      returnPathHost: sending.returnPathHost,
-    };
+    const key = `${r.contentRef}\n${sending.domain}\n${sending.activeSelector}`;
+    const signature = d.signatures?.get(key, d.now());
+    if (signature)
+      return {
+        ok: true,
+        message: Buffer.concat([signature, message]),
+        returnPathHost: sending.returnPathHost,
+      };
+    const signed = await (d.signer ?? signMessage)(message, sending, new Date(d.now()));
+    d.signatures?.set(key, signed.subarray(0, signed.length - message.length), d.now());
+    return { ok: true, message: signed, returnPathHost: sending.returnPathHost };
   } catch (e) {
     return unavailable((e as Error).message ?? String(e));
   }
 }
 
 export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outcome> {
+  return (await attemptAll(req, d))[0] as Outcome;
+}
+
+/** The attempt of every recipient in `req` (one, or several of one message): an outcome each, in order. */
+export async function attemptAll(req: AttemptRequest, d: AttemptDeps): Promise<Outcome[]> {
   const r = req.record;
+  const records = req.records ?? [r];
   /** The outcome of this attempt: what happened, the reply (or why there is none), which host. */
   const outcome = (
     c: Pick<Outcome, "result" | "reason"> | Classification,
     remoteReply: string,
     mxHost: string,
+    to: AttemptRequest["record"] = r,
   ): Outcome => ({
-    recipientId: r.recipientId,
+    recipientId: to.recipientId,
     lease: req.lease,
     result: c.result,
     reason: c.reason,
@@ -128,24 +151,31 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
     mxHost,
     ...("rule" in c ? { decision: decisionOf(c) } : {}),
   });
+  /** The same outcome for every recipient of the attempt (nothing was said to any one of them). */
+  const all = (c: Pick<Outcome, "result" | "reason">, remoteReply: string, mxHost: string): Outcome[] =>
+    records.map((to) => outcome(c, remoteReply, mxHost, to));
   // 1. MX hosts (D1)
   const mx = await d.mx.resolve(r.recipientDomain);
   if (!mx.ok)
-    return outcome(classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind), mx.detail, "");
+    return all(classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind), mx.detail, "");
   // 2. content, signed (D3), with the VERP Return-Path (D4); unsigned never leaves: deferred
   const prepared = await prepare(r, d);
   if (!prepared.ok)
-    return outcome(
+    return all(
       classifyTransport("content" in prepared ? "content_unavailable" : "signing_unavailable"),
       prepared.detail,
       "",
     );
   const { message } = prepared;
-  const from = encodeVerp(r.recipientId, prepared.returnPathHost, d.verpKey);
+  // One recipient: its own Return-Path. Several: the message's, the bounce's report names which.
+  const from =
+    records.length > 1
+      ? encodeMessageVerp(r.messageId, prepared.returnPathHost, d.verpKey)
+      : encodeVerp(r.recipientId, prepared.returnPathHost, d.verpKey);
   // 3. each MX in order until one answers
   const failures: string[] = [];
   // RFC 6531: a UTF-8 address goes only to a server that offers SMTPUTF8, never "as is".
-  const needsUtf8 = !isAscii(r.recipient);
+  const needsUtf8 = records.some((to) => !isAscii(to.recipient));
   let noUtf8Host: string | undefined;
   for (const host of mx.hosts) {
     let ips: string[];
@@ -163,7 +193,7 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
         const f = e as SmtpFailure;
         if (f.responseCode !== undefined && f.response) {
           // The greeting or EHLO refused us: an answer, classified at CONNECT.
-          return outcome(classifyReply(f.response, "CONNECT"), f.response, host.exchange);
+          return all(classifyReply(f.response, "CONNECT"), f.response, host.exchange);
         }
         failures.push(`${host.exchange} [${ip}]: ${f.message ?? String(e)}`);
         continue;
@@ -178,7 +208,7 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
         lease.conn,
         {
           from,
-          to: r.recipient,
+          to: records.map((to) => to.recipient),
           size: message.length,
           use8BitMime: r.eightBit || r.smtputf8,
         },
@@ -186,13 +216,34 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
       );
       if (sent.ok) {
         lease.release(false);
-        return outcome({ result: "delivered", reason: "none" }, sent.response, host.exchange);
+        // Each recipient: its refused RCPT's own reply, or the reply to DATA.
+        return records.map((to) => {
+          const refused = refusalOf(to.recipient, sent.rejected, sent.accepted);
+          return refused
+            ? outcome(
+                classifyReply(refused.response ?? "", phaseOf(refused.command ?? "RCPT TO")),
+                refused.response ?? "",
+                host.exchange,
+                to,
+              )
+            : outcome({ result: "delivered", reason: "none" }, sent.response, host.exchange, to);
+        });
       }
       const f = sent.error;
       if (f.responseCode !== undefined && f.response && !CONNECTION_CODES.has(f.code ?? "")) {
         // A reply: keep the connection for the next message after RSET, unless it was closed.
         lease.release(f.responseCode === 421 || !(await reset(lease.conn)));
-        return outcome(classifyReply(f.response, phaseOf(f.command)), f.response, host.exchange);
+        // A refused RCPT keeps its own reply; the reply that ended the transaction (MAIL, every
+        // RCPT refused, DATA) applies to the others.
+        return records.map((to) => {
+          const refused = ownRefusal(to.recipient, sent.rejected) ?? f;
+          return outcome(
+            classifyReply(refused.response ?? f.response ?? "", phaseOf(refused.command ?? f.command)),
+            refused.response ?? f.response ?? "",
+            host.exchange,
+            to,
+          );
+        });
       }
       lease.release(true);
       failures.push(`${host.exchange} [${ip}]: ${f.message ?? f.code ?? "connection failed"}`);
@@ -203,13 +254,32 @@ export async function attempt(req: AttemptRequest, d: AttemptDeps): Promise<Outc
     // the message's form, not the address: a soft bounce that does not suppress. While another
     // MX host could not be reached (it might offer SMTPUTF8), it is a deferral instead.
     const reply = `553 5.6.7 Internationalized recipient needs SMTPUTF8, which ${noUtf8Host} does not offer (RFC 6531)`;
-    if (failures.length === 0) return outcome(classifyReply(reply, "RCPT"), reply, noUtf8Host);
+    if (failures.length === 0) return all(classifyReply(reply, "RCPT"), reply, noUtf8Host);
     failures.unshift(`${noUtf8Host}: ${reply}`);
   }
-  return {
-    ...outcome(classifyTransport("connection_failed"), failures.join("; "), mx.hosts[0]?.exchange ?? ""),
-    allMxFailed: true,
-  };
+  return all(classifyTransport("connection_failed"), failures.join("; "), mx.hosts[0]?.exchange ?? "").map(
+    (o) => ({ ...o, allMxFailed: true }),
+  );
+}
+
+/**
+ * The refusal of `recipient`'s RCPT in a transaction, if it was refused: its own error (nodemailer
+ * names the recipient), else none when the server accepted it. Compared without case.
+ */
+function refusalOf(
+  recipient: string,
+  rejected: readonly SmtpFailure[],
+  accepted: readonly string[],
+): SmtpFailure | undefined {
+  const own = ownRefusal(recipient, rejected);
+  if (own || accepted.some((x) => x.toLowerCase() === recipient.toLowerCase())) return own;
+  // Neither accepted nor named in a refusal (not expected): the first refusal, never "delivered".
+  return rejected[0];
+}
+
+function ownRefusal(recipient: string, rejected: readonly SmtpFailure[]): SmtpFailure | undefined {
+  const a = recipient.toLowerCase();
+  return rejected.find((e) => (e.recipient ?? "").toLowerCase() === a);
 }
 
 const isAscii = (s: string) => !/[\u0080-\uffff]/.test(s);
@@ -218,21 +288,33 @@ function reset(conn: SMTPConnection): Promise<boolean> {
   return new Promise((resolve) => conn.reset((err) => resolve(!err)));
 }
 
-type SendResult = { ok: true; response: string } | { ok: false; error: SmtpFailure };
+type SendResult =
+  | { ok: true; response: string; accepted: string[]; rejected: SmtpFailure[] }
+  | { ok: false; error: SmtpFailure; rejected: SmtpFailure[] };
+
+/** The refused RCPTs of the transaction in progress (nodemailer keeps them on its envelope, untyped). */
+function refusedSoFar(conn: SMTPConnection): SmtpFailure[] {
+  const env = (conn as unknown as { _envelope?: { rejectedErrors?: SmtpFailure[] } })._envelope;
+  return [...(env?.rejectedErrors ?? [])];
+}
 
 function send(
   conn: SMTPConnection,
-  envelope: { from: string; to: string; size: number; use8BitMime: boolean },
+  envelope: { from: string; to: string[]; size: number; use8BitMime: boolean },
   message: Buffer,
 ): Promise<SendResult> {
   return new Promise((resolve) => {
     conn.send(envelope, message, (err, info) => {
-      if (err) return resolve({ ok: false, error: err as SmtpFailure });
-      if (info.rejected.length > 0) {
-        const e = info.rejectedErrors?.[0] as SmtpFailure | undefined;
-        return resolve({ ok: false, error: { ...e, command: e?.command ?? "RCPT TO" } });
+      if (err) {
+        const e = err as SmtpFailure;
+        return resolve({ ok: false, error: e, rejected: e.rejectedErrors ?? refusedSoFar(conn) });
       }
-      resolve({ ok: true, response: info.response });
+      const rejected = (info.rejectedErrors ?? []) as SmtpFailure[];
+      if (info.accepted.length === 0) {
+        const e = rejected[0];
+        return resolve({ ok: false, error: { ...e, command: e?.command ?? "RCPT TO" }, rejected });
+      }
+      resolve({ ok: true, response: info.response, accepted: info.accepted.map(String), rejected });
     });
   });
 }

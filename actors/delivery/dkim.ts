@@ -95,3 +95,31 @@ export class DkimPool {
     return this.pool.destroy();
   }
 }
+
+/**
+ * Signatures already made, by message content, sending domain and selector (the caller's key):
+ * the signature does not depend on the recipient, so a message's other transactions (more than
+ * one transaction's worth of recipients, other recipient domains, retries) reuse it instead of
+ * signing again. Bounded (oldest out first) and short-lived; only the signature header is kept.
+ */
+export class SignatureCache {
+  private readonly entries = new Map<string, { signature: Buffer; until: number }>();
+
+  constructor(
+    private readonly max = 1024,
+    private readonly ttlMs = 10 * 60_000,
+  ) {}
+
+  get(key: string, now: number): Buffer | undefined {
+    const hit = this.entries.get(key);
+    if (hit && hit.until > now) return hit.signature;
+    if (hit) this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, signature: Buffer, now: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { signature: Buffer.from(signature), until: now + this.ttlMs });
+  }
+}

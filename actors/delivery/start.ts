@@ -54,6 +54,7 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
         throw e;
       }),
     ...(dkim ? { signer: dkim.sign } : {}),
+    reuseSignatures: config.deliveryBatchRecipients > 1,
     ...(d.sign === false ? { sign: false } : {}),
     verpKey,
     port: config.smtpOutPort,

@@ -24,8 +24,8 @@ import {
 import { InboxProgress, WatermarkCommitter } from "../inbox.ts";
 import { domainKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
-import { attempt } from "./attempt.ts";
-import type { DkimSignFn } from "./dkim.ts";
+import { type AttemptDeps, attemptAll } from "./attempt.ts";
+import { type DkimSignFn, SignatureCache } from "./dkim.ts";
 import { addressesOf, MxResolver } from "./mx.ts";
 import { ConnectionPool, type PoolOptions } from "./pool.ts";
 import { simulate } from "./sandbox.ts";
@@ -41,6 +41,8 @@ export interface WorkerOptions {
   sign?: boolean;
   /** Where DKIM signatures are made (a DkimPool's `sign`); default: this thread. */
   signer?: DkimSignFn;
+  /** Reuse a message's DKIM signature for its other transactions (on with batched delivery). */
+  reuseSignatures?: boolean;
   verpKey: VerpKey | readonly VerpKey[];
   port: number;
   pool: PoolOptions;
@@ -60,10 +62,12 @@ export class DeliveryWorkers {
   private readonly pool: ConnectionPool;
   private readonly mx: MxResolver;
   private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
+  private readonly signatures?: SignatureCache;
 
   constructor(private readonly o: WorkerOptions) {
     this.pool = new ConnectionPool(o.pool);
     this.mx = new MxResolver(o.resolver, o.now);
+    if (o.reuseSignatures) this.signatures = new SignatureCache();
   }
 
   async start(): Promise<void> {
@@ -124,7 +128,7 @@ export class DeliveryWorkers {
         if (later) await this.tell(key, { t: "bounce", bounce: later });
         return;
       }
-      const outcome = await attempt(req, {
+      const deps: AttemptDeps = {
         mx: this.mx,
         addresses: (h) => this.addresses(h),
         pool: this.pool,
@@ -136,10 +140,20 @@ export class DeliveryWorkers {
         ...(this.o.sign === false ? { sign: false } : {}),
         ...(this.o.signer ? { signer: this.o.signer } : {}),
         ...(this.o.metrics ? { onDkimFailure: this.o.metrics.dkimFailure } : {}),
-      });
-      this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
-      this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
-      await this.tell(key, { t: "outcome", outcome });
+        ...(this.signatures ? { signatures: this.signatures } : {}),
+      };
+      const outcomes = await attemptAll(req, deps);
+      for (const outcome of outcomes) {
+        this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
+        this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");
+      }
+      // One transaction, one message to the domain actor: its recipients settle in one turn.
+      await this.tell(
+        key,
+        outcomes.length === 1
+          ? { t: "outcome", outcome: outcomes[0] as Outcome }
+          : { t: "outcomes", outcomes },
+      );
     } catch (e) {
       // An internal failure (content unreadable): the lease will expire and the
       // actor retries; no reply code is invented for it.

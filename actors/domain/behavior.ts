@@ -55,6 +55,13 @@ export interface DomainOptions {
   deliveredKeepMs: number;
   deliveredLimit: number;
   partitions: number;
+  /**
+   * At most this many recipients of one message in one attempt (one SMTP transaction, one DKIM
+   * signature); 1 = an attempt per recipient.
+   */
+  batchRecipients: number;
+  /** How long a message's first records wait for its others before its recipients go anyway. */
+  gatherMs: number;
 }
 
 export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
@@ -70,6 +77,10 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
   // no more than 500 did. Older Delivered recipients are not turned into bounces (D7 limit).
   deliveredLimit: 20_000,
   partitions: CONFIG_DEFAULTS.partitions,
+  batchRecipients: CONFIG_DEFAULTS.deliveryBatchRecipients,
+  // The records of one message are published together (ingress/accept.ts), so the others arrive
+  // in the next turn or two; the wait only runs out for a message whose recipients span domains.
+  gatherMs: 20,
 };
 
 type Ctx = ActorContext<DomainMsg>;
@@ -109,14 +120,78 @@ function releaseSlot(s: DomainState, id: string, next?: Entry): void {
 function put(s: DomainState, id: string, e: Entry): void {
   releaseSlot(s, id, e);
   s.entries.set(id, e);
-  if (e.where === "ready") s.index.ready.set(id, e.queuedAt);
-  else s.index.ready.delete(id);
+  if (e.where === "ready") markReady(s.index, id, e);
+  else unmarkReady(s.index, id, e.record.messageId);
 }
 
 function drop(s: DomainState, id: string): void {
+  const e = s.entries.get(id);
   releaseSlot(s, id);
   s.entries.delete(id);
-  s.index.ready.delete(id);
+  if (e) unmarkReady(s.index, id, e.record.messageId);
+}
+
+function markReady(index: DomainIndex, id: string, e: Entry): void {
+  index.ready.set(id, e.queuedAt);
+  addTo(index.readyByMessage, e.record.messageId, id);
+}
+
+function unmarkReady(index: DomainIndex, id: string, messageId: string): void {
+  index.ready.delete(id);
+  removeFrom(index.readyByMessage, messageId, id);
+}
+
+function addTo(m: Map<string, Set<string>>, key: string, id: string): void {
+  const set = m.get(key);
+  if (set) set.add(id);
+  else m.set(key, new Set([id]));
+}
+
+function removeFrom(m: Map<string, Set<string>>, key: string, id: string): void {
+  const set = m.get(key);
+  if (set?.delete(id) && set.size === 0) m.delete(key);
+}
+
+/** Recipients that may share a transaction: real ones with ASCII addresses (SMTPUTF8 goes alone). */
+const batchable = (r: RecipientRecord) => !r.isTest && !/[\u0080-\uffff]/.test(r.recipient);
+
+/**
+ * A new recipient of a message with several records: while fewer of them are here than the
+ * message has (or one transaction takes), its recipients wait for the others, at most `gatherMs`.
+ */
+function gather(s: DomainState, r: RecipientRecord, ctx: Ctx, o: DomainOptions): void {
+  const expected = Math.min(r.recipients ?? 1, o.batchRecipients);
+  if (expected <= 1 || !batchable(r)) return;
+  const timer = `gather:${r.messageId}`;
+  if ((s.index.readyByMessage.get(r.messageId)?.size ?? 0) >= expected) {
+    if (s.index.gathering.delete(r.messageId)) ctx.cancelTimer(timer);
+    return;
+  }
+  if (s.index.gathering.has(r.messageId)) return;
+  s.index.gathering.add(r.messageId);
+  ctx.setTimer(timer, ctx.now + o.gatherMs, { t: "gathered", messageId: r.messageId });
+}
+
+/**
+ * The ready recipients that go in one attempt with `id`: its message's other ready recipients of
+ * the same sending domain, distinct addresses, at most `batchRecipients` in all, `id` first.
+ */
+function batchOf(s: DomainState, id: string, e: Entry, o: DomainOptions): [string, Entry][] {
+  const out: [string, Entry][] = [[id, e]];
+  const siblings = s.index.readyByMessage.get(e.record.messageId);
+  if (o.batchRecipients <= 1 || siblings === undefined || siblings.size <= 1 || !batchable(e.record))
+    return out;
+  const seen = new Set([e.record.recipient.toLowerCase()]);
+  for (const other of siblings) {
+    if (out.length >= o.batchRecipients) break;
+    const m = s.entries.get(other) as Entry;
+    const address = m.record.recipient.toLowerCase();
+    if (other === id || seen.has(address) || !batchable(m.record)) continue;
+    if (m.record.sendingDomain !== e.record.sendingDomain) continue;
+    seen.add(address);
+    out.push([other, m]);
+  }
+  return out;
 }
 
 /** Queues an entry at the back of the ready queue. */
@@ -125,22 +200,31 @@ function enqueue(s: DomainState, id: string, e: Entry): void {
   put(s, id, { ...e, where: "ready", queuedAt: s.seq });
 }
 
-/** Fills free slots from the front of the ready queue. */
+/**
+ * Fills free slots from the front of the ready queue. One slot, one lease and one attempt take a
+ * recipient with its message's other ready recipients (`batchOf`); each keeps its own row,
+ * attempt count and lease timer, so its outcome, retry and bounce stay its own (D1, D9).
+ */
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;
   for (const id of s.index.ready.keys()) {
     const e = s.entries.get(id) as Entry;
+    if (s.index.gathering.has(e.record.messageId)) continue;
     const attempts = e.attempts + 1;
     const lease = `${id}#${attempts}`;
     // No expire here: a lapsed lease is taken back by its `leaseExpired` timer, which re-queues.
     if (!decide(s.index.inflight, id, { total: o.concurrency }).ok) break;
     const slot = grant({ id: lease, holder: id, ttlMs: o.leaseMs }, ctx.now);
     s.index.inflight.set(slot.id, slot);
-    put(s, id, { ...e, attempts, where: "inflight", lease: slot });
-    ctx.setTimer(`lease:${id}`, slot.expiresAt, { t: "leaseExpired", recipientId: id, lease });
+    const members = batchOf(s, id, e, o);
+    for (const [mid, m] of members) {
+      put(s, mid, { ...m, attempts: m.attempts + 1, where: "inflight", lease: slot });
+      ctx.setTimer(`lease:${mid}`, slot.expiresAt, { t: "leaseExpired", recipientId: mid, lease });
+    }
     const req: AttemptRequest = {
       domain: s.domain,
       record: e.record,
+      ...(members.length > 1 ? { records: members.map(([, m]) => m.record) } : {}),
       attempt: attempts,
       lease,
       concurrency: o.concurrency,
@@ -150,12 +234,47 @@ function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   return s;
 }
 
+/** Is this outcome for the attempt the recipient is in (not stale, not a duplicate)? */
+function current(s: DomainState, out: Outcome): boolean {
+  const e = s.entries.get(out.recipientId);
+  return e?.where === "inflight" && e.lease?.id === out.lease;
+}
+
 function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): DomainState {
+  if (!current(s, out)) return s; // stale or duplicate
+  countForCircuit(s, out.allMxFailed === true, ctx, o);
+  return settle(s, out, ctx, o);
+}
+
+/** One transaction's outcomes: one attempt for the circuit, then each recipient on its own. */
+function onOutcomes(s: DomainState, outs: Outcome[], ctx: Ctx, o: DomainOptions): DomainState {
+  const live = outs.filter((out) => current(s, out));
+  if (live.length === 0) return s;
+  countForCircuit(
+    s,
+    live.some((out) => out.allMxFailed === true),
+    ctx,
+    o,
+  );
+  for (const out of live) settle(s, out, ctx, o);
+  return s;
+}
+
+function countForCircuit(s: DomainState, allMxFailed: boolean, ctx: Ctx, o: DomainOptions): void {
+  s.circuit = allMxFailed
+    ? { failures: s.circuit.failures + 1, ...(s.circuit.openUntil ? { openUntil: s.circuit.openUntil } : {}) }
+    : { failures: 0 };
+  if (s.circuit.failures >= o.circuitThreshold && s.circuit.openUntil === undefined) {
+    s.circuit.openUntil = ctx.now + o.circuitOpenMs;
+    ctx.setTimer("circuit", s.circuit.openUntil, { t: "circuitClose" });
+  }
+}
+
+/** A recipient's outcome: Delivered, Deferred (retry timer), or a final bounce. */
+function settle(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): DomainState {
   const id = out.recipientId;
-  const current = s.entries.get(id);
-  if (current?.where !== "inflight" || current.lease?.id !== out.lease) return s; // stale or duplicate
+  const e: Entry = { ...(s.entries.get(id) as Entry), lease: undefined };
   ctx.cancelTimer(`lease:${id}`);
-  const e: Entry = { ...current, lease: undefined };
   const attempt = e.attempts;
   const facts = {
     reason: out.reason,
@@ -164,13 +283,6 @@ function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Do
     attempt,
     decision: out.decision,
   };
-  s.circuit = out.allMxFailed
-    ? { failures: s.circuit.failures + 1, ...(s.circuit.openUntil ? { openUntil: s.circuit.openUntil } : {}) }
-    : { failures: 0 };
-  if (s.circuit.failures >= o.circuitThreshold && s.circuit.openUntil === undefined) {
-    s.circuit.openUntil = ctx.now + o.circuitOpenMs;
-    ctx.setTimer("circuit", s.circuit.openUntil, { t: "circuitClose" });
-  }
   if (out.result === "delivered") {
     publish(ctx, e, { ...facts, status: "Delivered", reason: "none" });
     finished(ctx, e.record);
@@ -238,17 +350,46 @@ function compact(r: RecipientRecord): RecipientRecord {
  */
 function remember(s: DomainState, id: string, d: DeliveredEntry, ctx: Ctx, o: DomainOptions): void {
   s.delivered.set(id, d);
+  addTo(s.index.deliveredByMessage, d.record.messageId, id);
   for (const [k, old] of s.delivered.entries()) {
     if (s.delivered.size > o.deliveredLimit || old.deliveredAt + o.deliveredKeepMs <= ctx.now)
-      s.delivered.delete(k);
+      forget(s, k, old);
     else break;
   }
 }
 
+function forget(s: DomainState, id: string, d: DeliveredEntry): void {
+  s.delivered.delete(id);
+  removeFrom(s.index.deliveredByMessage, d.record.messageId, id);
+}
+
+const bare = (a: string) =>
+  a
+    .replace(/^rfc822;\s*/i, "")
+    .replace(/^<|>$/g, "")
+    .trim()
+    .toLowerCase();
+
+/**
+ * The recipient a bounce is about. A message Return-Path names the message: the recipient is the
+ * one of its Delivered recipients here whose address the report gives (Final-Recipient,
+ * Original-Recipient), or its only one; otherwise none (not guessed).
+ */
+function bounced(s: DomainState, b: DelayedBounce): string | undefined {
+  if (b.recipientId !== undefined) return b.recipientId;
+  if (b.messageId === undefined) return undefined;
+  const ids = [...(s.index.deliveredByMessage.get(b.messageId) ?? [])];
+  const wanted = new Set((b.addresses ?? []).map(bare));
+  const named = ids.filter((id) => wanted.has(bare(s.delivered.get(id)?.record.recipient ?? "")));
+  if (named.length === 1) return named[0];
+  return named.length === 0 && ids.length === 1 ? ids[0] : undefined;
+}
+
 function onBounce(s: DomainState, b: DelayedBounce, ctx: Ctx): DomainState {
-  const d = s.delivered.get(b.recipientId);
-  if (!d) return s;
-  s.delivered.delete(b.recipientId);
+  const id = bounced(s, b);
+  const d = id === undefined ? undefined : s.delivered.get(id);
+  if (id === undefined || !d) return s;
+  forget(s, id, d);
   finalBounce(ctx, d.record, b.result, {
     reason: b.reason,
     remoteReply: b.remoteReply,
@@ -276,7 +417,11 @@ export function view(s: DomainState, now: number): DomainView {
 function reindex(s: DomainState): void {
   const ready: [string, number][] = [];
   s.index.ready.clear();
+  s.index.readyByMessage.clear();
+  s.index.gathering.clear();
+  s.index.deliveredByMessage.clear();
   s.index.inflight.clear();
+  for (const [id, d] of s.delivered.entries()) addTo(s.index.deliveredByMessage, d.record.messageId, id);
   for (const [id, e] of s.entries.entries()) {
     if (e.where === "ready") ready.push([id, e.queuedAt]);
     else if (e.where === "inflight") {
@@ -286,11 +431,17 @@ function reindex(s: DomainState): void {
     }
   }
   ready.sort((a, b) => a[1] - b[1]);
-  for (const [id, at] of ready) s.index.ready.set(id, at);
+  for (const [id] of ready) markReady(s.index, id, s.entries.get(id) as Entry);
 }
 
 function emptyIndex(): DomainIndex {
-  return { ready: new Map(), inflight: new Map<string, Lease>() };
+  return {
+    ready: new Map(),
+    readyByMessage: new Map(),
+    gathering: new Set(),
+    deliveredByMessage: new Map(),
+    inflight: new Map<string, Lease>(),
+  };
 }
 
 /** The persisted head: everything but the tables and the index. */
@@ -340,10 +491,16 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
           const e: Entry = { record: r, attempts: 0, where: "ready", dueAt: ctx.now, queuedAt: 0 };
           publish(ctx, e, { status: "Pending", reason: "none", remoteReply: "", mxHost: "", attempt: 0 });
           enqueue(s, r.recipientId, e);
+          gather(s, r, ctx, o);
           return pump(s, ctx, o);
         }
         case "outcome":
           return pump(onOutcome(s, msg.outcome, ctx, o), ctx, o);
+        case "outcomes":
+          return pump(onOutcomes(s, msg.outcomes, ctx, o), ctx, o);
+        case "gathered":
+          if (!s.index.gathering.delete(msg.messageId)) return state;
+          return pump(s, ctx, o);
         case "due": {
           const e = s.entries.get(msg.recipientId);
           if (e?.where !== "scheduled") return state;

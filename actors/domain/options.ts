@@ -13,5 +13,6 @@ export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> 
     leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
     backoff: backoffFromConfig(config),
     circuitOpenMs: config.deliveryCircuitOpenSeconds * 1000,
+    batchRecipients: config.deliveryBatchRecipients,
   };
 }

@@ -19,7 +19,14 @@ export type AttemptResult = "delivered" | "defer" | "soft" | "hard";
 
 export interface AttemptRequest {
   domain: string;
+  /** The first (or only) recipient of the attempt. */
   record: RecipientRecord;
+  /**
+   * Several recipients of one message in one SMTP transaction (D1: one MAIL FROM, one DKIM
+   * signature, one RCPT each), `record` first; absent for one recipient. They share `lease` (one
+   * slot, one connection) and each gets its own outcome, told together (`outcomes`).
+   */
+  records?: RecipientRecord[];
   /** 1 for the first attempt. */
   attempt: number;
   /** Lease id: the outcome must carry it back; a stale one is ignored. */
@@ -53,9 +60,16 @@ export interface Outcome {
   allMxFailed?: boolean;
 }
 
-/** A delayed bounce (D7) for a recipient this actor reported Delivered. */
+/**
+ * A delayed bounce (D7) for a recipient this actor reported Delivered: named by its recipient id
+ * (a recipient's VERP Return-Path), or by its message id and the addresses the report gives for
+ * the failed recipient (a message's Return-Path, shared by the recipients of one transaction).
+ */
 export interface DelayedBounce {
-  recipientId: string;
+  recipientId?: string;
+  messageId?: string;
+  /** Final-Recipient, Original-Recipient, ...: which of the message's recipients failed. */
+  addresses?: string[];
   result: "soft" | "hard";
   reason: StatusReason;
   remoteReply: string;
@@ -67,6 +81,10 @@ export interface DelayedBounce {
 export type DomainMsg =
   | { t: "recipient"; record: RecipientRecord }
   | { t: "outcome"; outcome: Outcome }
+  /** The outcomes of one transaction with several recipients (one attempt, one lease). */
+  | { t: "outcomes"; outcomes: Outcome[] }
+  /** The wait for a message's other records is over: its recipients may go (`gatherMs`). */
+  | { t: "gathered"; messageId: string }
   | { t: "due"; recipientId: string }
   | { t: "leaseExpired"; recipientId: string; lease: string }
   | { t: "circuitClose" }
@@ -108,6 +126,15 @@ export interface DeliveredEntry {
  */
 export interface DomainIndex {
   ready: Map<string, number>;
+  /** The ready ids by message id, so one attempt takes a message's recipients together. */
+  readyByMessage: Map<string, Set<string>>;
+  /**
+   * Messages whose other records may still be on their way: their ready recipients wait (at most
+   * `gatherMs`) so the message goes in one transaction. Not restored: after a restart they go.
+   */
+  gathering: Set<string>;
+  /** The Delivered ids by message id: a bounce to a message's Return-Path finds its recipient. */
+  deliveredByMessage: Map<string, Set<string>>;
   /** Changed in place, like the rows: a lease table (shared/model/lease.ts) the actor owns. */
   inflight: Map<string, Lease>;
 }

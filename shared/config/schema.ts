@@ -123,6 +123,11 @@ export const configKeys = {
     z.coerce.number().int().min(0).max(64).default(1),
     "D3: worker threads that make DKIM signatures (RSA signing is the costliest step of a delivery); 0 = sign on the main thread.",
   ),
+  deliveryBatchRecipients: key(
+    "PETREL_DELIVERY_BATCH_RECIPIENTS",
+    z.coerce.number().int().min(1).max(1000).default(50),
+    "D1: recipients of one message for one recipient domain sent in one SMTP transaction (one MAIL FROM, one DKIM signature, one RCPT each); 1 = one transaction per recipient.",
+  ),
   deliveryMaxRetryHours: key(
     "PETREL_DELIVERY_MAX_RETRY_HOURS",
     z.coerce.number().min(0.01).max(720).default(72),

@@ -16,6 +16,8 @@
  * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts); `bare` is
  * smtp-server with nothing behind it (tests/bench/ingress-bare-child.ts), the library's ceiling;
  * `bare-now` the same greeting at once, as Petrel does.
+ * `petrel-b1`: Petrel with PETREL_DELIVERY_BATCH_RECIPIENTS=1 (an attempt per recipient), the A/B
+ * of delivery per message on (b).
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -78,7 +80,11 @@ async function startTarget(peer: string): Promise<Target> {
   const c = await startChild(
     peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
     peer.startsWith("bare") ? "tests/bench/ingress-bare-child.ts" : undefined,
-    peer === "bare-now" ? { BENCH_BARE_GREETING: "now" } : {},
+    peer === "bare-now"
+      ? { BENCH_BARE_GREETING: "now" }
+      : peer === "petrel-b1"
+        ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
+        : {},
   );
   const pid = c.proc.pid as number;
   return {

@@ -11,7 +11,14 @@ import { describe, expect, it } from "vitest";
 import { recipientId } from "../../actors/keys.ts";
 import { isSuppressible } from "../../shared/bounce/classify.ts";
 import { type BounceReport, parseBounce } from "../../shared/bounce/dsn.ts";
-import { decodeVerp, encodeVerp, findVerp, MAX_LOCAL_PART } from "../../shared/bounce/verp.ts";
+import {
+  decodeReturnPath,
+  decodeVerp,
+  encodeMessageVerp,
+  encodeVerp,
+  findVerp,
+  MAX_LOCAL_PART,
+} from "../../shared/bounce/verp.ts";
 
 const DSN_DIR = resolve(import.meta.dirname, "../../../shared/bounce-corpus/dsn");
 const KEY = "test-verp-key-1";
@@ -256,6 +263,29 @@ describe("VERP Return-Path (D4)", () => {
     expect(a).toBe(encodeVerp(RCPT_ID, HOST, "new-key"));
     expect(decodeVerp(encodeVerp(RCPT_ID, HOST, "old-key"), ["new-key", "old-key"]).ok).toBe(true);
     expect(decodeVerp(a, ["old-key"]).ok).toBe(false);
+  });
+
+  it("a message's Return-Path round-trips its message id; neither form's mac verifies the other", () => {
+    const messageId = "01JD2Q5ZB4K7M9XW3YV6T8N0PA";
+    const address = encodeMessageVerp(messageId, HOST, KEY);
+    expect(address.length - HOST.length - 1).toBeLessThanOrEqual(MAX_LOCAL_PART);
+    expect(decodeReturnPath(address.toUpperCase(), KEY, HOSTS)).toEqual({
+      ok: true,
+      kind: "message",
+      messageId,
+      host: HOST,
+    });
+    expect(decodeReturnPath(address, "another-key", HOSTS)).toEqual({ ok: false, why: "bad_signature" });
+    // The recipient form of the same text, its prefix swapped, does not verify as a message's.
+    const swapped = encodeVerp(`${messageId}.3`, HOST, KEY).replace(/^b-/, "m-");
+    expect(decodeReturnPath(swapped, KEY, HOSTS).ok).toBe(false);
+    expect(decodeVerp(address, KEY, HOSTS).ok).toBe(false);
+    // The recipient form still decodes through the same entry.
+    expect(decodeReturnPath(RETURN_PATH, KEY, HOSTS)).toMatchObject({
+      ok: true,
+      kind: "recipient",
+      recipientId: RCPT_ID,
+    });
   });
 
   it("refuses a recipient id whose local part would exceed 64 octets (RFC 5321)", () => {

@@ -68,6 +68,8 @@ export interface DeliveryNode {
   events: StatusEvent[];
   bouncePort: number;
   submit(to: string, seq?: number, opts?: { isTest?: boolean }): Promise<RecipientRecord>;
+  /** One message to several recipients: its records (seq 0…n-1, `recipients` n) in one publish, as ingress does. */
+  submitMessage(to: string[]): Promise<RecipientRecord[]>;
   eventsFor(rid: string): StatusEvent[];
   waitStatus(rid: string, status: StatusEvent["status"], n?: number): Promise<StatusEvent>;
   stop(): Promise<void>;
@@ -153,41 +155,10 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     bouncePort,
     eventsFor,
     async submit(to, seq = 0, opts = {}) {
-      const messageId = `m${process.pid}x${++messageSeq}`;
-      const body = [
-        `From: App <app@${o.domain.domain}>`,
-        `To: <${to}>`,
-        `Subject: Test ${messageId}`,
-        `Date: ${new Date(clock.now()).toUTCString()}`,
-        `Message-ID: <${messageId}@${o.domain.domain}>`,
-        "MIME-Version: 1.0",
-        "Content-Type: text/plain; charset=utf-8",
-        "",
-        "Hello from Petrel's delivery test.",
-        "",
-      ].join("\r\n");
-      const stored = await content.put(Readable.from([Buffer.from(body)]), { messageId });
-      const domain = (to.split("@")[1] as string).toLowerCase();
-      const record: RecipientRecord = {
-        recipientId: recipientId(messageId, seq),
-        messageId,
-        accountId: "acct1",
-        smtpUser: "user1",
-        sender: `app@${o.domain.domain}`,
-        recipient: to,
-        recipientDomain: domain,
-        sendingDomain: o.domain.domain,
-        subject: `Test ${messageId}`,
-        contentRef: stored.ref,
-        size: stored.size,
-        smtputf8: false,
-        eightBit: false,
-        isTest: opts.isTest ?? false,
-        acceptedAt: clock.now(),
-      };
-      await system.tellAll([{ key: domainKey(domain), msg: { t: "recipient", record } }]);
-      return record;
+      const [record] = await submitRecords([to], seq, opts.isTest ?? false);
+      return record as RecipientRecord;
     },
+    submitMessage: (to) => submitRecords(to, 0, false),
     waitStatus: (rid, status, n = 1) =>
       waitFor(() => eventsFor(rid).filter((e) => e.status === status)[n - 1], {
         what: `${status} #${n} of ${rid}`,
@@ -202,4 +173,45 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
       await bus.close();
     },
   };
+
+  async function submitRecords(tos: string[], firstSeq: number, isTest: boolean): Promise<RecipientRecord[]> {
+    const messageId = `m${process.pid}x${++messageSeq}`;
+    const body = [
+      `From: App <app@${o.domain.domain}>`,
+      `To: ${tos.map((to) => `<${to}>`).join(", ")}`,
+      `Subject: Test ${messageId}`,
+      `Date: ${new Date(clock.now()).toUTCString()}`,
+      `Message-ID: <${messageId}@${o.domain.domain}>`,
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+      "",
+      "Hello from Petrel's delivery test.",
+      "",
+    ].join("\r\n");
+    const stored = await content.put(Readable.from([Buffer.from(body)]), { messageId });
+    const records = tos.map(
+      (to, i): RecipientRecord => ({
+        recipientId: recipientId(messageId, firstSeq + i),
+        messageId,
+        accountId: "acct1",
+        smtpUser: "user1",
+        sender: `app@${o.domain.domain}`,
+        recipient: to,
+        recipientDomain: (to.split("@")[1] as string).toLowerCase(),
+        sendingDomain: o.domain.domain,
+        subject: `Test ${messageId}`,
+        contentRef: stored.ref,
+        size: stored.size,
+        smtputf8: false,
+        eightBit: false,
+        isTest,
+        acceptedAt: clock.now(),
+        ...(tos.length > 1 ? { recipients: tos.length } : {}),
+      }),
+    );
+    await system.tellAll(
+      records.map((record) => ({ key: domainKey(record.recipientDomain), msg: { t: "recipient", record } })),
+    );
+    return records;
+  }
 }

@@ -7,7 +7,7 @@ import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainMsg } from "../../actors/domain/protocol.ts";
 import { BounceListener } from "../../ingress/bounce-listener.ts";
-import { encodeVerp } from "../../shared/bounce/verp.ts";
+import { encodeMessageVerp, encodeVerp } from "../../shared/bounce/verp.ts";
 import { dsnFor } from "./dkim-verify.ts";
 
 const KEY = "listener-test-key-0123456789";
@@ -66,5 +66,17 @@ describe("bounce listener (D7)", () => {
     expect(t.key).toBe("domain:rcpt.test");
     expect(t.msg.bounce).toMatchObject({ recipientId: "msg42.3", result: "hard", reason: "unknown_user" });
     expect(t.msg.bounce.remoteReply).toContain("550 5.1.1");
+  });
+
+  it("a report to a message's Return-Path names the message and the failed recipient's address", async () => {
+    told.length = 0;
+    const verp = encodeMessageVerp("msg43", HOST, KEY);
+    const r = await send(port, verp, dsnFor(verp, "carol@rcpt.test"));
+    expect(r.ok).toBe(true);
+    const t = told[0] as { key: string; msg: Extract<DomainMsg, { t: "bounce" }> };
+    expect(t.key).toBe("domain:rcpt.test");
+    expect(t.msg.bounce.recipientId).toBeUndefined();
+    expect(t.msg.bounce).toMatchObject({ messageId: "msg43", result: "hard", reason: "unknown_user" });
+    expect(t.msg.bounce.addresses).toContain("carol@rcpt.test");
   });
 });
