@@ -8,6 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { withAcceptedEvents } from "./actors/accepted.ts";
 import { createAccountBehavior } from "./actors/account/behavior.ts";
 import { AccountService } from "./actors/account/service.ts";
 import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
@@ -259,7 +260,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       }),
     );
     // Recipient-domain actors (slots, retries) and per-account suppression lists.
-    actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
+    // S11: each record's Accepted event leaves with its domain actor's turn (actors/accepted.ts).
+    actors.register(withAcceptedEvents(createDomainBehavior(domainOptionsFromConfig(config))));
     actors.register(createSuppressionBehavior());
     // X5: the content ledger (which message's recipients are all final).
     actors.register(createContentBehavior({ partitions: config.partitions }));

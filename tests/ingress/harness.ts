@@ -2,13 +2,16 @@
  * A real ingress for tests: the account harness (LogBus, ActorSystem on a ManualClock, account,
  * suppression and client IP actors, DirectoryView, AccountService), an account with an SMTP user and a trusted (verified)
  * sending domain, the local content store, and both listeners on 127.0.0.1 port 0 with a
- * generated self-signed certificate. Collects the status events ingress publishes.
+ * generated self-signed certificate, and the domain actors that take the records. Collects the
+ * status events ingress and the domain actors publish.
  */
 import { mkdirSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
+import { withAcceptedEvents } from "../../actors/accepted.ts";
+import { createDomainBehavior } from "../../actors/domain/behavior.ts";
 import { actorAccountPort } from "../../ingress/account-port.ts";
 import { actorClientPort } from "../../ingress/client-port.ts";
 import type { IngressLimits } from "../../ingress/limits.ts";
@@ -19,7 +22,7 @@ import { LocalContentStore } from "../../shared/content/local.ts";
 import { createLogger } from "../../shared/log.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import { domainFixture } from "../account/fixtures.ts";
-import { type Node, startNode, tempDir } from "../account/harness.ts";
+import { type Node, PARTITIONS, startNode, tempDir } from "../account/harness.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 export const HOST = "127.0.0.1";
@@ -65,7 +68,10 @@ export async function startRelay(
   const dir = tempDir(cleanups);
   const busDir = join(dir, "bus");
   mkdirSync(busDir);
-  const node = await startNode(busDir);
+  // The domain actors take the records and derive each one's Accepted event (actors/accepted.ts).
+  const node = await startNode(busDir, {
+    behaviors: [withAcceptedEvents(createDomainBehavior({ partitions: PARTITIONS }))],
+  });
   const acct = await node.service.createAccount({
     name: "Shop",
     plan: o.plan ?? "starter",
