@@ -12,6 +12,7 @@ import { withAcceptedEvents } from "./actors/accepted.ts";
 import { createAccountBehavior } from "./actors/account/behavior.ts";
 import { AccountService } from "./actors/account/service.ts";
 import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
+import { SuppressionCheck } from "./actors/account/suppression-check.ts";
 import { startDomainVerifier } from "./actors/account/verifier.ts";
 import { createClientBehavior } from "./actors/client/behavior.ts";
 import { SystemClock } from "./actors/clock.ts";
@@ -47,6 +48,7 @@ import type { Logger } from "./shared/log.ts";
 import { contentBytesGauge, createMetrics, type Registry } from "./shared/metrics.ts";
 import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
+import { SuppressionView } from "./shared/suppression/view.ts";
 
 export const VERSION = "0.1.0";
 
@@ -313,6 +315,15 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       log.warn({ dir: join(dataDir, "tls") }, "generated a self-signed TLS certificate for SMTP");
     const limits = limitsFromConfig(config);
     const suppression = accounts.suppressions;
+    // S9: recipients looked up in this node's view of the suppression lists (issue 16).
+    const suppressions = new SuppressionView({
+      bus,
+      nodeId,
+      onError: (e) => log.error({ err: e }, "suppression view error"),
+    });
+    closers.push(() => suppressions.close());
+    await suppressions.ready();
+    const suppressionCheck = new SuppressionCheck(suppressions, suppression);
     const ingress = await startIngress({
       host: config.host,
       submissionPort: config.submissionPort,
@@ -331,7 +342,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       log: log.child({ component: "ingress" }),
       now: () => clock.now(),
       // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
-      isSuppressed: (accountId, address) => suppression.has(accountId, address),
+      isSuppressed: (accountId, address) => suppressionCheck.isSuppressed(accountId, address),
       metrics,
       closeTimeoutMs: config.shutdownGraceMs,
     });
