@@ -324,6 +324,16 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     closers.push(() => suppressions.close());
     await suppressions.ready();
     const suppressionCheck = new SuppressionCheck(suppressions, suppression);
+    // S8: quota reserved from this node's credit (issue 16); unused credit is handed back at stop,
+    // after the listeners closed (closers run in reverse).
+    const accountPort = actorAccountPort(actors, {
+      ...limits,
+      nodeId,
+      now: () => clock.now(),
+      mayUse: (accountId) => directory.account(accountId)?.sendingAllowed ?? false,
+      onError: (e) => log.warn({ err: e }, "S8: quota credit hand-back failed"),
+    });
+    closers.push(() => accountPort.close());
     const ingress = await startIngress({
       host: config.host,
       submissionPort: config.submissionPort,
@@ -334,7 +344,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       limits,
       directory,
       authenticate: (u, p) => accounts.authenticateSmtp(u, p),
-      accounts: actorAccountPort(actors, limits),
+      accounts: accountPort,
       clients: actorClientPort(actors, limits),
       actors,
       bus,

@@ -15,7 +15,8 @@
  * alternating order, and the table gives Petrel/Postfix ratios of the medians.
  * Haraka joins when `BENCH_HARAKA` names its binary (tests/bench/ingress-haraka.ts); `bare` is
  * smtp-server with nothing behind it (tests/bench/ingress-bare-child.ts), the library's ceiling;
- * `bare-now` the same greeting at once, as Petrel does.
+ * `bare-now` the same greeting at once, as Petrel does; `petrel-nocredit` is Petrel with quota
+ * credit off (PETREL_SMTP_QUOTA_CREDIT_BLOCK=0: one account-actor ask per recipient, issue 16).
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -78,7 +79,11 @@ async function startTarget(peer: string): Promise<Target> {
   const c = await startChild(
     peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
     peer.startsWith("bare") ? "tests/bench/ingress-bare-child.ts" : undefined,
-    peer === "bare-now" ? { BENCH_BARE_GREETING: "now" } : {},
+    peer === "bare-now"
+      ? { BENCH_BARE_GREETING: "now" }
+      : peer === "petrel-nocredit"
+        ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
+        : {},
   );
   const pid = c.proc.pid as number;
   return {
@@ -279,6 +284,7 @@ const rows: string[] = [];
 const COMPARISONS: [string, string, string][] = [
   ["petrel", "postfix", ""],
   ["petrel", "petrel-base", " (vs petrel-base)"],
+  ["petrel", "petrel-nocredit", " (vs petrel-nocredit)"],
   ["petrel", "bare", " (vs bare smtp-server)"],
   ["bare", "postfix", " (bare smtp-server vs Postfix)"],
   ["petrel", "haraka", " (vs Haraka)"],

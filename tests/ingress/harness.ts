@@ -12,7 +12,7 @@ import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
 import { withAcceptedEvents } from "../../actors/accepted.ts";
 import { createDomainBehavior } from "../../actors/domain/behavior.ts";
-import { actorAccountPort } from "../../ingress/account-port.ts";
+import { type AccountPort, actorAccountPort } from "../../ingress/account-port.ts";
 import { actorClientPort } from "../../ingress/client-port.ts";
 import type { IngressLimits } from "../../ingress/limits.ts";
 import { type Ingress, startIngress } from "../../ingress/server.ts";
@@ -47,6 +47,7 @@ export const DEFAULT_LIMITS: IngressLimits = {
   maxCommandLength: 1024,
   greetingDelayMs: 0,
   sandboxDomain: SANDBOX,
+  quotaCreditBlock: 100,
 };
 
 export interface Relay {
@@ -56,6 +57,8 @@ export interface Relay {
   accountId: string;
   user: { username: string; password: string };
   events: StatusEvent[];
+  /** S8: this node's quota credit (hand it back with `flush()` before reading exact counters). */
+  accounts: AccountPort;
   /** Records handed to domain actors (read from the domain inbox topic). */
   records: () => Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -94,6 +97,11 @@ export async function startRelay(
     },
   });
   const suppressed = new Set(o.suppressed ?? []);
+  const accounts = actorAccountPort(node.system, {
+    ...limits,
+    now: () => node.clock.now(),
+    mayUse: (accountId) => node.directory.account(accountId)?.sendingAllowed ?? false,
+  });
   const ingress = await startIngress({
     host: HOST,
     submissionPort: 0,
@@ -104,7 +112,7 @@ export async function startRelay(
     limits,
     directory: node.directory,
     authenticate: (u, p) => node.service.authenticateSmtp(u, p),
-    accounts: actorAccountPort(node.system, limits),
+    accounts,
     clients: actorClientPort(node.system, limits),
     actors: node.system,
     bus: node.bus,
@@ -119,6 +127,7 @@ export async function startRelay(
     ingress,
     store,
     accountId: acct.accountId,
+    accounts,
     user: { username: user.username, password: user.password },
     events,
     records: async () => {
@@ -135,6 +144,7 @@ export async function startRelay(
     },
     async stop() {
       await ingress.close();
+      await accounts.close();
       await sub.close();
       await node.stop();
     },
