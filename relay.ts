@@ -8,9 +8,11 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { withAcceptedEvents } from "./actors/accepted.ts";
 import { createAccountBehavior } from "./actors/account/behavior.ts";
 import { AccountService } from "./actors/account/service.ts";
 import { createSuppressionBehavior, type SuppressionService } from "./actors/account/suppression.ts";
+import { SuppressionCheck } from "./actors/account/suppression-check.ts";
 import { startDomainVerifier } from "./actors/account/verifier.ts";
 import { createClientBehavior } from "./actors/client/behavior.ts";
 import { SystemClock } from "./actors/clock.ts";
@@ -57,6 +59,7 @@ import {
 } from "./shared/metrics.ts";
 import { STATUS_EVENTS_TOPIC_SPEC } from "./shared/model/event.ts";
 import { loadServerSecrets, type ServerSecrets } from "./shared/security/secrets.ts";
+import { SuppressionView } from "./shared/suppression/view.ts";
 
 export const VERSION = "0.1.0";
 
@@ -276,7 +279,8 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       }),
     );
     // Recipient-domain actors (slots, retries) and per-account suppression lists.
-    actors.register(createDomainBehavior(domainOptionsFromConfig(config)));
+    // S11: each record's Accepted event leaves with its domain actor's turn (actors/accepted.ts).
+    actors.register(withAcceptedEvents(createDomainBehavior(domainOptionsFromConfig(config))));
     actors.register(createSuppressionBehavior());
     // X5: the content ledger (which message's recipients are all final).
     actors.register(createContentBehavior({ partitions: config.partitions }));
@@ -354,6 +358,25 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       now: () => clock.now(),
     });
     const suppression = accounts.suppressions;
+    // S9: recipients looked up in this node's view of the suppression lists (issue 16).
+    const suppressions = new SuppressionView({
+      bus,
+      nodeId,
+      onError: (e) => log.error({ err: e }, "suppression view error"),
+    });
+    closers.push(() => suppressions.close());
+    await suppressions.ready();
+    const suppressionCheck = new SuppressionCheck(suppressions, suppression);
+    // S8: quota reserved from this node's credit (issue 16); unused credit is handed back at stop,
+    // after the listeners closed (closers run in reverse).
+    const accountPort = actorAccountPort(actors, {
+      ...limits,
+      nodeId,
+      now: () => clock.now(),
+      mayUse: (accountId) => directory.account(accountId)?.sendingAllowed ?? false,
+      onError: (e) => log.warn({ err: e }, "S8: quota credit hand-back failed"),
+    });
+    closers.push(() => accountPort.close());
     const ingress = await startIngress({
       host: config.host,
       submissionPort: config.submissionPort,
@@ -364,7 +387,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       limits,
       directory,
       authenticate: (u, p) => accounts.authenticateSmtp(u, p),
-      accounts: actorAccountPort(actors, limits),
+      accounts: accountPort,
       clients: actorClientPort(actors, limits),
       actors,
       bus,
@@ -373,7 +396,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       log: log.child({ component: "ingress" }),
       now: () => clock.now(),
       // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
-      isSuppressed: (accountId, address) => suppression.has(accountId, address),
+      isSuppressed: (accountId, address) => suppressionCheck.isSuppressed(accountId, address),
       metrics,
       refusals: recorders.ingress,
       closeTimeoutMs: config.shutdownGraceMs,

@@ -1,7 +1,8 @@
 /**
  * The durable accept (S11) and the Activity events of submission (A1): per-recipient records to
- * the recipient-domain actors (one durable `tellAll`), `Accepted`/`Rejected` events on
- * `events.status` keyed by account id. Builders are pure; `publish*` do the I/O.
+ * the recipient-domain actors (one durable `tellAll`; each record's `Accepted` event is derived from
+ * it in the domain actor's turn, actors/accepted.ts), `Rejected` events on `events.status` keyed by
+ * account id. Builders are pure; `publish*` do the I/O.
  */
 
 import { domainKey, recipientId } from "../actors/keys.ts";
@@ -22,6 +23,8 @@ export interface MessageFacts {
   contentRef: string;
   size: number;
   subject: string;
+  /** The From header as read (the Accepted event, derived from the record, shows it). */
+  headerFrom?: string;
   eightBit: boolean;
   acceptedAt: number;
 }
@@ -39,6 +42,7 @@ export function buildRecords(tx: Transaction, m: MessageFacts): RecipientRecord[
     recipientDomain: r.mailbox.domain,
     sendingDomain: tx.sender.domain,
     subject: m.subject,
+    ...(m.headerFrom ? { headerFrom: m.headerFrom } : {}),
     contentRef: m.contentRef,
     size: m.size,
     smtputf8: tx.smtputf8,
@@ -126,7 +130,11 @@ export class PublishFailedError extends Error {
   }
 }
 
-/** S11: records to the domain actors and the events, both durable, before the caller answers 250. */
+/**
+ * S11: the records to the domain actors (whose turns derive each recipient's `Accepted` event,
+ * actors/accepted.ts) and the events ingress itself writes (suppressed recipients, usually none),
+ * both durable, before the caller answers 250.
+ */
 export async function publishAccepted(
   actors: ActorSystem,
   bus: Bus,

@@ -1,17 +1,23 @@
 /**
  * What ingress asks of the account actor (S4 session leases, S8 quota), through the actor system,
  * answering plain values. Actor failures become `SmtpError` 451 (temporary) at the caller.
+ * S8 reservations come from this node's quota credit (quota-credit.ts, issue 16).
  */
 
 import { QuotaGateway } from "../actors/account/quota-gateway.ts";
 import { accountKey } from "../actors/keys.ts";
 import type { ActorSystem } from "../actors/system.ts";
-import type { AccountReply, QuotaGrant, SessionGrant } from "../shared/model/account/protocol.ts";
+import type { AccountReply, CreditGrant, SessionGrant } from "../shared/model/account/protocol.ts";
 import type { IngressLimits } from "./limits.ts";
+import { QuotaCredit, type Reservation } from "./quota-credit.ts";
 
 export interface AccountPort {
-  reserve(accountId: string, n: number): Promise<QuotaGrant>;
+  reserve(accountId: string, n: number): Promise<Reservation>;
   release(accountId: string, n: number, periodStart?: number): Promise<void>;
+  /** Hands this node's unused quota credit back (tests read exact counters after it). */
+  flush(): Promise<void>;
+  /** Stops the credit sweeper and hands the credit back (relay shutdown). */
+  close(): Promise<void>;
   acquireSession(accountId: string, leaseId: string, username: string): Promise<SessionGrant>;
   renewSession(accountId: string, leaseId: string): Promise<boolean>;
   releaseSession(accountId: string, leaseId: string): Promise<void>;
@@ -20,7 +26,14 @@ export interface AccountPort {
 export function actorAccountPort(
   actors: ActorSystem,
   o: Pick<IngressLimits, "sessionLeaseMs" | "sessionsPerUser" | "sessionsPerAccount"> & {
+    /** Default 0: one ask per reservation. */
+    quotaCreditBlock?: number;
     askTimeoutMs?: number;
+    nodeId?: string;
+    now?(): number;
+    /** C2 from the directory view: an account that may not send takes nothing from its credit. */
+    mayUse?(accountId: string): boolean;
+    onError?(error: unknown): void;
   },
 ): AccountPort {
   const ask = async <T>(accountId: string, msg: unknown): Promise<T> => {
@@ -30,11 +43,30 @@ export function actorAccountPort(
   };
   // S8: the one quota gateway, shared with the control plane.
   const quota = new QuotaGateway(actors, o.askTimeoutMs ?? 10_000);
-  return {
-    reserve: (accountId, n) => quota.reserve(accountId, n),
-    release: async (accountId, n, periodStart) => {
-      await quota.release(accountId, n, periodStart);
+  const credit = new QuotaCredit({
+    nodeId: o.nodeId ?? actors.nodeId,
+    block: o.quotaCreditBlock ?? 0,
+    ttlMs: o.sessionLeaseMs,
+    now: o.now ?? Date.now,
+    ...(o.mayUse ? { mayUse: o.mayUse } : {}),
+    ...(o.onError ? { onError: o.onError } : {}),
+    actor: {
+      grant: (accountId, msg) => ask<CreditGrant>(accountId, { t: "grantCredit", ...msg }),
+      settle: async (accountId, s) => {
+        await ask(accountId, { t: "settleCredit", ...s });
+      },
+      release: async (accountId, n, periodStart) => {
+        await quota.release(accountId, n, periodStart);
+      },
     },
+  });
+  return {
+    // Without credit (block 0) the reservation is the plain actor ask it always was.
+    reserve: (accountId, n) =>
+      (o.quotaCreditBlock ?? 0) > 0 ? credit.reserve(accountId, n) : quota.reserve(accountId, n),
+    release: (accountId, n, periodStart) => credit.release(accountId, n, periodStart),
+    flush: () => credit.flush(),
+    close: () => credit.close(),
     acquireSession: (accountId, leaseId, username) =>
       ask<SessionGrant>(accountId, {
         t: "acquireSession",

@@ -1,9 +1,11 @@
 /**
  * The end of DATA (S6, S7 header From, S10, S11, S12): the content into the store, then what the
- * accepted message becomes — one record per recipient to deliver and one event per recipient
- * (`Accepted`, or `Rejected` with reason `suppressed`, S9), all carrying the `250` reply.
+ * accepted message becomes — one record per recipient to deliver, and a `Rejected` event (reason
+ * `suppressed`, S9) per suppressed recipient, carrying the `250` reply. The `Accepted` events are
+ * derived from the records by the domain actors (actors/accepted.ts): one durable write per message.
  */
 import type { SMTPServerDataStream } from "smtp-server";
+import { queuedReply } from "../shared/model/accepted.ts";
 import type { StatusEvent } from "../shared/model/event.ts";
 import type { RecipientRecord } from "../shared/model/recipient.ts";
 import { buildEvent, buildRecords } from "./accept.ts";
@@ -44,33 +46,36 @@ export function storeMessage(
   });
 }
 
-/** Pure: the records and events of an accepted, stored message. */
+/** Pure: the records of an accepted, stored message and the events ingress itself publishes. */
 export function messageOutcome(
   tx: Transaction,
   m: StoredMessage,
   acceptedAt: number,
 ): { records: RecipientRecord[]; events: StatusEvent[] } {
-  const reply = `250 2.0.0 OK queued as ${tx.messageId}`;
+  const reply = queuedReply(tx.messageId);
   const records = buildRecords(tx, {
     contentRef: m.stored.ref,
     size: m.stored.size,
     subject: m.subject,
+    headerFrom: m.headerFrom,
     eightBit: m.eightBit,
     acceptedAt,
   });
-  const events = tx.accepted.map((r) =>
-    buildEvent(tx, {
-      seq: r.seq,
-      recipient: r.mailbox.address,
-      recipientDomain: r.mailbox.domain,
-      status: r.suppressed ? "Rejected" : "Accepted",
-      reason: r.suppressed ? "suppressed" : "none",
-      reply,
-      isTest: r.isTest,
-      subject: m.subject,
-      headerFrom: m.headerFrom,
-      ts: acceptedAt,
-    }),
-  );
+  const events = tx.accepted
+    .filter((r) => r.suppressed)
+    .map((r) =>
+      buildEvent(tx, {
+        seq: r.seq,
+        recipient: r.mailbox.address,
+        recipientDomain: r.mailbox.domain,
+        status: "Rejected",
+        reason: "suppressed",
+        reply,
+        isTest: r.isTest,
+        subject: m.subject,
+        headerFrom: m.headerFrom,
+        ts: acceptedAt,
+      }),
+    );
   return { records, events };
 }

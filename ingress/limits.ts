@@ -25,6 +25,8 @@ export interface IngressLimits {
    */
   greetingDelayMs: number;
   sandboxDomain: string;
+  /** S8 (issue 16): recipients of quota per credit block a node holds; 0 = an ask per recipient. */
+  quotaCreditBlock: number;
 }
 
 export function limitsFromConfig(c: Config): IngressLimits {
@@ -46,5 +48,6 @@ export function limitsFromConfig(c: Config): IngressLimits {
     maxCommandLength: 1024,
     greetingDelayMs: c.smtpGreetingDelayMs,
     sandboxDomain: c.sandboxDomain,
+    quotaCreditBlock: c.smtpQuotaCreditBlock,
   };
 }

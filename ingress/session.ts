@@ -280,10 +280,8 @@ export class SubmissionHandlers {
       });
     }
     this.metrics.messagesAccepted.inc();
-    for (const e of events) {
-      if (e.status === "Accepted") this.metrics.recipientsAccepted.inc();
-      else this.metrics.recipientsRejected.inc({ reason: e.reason });
-    }
+    this.metrics.recipientsAccepted.inc(records.length);
+    for (const e of events) this.metrics.recipientsRejected.inc({ reason: e.reason });
     return `2.0.0 OK queued as ${tx.messageId}`;
   }
 

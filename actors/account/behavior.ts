@@ -11,6 +11,7 @@ import { accountOutputTopics } from "../../shared/model/account/topics.ts";
 import type { Behavior } from "../behavior.ts";
 import { ACCOUNT_ACTOR_TYPE } from "../keys.ts";
 import * as billing from "./billing.ts";
+import * as credit from "./credit.ts";
 import { directoryChanges } from "./directory.ts";
 import * as domains from "./domains.ts";
 import * as sessions from "./sessions.ts";
@@ -40,6 +41,10 @@ function dispatch(s: AccountState, msg: AccountMsg, ctx: Ctx, o: AccountBehavior
       return usage.reserveQuota(s, msg, ctx, o);
     case "releaseQuota":
       return usage.releaseQuota(s, msg, ctx, o);
+    case "grantCredit":
+      return credit.grantCredit(s, msg, ctx, o);
+    case "settleCredit":
+      return credit.settleCredit(s, msg, ctx, o);
     case "acquireSession":
       return sessions.acquireSession(s, msg, ctx, o);
     case "renewSession":

@@ -30,6 +30,17 @@ export function reserve(
     : { granted, used: used + granted };
 }
 
+/**
+ * S8 as credit (issue 16): how many recipients to reserve for a node that needs `need` now and
+ * asks for a block of `block`: the block while at least four blocks are left, else exactly what
+ * it needs — so the last recipients of a period are never held as another node's unused credit,
+ * and a small quota is reserved recipient by recipient as before.
+ */
+export function creditSize(counter: { quota: number; used: number }, need: number, block: number): number {
+  const size = Math.max(need, block);
+  return Math.max(0, counter.quota - counter.used) >= 4 * size ? size : need;
+}
+
 /** Gives back `n` reservations; the counter never goes below zero. */
 export function release(used: number, n: number): number {
   return Math.max(0, used - n);

@@ -3,7 +3,10 @@
  * addresses are added by the domain actors (`source: hard_bounce`, with the reply that caused it
  * and the classifier's class and rule, issue 15); the API lists (newest first, paged), adds
  * (`source: manual`, idempotent), removes, and lifts in bulk by class, rule and time (`lift`, to
- * undo wrong suppressions after a misclassification); ingress asks `has` at RCPT (S9).
+ * undo wrong suppressions after a misclassification). Every change is also published on the
+ * compacted `suppressions` topic, which every node folds into a SuppressionView
+ * (shared/suppression/): ingress looks recipients up there at RCPT (S9) and asks `has` only for an
+ * account whose list the view does not hold yet — that first `has` publishes it.
  *
  * Addresses: the domain is lower-cased, the local part kept as given for display; lookups are
  * case-insensitive on the whole address (the entry's key is the lower-cased address), because
@@ -13,7 +16,15 @@
 import { fromBase64Url, toBase64Url } from "../../shared/base64url.ts";
 import { KINDS, type ReasonClass } from "../../shared/bounce/rules.ts";
 import type { BounceDecision } from "../../shared/model/event.ts";
-import type { Behavior } from "../behavior.ts";
+import {
+  markerValue,
+  SUPPRESSIONS_TOPIC,
+  SUPPRESSIONS_TOPIC_SPEC,
+  suppressionAddressKey,
+  suppressionEntryKey,
+  suppressionMarkerKey,
+} from "../../shared/suppression/topic.ts";
+import type { ActorContext, Behavior } from "../behavior.ts";
 import { SUPPRESSION_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 
@@ -69,6 +80,12 @@ export function liftMatches(e: SuppressionEntry, f: LiftFilter): boolean {
 export interface SuppressionState {
   /** By lower-cased address. */
   entries: Record<string, SuppressionEntry>;
+  /**
+   * The whole list is on the `suppressions` topic with its `complete` marker (issue 16), so every
+   * node's SuppressionView answers for this account. Absent in states from before the topic: the
+   * first `has` publishes the list.
+   */
+  published?: boolean;
 }
 
 /** Where a page starts: after this entry in newest-first order. */
@@ -131,7 +148,22 @@ export function normalizeAddress(raw: string): string | undefined {
 }
 
 /** The lookup key: the whole address lower-cased. */
-export const addressKey = (address: string) => address.trim().toLowerCase().replace(/\.$/, "");
+export const addressKey = suppressionAddressKey;
+
+const encoder = new TextEncoder();
+
+/** The entry on the `suppressions` topic (an empty value, a tombstone, when it is gone). */
+function publishEntry(ctx: Ctx, address: string, entry: SuppressionEntry | undefined): void {
+  const value = entry ? encoder.encode(JSON.stringify(entry)) : new Uint8Array(0);
+  ctx.emit(SUPPRESSIONS_TOPIC, suppressionEntryKey(ctx.id, address), value);
+}
+
+/** The whole list, then the marker that tells every view it holds this account's list. */
+function publishAll(ctx: Ctx, state: SuppressionState): SuppressionState {
+  for (const [key, entry] of Object.entries(state.entries)) publishEntry(ctx, key, entry);
+  ctx.emit(SUPPRESSIONS_TOPIC, suppressionMarkerKey(ctx.id), markerValue());
+  return { ...state, published: true };
+}
 
 /** Older snapshots said `bounce` / `api`. */
 function sourceOf(e: { source?: string; recipientId?: string }): SuppressionSource {
@@ -187,9 +219,12 @@ export function pageEntries(
 
 // — the actor —
 
+type Ctx = ActorContext<SuppressionMsg>;
+
 export function createSuppressionBehavior(): Behavior<SuppressionState, SuppressionMsg> {
   return {
     type: SUPPRESSION_ACTOR_TYPE,
+    outputs: [SUPPRESSIONS_TOPIC_SPEC],
     initial: () => ({ entries: {} }),
     receive(state, msg, ctx) {
       switch (msg.t) {
@@ -211,15 +246,17 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
             ...(msg.decision ? { decision: msg.decision } : {}),
           };
           ctx.reply({ entry, created: true });
-          return { entries: { ...state.entries, [key]: entry } };
+          publishEntry(ctx, key, entry);
+          return { ...state, entries: { ...state.entries, [key]: entry } };
         }
         case "remove": {
           const key = addressKey(msg.address);
           const gone = state.entries[key];
           ctx.reply(gone ? { ...gone, source: sourceOf(gone) } : null);
           if (!gone) return state;
+          publishEntry(ctx, key, undefined);
           const { [key]: _gone, ...rest } = state.entries;
-          return { entries: rest };
+          return { ...state, entries: rest };
         }
         case "list":
           ctx.reply(pageEntries(state.entries, Number.MAX_SAFE_INTEGER).entries);
@@ -229,7 +266,8 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
           return state;
         case "has":
           ctx.reply(state.entries[addressKey(msg.address)] !== undefined);
-          return state;
+          // Once per account: from now on every node's view answers for it (no more asks).
+          return state.published ? state : publishAll(ctx, state);
         case "lift": {
           const lifted = Object.keys(state.entries).filter((k) =>
             liftMatches(state.entries[k] as SuppressionEntry, msg.filter),
@@ -237,12 +275,16 @@ export function createSuppressionBehavior(): Behavior<SuppressionState, Suppress
           ctx.reply({ lifted: lifted.length });
           if (msg.filter.dryRun || lifted.length === 0) return state;
           const entries = { ...state.entries };
-          for (const k of lifted) delete entries[k];
-          return { entries };
+          for (const k of lifted) {
+            delete entries[k];
+            publishEntry(ctx, k, undefined);
+          }
+          return { ...state, entries };
         }
         case "erase":
           ctx.reply(Object.keys(state.entries).length);
-          return { entries: {} };
+          for (const key of Object.keys(state.entries)) publishEntry(ctx, key, undefined);
+          return { ...state, entries: {} };
       }
     },
   };

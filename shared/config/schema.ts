@@ -305,6 +305,11 @@ export const configKeys = {
     z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
     "S4: lease of a user/account session slot and of a per-IP connection slot; renewed while the session lives, lapses when it or its node dies.",
   ),
+  smtpQuotaCreditBlock: key(
+    "PETREL_SMTP_QUOTA_CREDIT_BLOCK",
+    z.coerce.number().int().min(0).max(100_000).default(100),
+    "S8: recipients of monthly quota a node takes from the account actor at once as credit (a lease of smtpSessionLeaseMs; unused credit is handed back), so a recipient's reservation is a local decrement; near the end of the quota it reserves one by one. 0 = one actor ask per recipient.",
+  ),
   smtpAuthMaxFailures: key(
     "PETREL_SMTP_AUTH_MAX_FAILURES",
     z.coerce.number().int().min(1).default(5),

@@ -18,6 +18,8 @@ export const RecipientRecord = z.object({
   recipientDomain: z.string().min(1),
   sendingDomain: z.string().min(1),
   subject: z.string(),
+  /** The message's From header as read at DATA (issue 14 point 6); absent on older records. */
+  headerFrom: z.string().optional(),
   /** Content store reference of the stored message (headers as accepted, Message-ID/Date added). */
   contentRef: z.string().min(1),
   size: z.number().int().min(0),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createAccountBehavior } from "../../actors/account/behavior.ts";
 import { AccountService } from "../../actors/account/service.ts";
 import { createSuppressionBehavior } from "../../actors/account/suppression.ts";
+import type { AnyBehavior } from "../../actors/behavior.ts";
 import { createClientBehavior } from "../../actors/client/behavior.ts";
 import { ManualClock } from "../../actors/clock.ts";
 import { accountKey } from "../../actors/keys.ts";
@@ -62,7 +63,14 @@ export function tempDir(cleanups: (() => Promise<void>)[]): string {
 
 export async function startNode(
   dir: string,
-  opts: { clock?: ManualClock; localAsk?: boolean; retentionDays?: number; reverifyHours?: number } = {},
+  opts: {
+    clock?: ManualClock;
+    localAsk?: boolean;
+    retentionDays?: number;
+    reverifyHours?: number;
+    /** More behaviors on this node (the ingress harness adds the domain actors). */
+    behaviors?: AnyBehavior[];
+  } = {},
 ): Promise<Node> {
   const clock = opts.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
   const bus = await LogBus.open({ dir, maintenanceIntervalMs: 0 });
@@ -83,6 +91,7 @@ export async function startNode(
       reverifyHours: opts.reverifyHours ?? 24,
     }),
   );
+  for (const b of opts.behaviors ?? []) system.register(b);
   await system.start();
   await waitFor(() => system.ownedPartitions("account").length === PARTITIONS, {
     what: "all account partitions",

@@ -18,6 +18,8 @@
  * `bare-now` the same greeting at once, as Petrel does.
  * `petrel-b1`: Petrel with PETREL_DELIVERY_BATCH_RECIPIENTS=1 (an attempt per recipient), the A/B
  * of delivery per message on (b).
+ * `petrel-nocredit` is Petrel with quota
+ * credit off (PETREL_SMTP_QUOTA_CREDIT_BLOCK=0: one account-actor ask per recipient, issue 16).
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -84,7 +86,9 @@ async function startTarget(peer: string): Promise<Target> {
       ? { BENCH_BARE_GREETING: "now" }
       : peer === "petrel-b1"
         ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
-        : {},
+        : peer === "petrel-nocredit"
+          ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
+          : {},
   );
   const pid = c.proc.pid as number;
   return {
@@ -285,6 +289,7 @@ const rows: string[] = [];
 const COMPARISONS: [string, string, string][] = [
   ["petrel", "postfix", ""],
   ["petrel", "petrel-base", " (vs petrel-base)"],
+  ["petrel", "petrel-nocredit", " (vs petrel-nocredit)"],
   ["petrel", "bare", " (vs bare smtp-server)"],
   ["bare", "postfix", " (bare smtp-server vs Postfix)"],
   ["petrel", "haraka", " (vs Haraka)"],

@@ -2,14 +2,17 @@
  * A real ingress for tests: the account harness (LogBus, ActorSystem on a ManualClock, account,
  * suppression and client IP actors, DirectoryView, AccountService), an account with an SMTP user and a trusted (verified)
  * sending domain, the local content store, and both listeners on 127.0.0.1 port 0 with a
- * generated self-signed certificate. Collects the status events ingress publishes.
+ * generated self-signed certificate, and the domain actors that take the records. Collects the
+ * status events ingress and the domain actors publish.
  */
 import { mkdirSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
-import { actorAccountPort } from "../../ingress/account-port.ts";
+import { withAcceptedEvents } from "../../actors/accepted.ts";
+import { createDomainBehavior } from "../../actors/domain/behavior.ts";
+import { type AccountPort, actorAccountPort } from "../../ingress/account-port.ts";
 import { actorClientPort } from "../../ingress/client-port.ts";
 import type { IngressLimits } from "../../ingress/limits.ts";
 import { type Ingress, startIngress } from "../../ingress/server.ts";
@@ -19,7 +22,7 @@ import { LocalContentStore } from "../../shared/content/local.ts";
 import { createLogger } from "../../shared/log.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import { domainFixture } from "../account/fixtures.ts";
-import { type Node, startNode, tempDir } from "../account/harness.ts";
+import { type Node, PARTITIONS, startNode, tempDir } from "../account/harness.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 export const HOST = "127.0.0.1";
@@ -44,6 +47,7 @@ export const DEFAULT_LIMITS: IngressLimits = {
   maxCommandLength: 1024,
   greetingDelayMs: 0,
   sandboxDomain: SANDBOX,
+  quotaCreditBlock: 100,
 };
 
 export interface Relay {
@@ -55,6 +59,8 @@ export interface Relay {
   events: StatusEvent[];
   /** The TLS pair the listeners serve (generated into the data dir unless given). */
   tls: TlsMaterial;
+  /** S8: this node's quota credit (hand it back with `flush()` before reading exact counters). */
+  accounts: AccountPort;
   /** Records handed to domain actors (read from the domain inbox topic). */
   records: () => Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -67,7 +73,10 @@ export async function startRelay(
   const dir = tempDir(cleanups);
   const busDir = join(dir, "bus");
   mkdirSync(busDir);
-  const node = await startNode(busDir);
+  // The domain actors take the records and derive each one's Accepted event (actors/accepted.ts).
+  const node = await startNode(busDir, {
+    behaviors: [withAcceptedEvents(createDomainBehavior({ partitions: PARTITIONS }))],
+  });
   const acct = await node.service.createAccount({
     name: "Shop",
     plan: o.plan ?? "starter",
@@ -90,6 +99,11 @@ export async function startRelay(
     },
   });
   const suppressed = new Set(o.suppressed ?? []);
+  const accounts = actorAccountPort(node.system, {
+    ...limits,
+    now: () => node.clock.now(),
+    mayUse: (accountId) => node.directory.account(accountId)?.sendingAllowed ?? false,
+  });
   const ingress = await startIngress({
     host: HOST,
     submissionPort: 0,
@@ -100,7 +114,7 @@ export async function startRelay(
     limits,
     directory: node.directory,
     authenticate: (u, p) => node.service.authenticateSmtp(u, p),
-    accounts: actorAccountPort(node.system, limits),
+    accounts,
     clients: actorClientPort(node.system, limits),
     actors: node.system,
     bus: node.bus,
@@ -115,6 +129,7 @@ export async function startRelay(
     ingress,
     store,
     accountId: acct.accountId,
+    accounts,
     user: { username: user.username, password: user.password },
     events,
     tls,
@@ -132,6 +147,7 @@ export async function startRelay(
     },
     async stop() {
       await ingress.close();
+      await accounts.close();
       await sub.close();
       await node.stop();
     },

@@ -13,6 +13,7 @@ afterEach(async () => {
 });
 
 async function used(relay: Relay): Promise<number> {
+  await relay.accounts.flush(); // S8: the node's unused quota credit back first (issue 16)
   return (await relay.node.service.quota(relay.accountId)).used;
 }
 

@@ -173,6 +173,28 @@ export interface AccountState {
   apiKeys: Record<string, ApiKey>;
   /** S4: SMTP session slots as leases, by lease id (actors/account/sessions.ts); absent = none. */
   sessions?: Record<string, SessionLease>;
+  /** S8: blocks of quota granted to nodes as credit, by lease id (actors/account/credit.ts). */
+  credits?: Record<string, QuotaCredit>;
+}
+
+/**
+ * S8 as credit (issue 16): a block of the period's quota granted to one node, counted in
+ * `period.used` from the grant on (the grant is the reservation), so a cluster can never overshoot.
+ * The node reserves recipients from it locally and hands back what it did not use; a credit not
+ * handed back by `expiresAt` (its node died) stays counted, which errs on the safe side.
+ */
+export interface QuotaCredit {
+  granted: number;
+  periodStart: number;
+  expiresAt: number;
+}
+
+/** The reply to `grantCredit`: a QuotaGrant, plus the credit lease when a block was granted. */
+export interface CreditGrant extends QuotaGrant {
+  /** Present when the grant is a block held as credit (hand back its unused part under this id). */
+  leaseId?: string;
+  /** How long from the ask the node may use the credit (the lease, cut at the period end). */
+  validMs?: number;
 }
 
 /**
@@ -215,6 +237,21 @@ export type AccountMsg =
    * lowering the new period's counter.
    */
   | { t: "releaseQuota"; n: number; periodStart?: number }
+  /**
+   * S8 as credit (issue 16): reserve `need` recipients now, and while plenty is left a block of
+   * `block` held by the asking node as credit under `leaseId` for `ttlMs`; `settle` hands back the
+   * unused part of the node's previous credit in the same turn.
+   */
+  | {
+      t: "grantCredit";
+      leaseId: string;
+      need: number;
+      block: number;
+      ttlMs: number;
+      settle?: { leaseId: string; unused: number };
+    }
+  /** Hands back the unused part of a credit; a credit unknown here (expired, settled) changes nothing. */
+  | { t: "settleCredit"; leaseId: string; unused: number }
   /**
    * S4: take a session slot for `username` under the per-user and per-account limits, as a lease
    * that lapses `ttlMs` after the last acquire/renew (a dead session or node leaks nothing).
@@ -296,6 +333,8 @@ export interface AccountReplyValues {
   revokeApiKey: ApiKey;
   reserveQuota: QuotaGrant;
   releaseQuota: QuotaGrant;
+  grantCredit: CreditGrant;
+  settleCredit: QuotaGrant;
   acquireSession: SessionGrant;
   renewSession: { held: boolean };
   releaseSession: null;
