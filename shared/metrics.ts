@@ -40,6 +40,8 @@ export function contentBytesGauge(
 /** What a delivery worker reports: each attempt's outcome, each DKIM signature it could not make. */
 export interface DeliveryRecorder {
   attempt(domain: string, attempt: number, result: string, reason: string): void;
+  /** One SMTP transaction (or a try that never reached one) for `domain`, whatever its recipients. */
+  transaction(domain: string): void;
   dkimFailure(): void;
 }
 
@@ -131,8 +133,14 @@ export function relayMetrics(
   const domains = new TopDomains(topDomains);
   const attempts = new Counter({
     name: "petrel_delivery_attempts_total",
-    help: `Delivery attempts by recipient domain (the ${topDomains} busiest, the rest "other") and result (delivered, defer, soft, hard).`,
+    help: `Delivery attempts per recipient (a transaction of several recipients counts each) by recipient domain (the ${topDomains} busiest, the rest "other") and result (delivered, defer, soft, hard).`,
     labelNames: ["domain", "result"] as const,
+    registers,
+  });
+  const transactions = new Counter({
+    name: "petrel_delivery_transactions_total",
+    help: `Delivery transactions by recipient domain (the ${topDomains} busiest, the rest "other"): one per MAIL FROM tried, carrying one or several recipients of one message.`,
+    labelNames: ["domain"] as const,
     registers,
   });
   const outcomes = new Counter({
@@ -217,6 +225,7 @@ export function relayMetrics(
         outcomes.inc({ result, reason });
         if (attempt > 1) retries.inc();
       },
+      transaction: (domain) => transactions.inc({ domain: domains.label(domain) }),
       dkimFailure: () => dkim.inc(),
     },
     sink: {

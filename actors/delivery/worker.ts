@@ -143,6 +143,7 @@ export class DeliveryWorkers {
         ...(this.signatures ? { signatures: this.signatures } : {}),
       };
       const outcomes = await attemptAll(req, deps);
+      this.o.metrics?.transaction(req.domain);
       for (const outcome of outcomes) {
         this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
         this.o.log?.debug({ recipientId: outcome.recipientId, result: outcome.result }, "delivery attempt");

@@ -80,6 +80,26 @@ function run(file: string, args: string[]): Promise<string> {
   );
 }
 
+/**
+ * Waits (at most `ms`) until no client holds a session on `port`: an smtpd reads its tables when
+ * it starts and keeps them for the session, so a connection a client keeps open (Petrel pools its
+ * connections, closing them after 5 s idle) would still be answered from the old table.
+ */
+async function sessionsEnded(port: number, ms = 20_000): Promise<void> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const tcp = await readFile("/proc/net/tcp", "utf8").catch(() => "");
+    // "sl local_address rem_address st …": local 0100007F:<port>, state 01 = ESTABLISHED.
+    const open = tcp.split("\n").some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1]?.endsWith(`:${hexPort}`) && f[3] === "01";
+    });
+    if (!open) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`a session on port ${port} stayed open ${ms} ms after the table changed`);
+}
+
 const table = (t: Record<string, string>) =>
   `${Object.entries(t)
     .map(([k, v]) => `${k} ${v}`)
@@ -217,6 +237,7 @@ function handle(dir: string, port: number, child: ChildProcess): Postfix {
     async setAccess(access) {
       await writeFile(join(dir, "access"), table(access));
       await run(POSTFIX as string, ["-c", dir, "reload"]);
+      await sessionsEnded(port);
     },
     log: () => readFile(join(dir, "maillog"), "utf8").catch(() => ""),
     async stop() {

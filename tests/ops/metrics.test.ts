@@ -71,6 +71,9 @@ describe.skipIf(!available)("metrics of every stage (X4)", () => {
       "the delivered attempt and a sink batch",
     );
     expect(s.peer.received.get("good.test")).toBe(1);
+    expect(m.value("petrel_delivery_transactions_total", { domain: "good.test" })).toBe(
+      before.value("petrel_delivery_transactions_total", { domain: "good.test" }) + 1,
+    );
     expect(m.value("petrel_delivery_outcomes_total", { result: "delivered", reason: "none" })).toBe(
       before.value("petrel_delivery_outcomes_total", { result: "delivered", reason: "none" }) + 1,
     );
