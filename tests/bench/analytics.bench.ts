@@ -57,7 +57,8 @@ SELECT
   concat(toString(r), ':', st, ':0') AS event_id,
   acct AS account_id,
   concat('<', toString(r), '@bench>') AS message_id,
-  toString(r) AS recipient_id,
+  -- as Petrel's ids (ingress/ids.ts), the recipient id starts with its accept time: sortable by it
+  concat(leftPad(hex(toUInt64(${start} + (r * 7919) % (${85 * DAY}))), 12, '0'), '.', toString(r)) AS recipient_id,
   concat('user', toString(r % 200000), '@example', toString(r % 50), '.com') AS recipient,
   concat('example', toString(r % 50), '.com') AS recipient_domain,
   concat('noreply@d', toString(r % 3), '.', acct, '.com') AS sender,
