@@ -223,99 +223,41 @@ async function searchEvents(client: QueryClient, accountId: string, f: ActivityF
  * of the recipients whose current status is a bounce. FINAL keeps the latest version per key before
  * WHERE applies, so the filters see the current status. Ordered by (ts, recipient id, row kind)
  * descending: at one millisecond the bounce comes before the Delivered it follows.
- *
- * FINAL over a whole large account is slow (≈ 130 ms for 255,000 recipients), because
- * `activity_recipients` is keyed by recipient, not by time. So the page is first looked for among
- * candidates: the recipients of the newest `k` events of `events` (keyed by time: read in order, a
- * few ms) in the window and below the cursor, with the filters that hold for every event of a
- * recipient (recipient, sender, subject, message id). A shown row's own event is such an event, so
- * every row newer than the k-th candidate event (`floor`) is among the candidates' rows: when more
- * than a page of rows is newer than `floor`, or the candidates took every event down to the window's
- * start, the page is exact. Otherwise `k` grows; past `max` (a rare status over a long window) the
- * whole account is read as before. Recipient ids start with their accept time (ingress/ids.ts), so
- * the candidates' keys sit in the newest granules of the table.
  */
-export interface CandidateSizes {
-  /** Events taken first; 0 = read the whole account at once. */
-  first: number;
-  /** The most events taken before reading the whole account. */
-  max: number;
-}
-export const CANDIDATES: CandidateSizes = { first: 1_024, max: 65_536 };
-
-type RecipientRaw = Raw & { row_kind: number | string };
-
 async function searchRecipients(
   client: QueryClient,
   accountId: string,
   f: ActivityFilter,
   timezone: string,
-  sizes: CandidateSizes,
 ): Promise<ActivityPage> {
   const { where, params } = conditions(accountId, f);
-  // Candidates: what holds for every event of a recipient, on `events` (its sort key leads with ts).
-  const cand = where.filter((w) => !w.startsWith("status IN"));
+  // A bounce follows its Delivered, so a bounce that matters here is at or after `from`.
+  where.push(`(row_kind = 1 OR recipient_id IN (
+       SELECT recipient_id FROM activity_recipients FINAL
+       WHERE account_id = {account:String} AND row_kind = 1 AND status IN ('SoftBounce', 'HardBounce')
+         AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')))`);
   if (f.cursor !== undefined) {
     const c = decodeCursor(f.cursor, "recipients");
     where.push(
       "(ts, recipient_id, row_kind) < (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {cid:String}, {ckind:UInt8})",
     );
-    cand.push("ts <= fromUnixTimestamp64Milli({cts:Int64}, 'UTC')");
     params.cts = c.ts;
     params.cid = c.id;
     params.ckind = c.rowKind;
   }
-  const newest = `SELECT recipient_id, ts FROM events WHERE ${cand.join(" AND ")} ORDER BY ts DESC LIMIT {k:UInt32}`;
-  for (let k = sizes.first; k > 0 && k <= sizes.max; k *= 4) {
-    const p = { ...params, k };
-    const [edge] = await rows<{ n: string | number; floor_ms: string | number }>(
-      client,
-      `SELECT count() AS n, toUnixTimestamp64Milli(min(ts)) AS floor_ms FROM (${newest})`,
-      p,
-    );
-    const exhausted = Number(edge?.n ?? 0) < k;
-    const floor = Number(edge?.floor_ms ?? 0);
-    const found = await recipientRows(
-      client,
-      where,
-      p,
-      `recipient_id IN (SELECT recipient_id FROM (${newest}))`,
-    );
-    const exact = exhausted ? found : found.filter((r) => Number(r.ts_ms) > floor);
-    if (exhausted || exact.length > f.limit) return recipientPage(exact, f.limit, timezone);
-  }
-  return recipientPage(await recipientRows(client, where, params), f.limit, timezone);
-}
-
-/** The recipient view's rows under `where`, among the `among` recipients (all of the account's when absent). */
-function recipientRows(
-  client: QueryClient,
-  where: string[],
-  params: Record<string, unknown>,
-  among?: string,
-): Promise<RecipientRaw[]> {
-  const scope = among ? `AND ${among}` : "";
-  // A bounce follows its Delivered, so a bounce that matters here is at or after `from`.
-  const bounced = `(row_kind = 1 OR recipient_id IN (
-       SELECT recipient_id FROM activity_recipients FINAL
-       WHERE account_id = {account:String} ${scope} AND row_kind = 1 AND status IN ('SoftBounce', 'HardBounce')
-         AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')))`;
-  return rows<RecipientRaw>(
+  const found = await rows<Raw>(
     client,
     `SELECT ${COLUMNS}, row_kind
      FROM activity_recipients FINAL
-     WHERE ${[...where, bounced].join(" AND ")} ${scope}
+     WHERE ${where.join(" AND ")}
      ORDER BY ts DESC, recipient_id DESC, row_kind DESC
      LIMIT {limit:UInt32}`,
     params,
   );
-}
-
-function recipientPage(found: RecipientRaw[], limit: number, timezone: string): ActivityPage {
-  const page = found.slice(0, limit);
+  const page = found.slice(0, f.limit);
   const last = page.at(-1);
   const out = page.map((r) => toRow(r, timezone));
-  return found.length > limit && last
+  return found.length > f.limit && last
     ? { rows: out, nextCursor: encodeCursor(Number(last.ts_ms), last.recipient_id, Number(last.row_kind)) }
     : { rows: out };
 }
@@ -325,11 +267,10 @@ export function searchActivity(
   accountId: string,
   f: ActivityFilter,
   timezone: string,
-  candidates: CandidateSizes = CANDIDATES,
 ): Promise<ActivityPage> {
   return (f.view ?? "recipients") === "events"
     ? searchEvents(client, accountId, f, timezone)
-    : searchRecipients(client, accountId, f, timezone, candidates);
+    : searchRecipients(client, accountId, f, timezone);
 }
 
 /**
