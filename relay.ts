@@ -138,6 +138,8 @@ export const JOBS: readonly Job[] = [
         bus: p.bus,
         client: p.clickhouse.client,
         partitions: p.config.partitions,
+        flushMs: p.config.analyticsFlushMs,
+        maxBatch: 5_000,
         onError: (e) => p.log.error({ err: e }, "analytics sink error"),
         metrics: p.recorders.sink,
       }),

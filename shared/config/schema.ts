@@ -83,6 +83,11 @@ export const configKeys = {
     z.coerce.number().int().min(50).max(3_600_000).default(5_000),
     "How often the free space of those volumes is measured (statfs); accepting resumes at the first measure above the floor.",
   ),
+  analyticsFlushMs: key(
+    "PETREL_ANALYTICS_FLUSH_MS",
+    z.coerce.number().int().min(10).max(60_000).default(1_000),
+    "How long the analytics sink gathers status events before one insert into ClickHouse (or 5,000 events, whichever comes first): an event shows in Activity about this much later. Every insert makes a part of `events` and of each statistics view, so shorter means more merging: 200 ms cost ~1 CPU-ms per accepted message more than 1,000 (BENCHMARKS.md).",
+  ),
   host: key("PETREL_HOST", z.string().min(1).default("0.0.0.0"), "Bind address of every listener."),
   hostname: key(
     "PETREL_HOSTNAME",

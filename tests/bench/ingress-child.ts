@@ -1,21 +1,23 @@
 /**
- * Ingress for the benchmark: the relay as main.ts composes it (relay.ts startRelay) on the
- * embedded log, with the background jobs left out (no delivery workers, bounce listener, analytics
- * sink, edge directory or domain verifier) — the durable accept path of S11 in full (the delivery
- * side is measured by bench:delivery). The domain actors still take the records.
- * Prints `READY <587> <465>`; SIGTERM stops it.
+ * The relay for the ingress benchmark, as main.ts composes it (relay.ts startRelay) on the
+ * embedded log with every background job running — delivery workers (their DNS pointed at a dead
+ * port by the bench, so each recipient is tried and deferred), analytics sink, edge directory,
+ * bounce listener, content janitor, domain verifier — as `npm start` runs it.
+ * `BENCH_JOBS_OFF=delivery,sink` leaves the named jobs out (for an A/B of what they cost; not the
+ * acceptance figure). Prints `READY <587> <465>`; SIGTERM stops it.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startRelay } from "../../relay.ts";
+import { type JobName, startRelay } from "../../relay.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { createLogger } from "../../shared/log.ts";
 import { domainFixture } from "../account/fixtures.ts";
 
 const config = loadConfig(process.env);
 const log = createLogger(config.logLevel);
+const off = (process.env.BENCH_JOBS_OFF ?? "").split(",").filter(Boolean) as JobName[];
 const relay = await startRelay(config, log, {
-  jobs: { sink: false, edgeDirectory: false, delivery: false, bounces: false, domainVerifier: false },
+  jobs: Object.fromEntries(off.map((j) => [j, false])),
 });
 const { accounts } = relay;
 const acct = await accounts.createAccount({ name: "Bench", plan: "business", accountId: "bench" });
