@@ -4,7 +4,7 @@
  * while an actor's snapshot write is held, the group's committed offset stays before its
  * records, and moves past them once the write lands.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { actorKey } from "../../actors/keys.ts";
 import { ActorSystem } from "../../actors/system.ts";
 import { hostGroup, inboxTopic } from "../../actors/topics.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
+import { readCommittedOffsets } from "../../shared/bus/log/offsets.ts";
 import { partitionFor } from "../../shared/bus/partition.ts";
 import type { Bus, OutRecord } from "../../shared/bus/types.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -131,7 +132,7 @@ describe("inbox commits on the embedded log", () => {
     const partition = partitionFor(key, 2);
     const committed = () => {
       try {
-        const all = JSON.parse(readFileSync(join(dir, "offsets.json"), "utf8"));
+        const all = readCommittedOffsets(dir);
         return all[hostGroup("counter")]?.[inboxTopic("counter")]?.[String(partition)] as number | undefined;
       } catch {
         return undefined;

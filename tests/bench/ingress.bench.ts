@@ -132,6 +132,12 @@ async function startChild(
       PETREL_SMTP_SESSIONS_PER_USER: "200",
       PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
       PETREL_SMTP_SESSIONS_PER_IP: "300",
+      // `BENCH_SET_PETREL_X=v`: PETREL_X=v for Petrel's children (a setting's A/B).
+      ...Object.fromEntries(
+        Object.entries(process.env)
+          .filter(([k, v]) => k.startsWith("BENCH_SET_PETREL_") && v !== undefined)
+          .map(([k, v]) => [k.slice("BENCH_SET_".length), v as string]),
+      ),
       ...env,
     }),
     stdio: ["ignore", "pipe", "inherit"],

@@ -1,6 +1,7 @@
 /** LogBus internals on real files: frame format, recovery, segment roll, retention, compaction, offsets. */
 import {
   appendFileSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -11,6 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   checkFrame,
@@ -21,7 +23,7 @@ import {
 } from "../../shared/bus/log/format.ts";
 import { LogBus, type LogBusOptions } from "../../shared/bus/log/log-bus.ts";
 import type { LogBusLogger } from "../../shared/bus/log/logger.ts";
-import { OffsetStore } from "../../shared/bus/log/offsets.ts";
+import { OffsetStore, readCommittedOffsets } from "../../shared/bus/log/offsets.ts";
 import { PartitionLog } from "../../shared/bus/log/partition-log.ts";
 import { Segment } from "../../shared/bus/log/segment.ts";
 import { partitionFor } from "../../shared/bus/partition.ts";
@@ -441,6 +443,61 @@ describe("committed offsets", () => {
     await waitFor(() => second.length >= 1, { what: "the late record" });
     expect(second.map((r) => dec.decode(r.value))).toEqual(["late"]);
     await again.close();
+  });
+
+  it("journal commits, cut a torn append off, and fold into a snapshot that a replayed journal does not change", async () => {
+    const dir = tempDir();
+    let store = await OffsetStore.open(dir, true, { journalMax: 400 });
+    // Commits one at a time (each its own journal line) and two at once (coalesced).
+    for (let i = 1; i <= 5; i++) await store.commit("g", [{ topic: "t", partition: i % 2, offset: i }]);
+    await Promise.all([
+      store.commit("g", [{ topic: "t", partition: 0, offset: 10 }]),
+      store.commit("h", [{ topic: "u", partition: 3, offset: 7 }]),
+    ]);
+    await store.close();
+    expect(existsSync(join(dir, "offsets.json"))).toBe(false);
+    const journal = readFileSync(join(dir, "offsets.log"));
+    expect(journal.toString().trim().split("\n").length).toBeGreaterThanOrEqual(6);
+    expect(readCommittedOffsets(dir)).toEqual({ g: { t: { 0: 10, 1: 5 } }, h: { u: { 3: 7 } } });
+
+    // A torn append (a crash inside a write): half a line, and a line whose checksum fails.
+    const good = journal.length;
+    writeFileSync(
+      join(dir, "offsets.log"),
+      Buffer.concat([journal, Buffer.from('0000beef [["g","t",0,99]]\n[["g"')]),
+    );
+    store = await OffsetStore.open(dir, true, { journalMax: 400 });
+    expect(store.get("g", "t", 0)).toBe(10);
+    expect(statSync(join(dir, "offsets.log")).size).toBe(good);
+    await store.commit("g", [{ topic: "t", partition: 0, offset: 11 }]);
+    expect(readCommittedOffsets(dir).g?.t?.[0]).toBe(11);
+
+    // Past journalMax the next write is a snapshot and the journal is cut to nothing.
+    for (let i = 12; i < 40; i++) await store.commit("g", [{ topic: "t", partition: 1, offset: i }]);
+    await store.close();
+    expect(existsSync(join(dir, "offsets.json"))).toBe(true);
+    expect(statSync(join(dir, "offsets.log")).size).toBeLessThan(400);
+    const expected = { g: { t: { 0: 11, 1: 39 } }, h: { u: { 3: 7 } } };
+    expect(readCommittedOffsets(dir)).toEqual(expected);
+
+    // A crash between the snapshot's rename and the journal's cut: the journal then ends with the
+    // changes the snapshot was written for, so replaying it over the snapshot gives the same state.
+    const line = (changes: unknown) => {
+      const json = Buffer.from(JSON.stringify(changes));
+      return Buffer.concat([
+        Buffer.from(`${crc32(json).toString(16).padStart(8, "0")} `),
+        json,
+        Buffer.from("\n"),
+      ]);
+    };
+    writeFileSync(
+      join(dir, "offsets.log"),
+      Buffer.concat([line([["g", "t", 1, 3]]), line([["g", "t", 1, 38]]), line([["g", "t", 1, 39]])]),
+    );
+    store = await OffsetStore.open(dir, true);
+    expect(readCommittedOffsets(dir)).toEqual(expected);
+    expect(store.get("g", "t", 1)).toBe(39);
+    await store.close();
   });
 
   it("refuses a second open of the same directory", async () => {

@@ -3,7 +3,7 @@
  *
  * Layout under `dir`:
  *   LOCK                                    pid of the process that has the log open
- *   offsets.json                            committed offsets of every group (offsets.ts)
+ *   offsets.json, offsets.log               committed offsets of every group: snapshot + journal (offsets.ts)
  *   topics/<topic>/meta.json                { name, partitions, compacted }, written atomically
  *   topics/<topic>/<partition>/<base>.log   segment files (format.ts, segment.ts)
  *
@@ -292,7 +292,7 @@ export class LogBus implements Bus {
     await Promise.all([...this.groups.values()].map((g) => g.shutdown()));
     this.state = "closed";
     await this.offsets
-      .flush()
+      .close()
       .catch((e) => this.opts.logger.error({ err: String(e) }, "offsets flush failed"));
     for (const t of this.topics.values()) await Promise.all(t.logs.map((l) => l.close()));
     await this.unlock?.();
