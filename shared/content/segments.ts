@@ -25,6 +25,7 @@ import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   atomicWriteFile,
+  DSYNC_OPEN,
   fdClose,
   fdDatasync,
   fdFtruncate,
@@ -34,6 +35,7 @@ import {
   fdSync,
   fsyncDir,
   writeAll,
+  writeFlags,
 } from "../durable-fs.ts";
 import { ContentNotFoundError } from "./store.ts";
 
@@ -416,7 +418,8 @@ export class SegmentLog {
     }
     this.seg++;
     this.size = 0;
-    this.fd = await fdOpen(this.path(this.seg), "wx");
+    // O_DSYNC (durable-fs.ts DSYNC_OPEN): a batch's write is durable when it returns.
+    this.fd = await fdOpen(this.path(this.seg), writeFlags({ create: true, dsync: DSYNC_OPEN }));
     this.segBytes.set(this.seg, 0);
     this.ownActive = true;
     await fsyncDir(this.dir);
@@ -459,7 +462,7 @@ export class SegmentLog {
             at += p.header.length + p.body.length;
           }
           await writeAll(this.fd, bufs, this.size);
-          await fdDatasync(this.fd);
+          if (!DSYNC_OPEN) await fdDatasync(this.fd);
           this.size = at;
           this.segBytes.set(this.seg, at);
           for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);

@@ -18,7 +18,16 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { fdClose, fdDatasync, fdFtruncate, fdOpen, fdSync, writeAll } from "../../durable-fs.ts";
+import {
+  DSYNC_OPEN,
+  fdClose,
+  fdDatasync,
+  fdFtruncate,
+  fdOpen,
+  fdSync,
+  writeAll,
+  writeFlags,
+} from "../../durable-fs.ts";
 import { atomicWriteFile, fsyncDir, isNotFound, unlinkIfExists } from "./fsutil.ts";
 
 export interface OffsetEntry {
@@ -157,7 +166,12 @@ export class OffsetStore {
     const good = load(store.offsets, snapshot, journal);
     // Not O_APPEND: Linux ignores the position of a positional write to an O_APPEND descriptor,
     // and every append is written at the journal's known end.
-    store.journal = await fdOpen(store.journalPath, journal === undefined ? "w+" : "r+", 0o644);
+    // O_DSYNC when the log fsyncs (durable-fs.ts DSYNC_OPEN): an append is durable when it returns.
+    store.journal = await fdOpen(
+      store.journalPath,
+      writeFlags({ create: journal === undefined, dsync: fsync && DSYNC_OPEN }),
+      0o644,
+    );
     if (journal === undefined && fsync) await fsyncDir(dir);
     if (journal && good < journal.length) {
       // A torn last append (a crash inside a write): cut it off before appending after it.
@@ -222,7 +236,7 @@ export class OffsetStore {
     const line = journalLine(changes);
     // At the journal's known end: a failed append's partial bytes are overwritten by the next.
     await writeAll(this.journal, [line], this.journalBytes);
-    if (this.fsync) await fdDatasync(this.journal);
+    if (this.fsync && !DSYNC_OPEN) await fdDatasync(this.journal);
     this.journalBytes += line.length;
     if (this.journalBytes < this.journalMax) return;
     await atomicWriteFile(this.path, this.serialize(), this.fsync);

@@ -11,7 +11,7 @@ import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusRecord, OutRecord } from "../types.ts";
 import { encodeFrame, segmentFileName } from "./format.ts";
-import { fsyncDir } from "./fsutil.ts";
+import { DSYNC_OPEN, fsyncDir, writeFlags } from "./fsutil.ts";
 import type { LogBusLogger } from "./logger.ts";
 import { Notifier } from "./notifier.ts";
 import { type RecoveryNote, recoverSegments } from "./recovery.ts";
@@ -46,6 +46,10 @@ export class PartitionLog {
   /** Segments closed since the last compaction. */
   rolledSinceCompaction = 0;
   private writeHandle!: FileHandle;
+  /** The active segment is open O_DSYNC: a write is durable when it returns, no fdatasync after. */
+  private get dsync(): boolean {
+    return this.options.fsync && DSYNC_OPEN;
+  }
   private writePos = 0;
   private writtenNext = 0;
   private unsyncedIndex: [number, number][] = [];
@@ -168,7 +172,8 @@ export class PartitionLog {
   /** fdatasyncs the active file, then makes what was written visible to readers and wakes them. */
   private async syncAndPublish(): Promise<void> {
     if (this.options.fsync && this.writePos > this.active.size) {
-      await this.writeHandle.datasync();
+      // O_DSYNC descriptors (durable-fs.ts DSYNC_OPEN): each write was durable when it returned.
+      if (!this.dsync) await this.writeHandle.datasync();
       this.stats.fsyncs++;
     }
     const seg = this.active;
@@ -183,7 +188,7 @@ export class PartitionLog {
   private async roll(baseOffset: number): Promise<void> {
     await this.syncAndPublish();
     const path = join(this.options.dir, segmentFileName(baseOffset));
-    const fh = await open(path, "wx+");
+    const fh = await open(path, writeFlags({ create: true, dsync: this.dsync }));
     try {
       if (this.options.fsync) await fsyncDir(this.options.dir);
     } catch (e) {

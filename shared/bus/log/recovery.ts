@@ -13,7 +13,7 @@
 import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { MIN_FRAME, parseSegmentFileName, segmentFileName } from "./format.ts";
-import { fsyncDir } from "./fsutil.ts";
+import { DSYNC_OPEN, fsyncDir, writeFlags } from "./fsutil.ts";
 import type { LogBusLogger } from "./logger.ts";
 import { CorruptSegmentError, Segment } from "./segment.ts";
 
@@ -56,7 +56,15 @@ export async function recoverSegments(t: RecoveryTarget, notes: RecoveryNote[]):
     const path = join(dir, segmentFileName(base));
     const { size } = await stat(path);
     if (i === bases.length - 1) {
-      segments.push(new Segment(base, path, size, await open(path, "r+")));
+      // The active segment: appended to, O_DSYNC when the log fsyncs (partition-log.ts).
+      segments.push(
+        new Segment(
+          base,
+          path,
+          size,
+          await open(path, writeFlags({ create: false, dsync: t.fsync && DSYNC_OPEN })),
+        ),
+      );
     } else if (size === 0) {
       // Nothing in it to lose (a closed segment is never empty; compaction deletes emptied ones).
       logger.warn({ topic: t.topic, partition: t.partition, segment: path }, "removing empty closed segment");
