@@ -18,6 +18,8 @@
  * `bare-now` the same greeting at once, as Petrel does.
  * `petrel-b1`: Petrel with PETREL_DELIVERY_BATCH_RECIPIENTS=1 (an attempt per recipient), the A/B
  * of delivery per message on (b).
+ * `petrel-no-<job>[+<job>…]`: Petrel without those background jobs (relay.ts JOBS, e.g.
+ * `petrel-no-delivery`, `petrel-no-sink`): what each costs the accept rate (not an acceptance figure).
  * `petrel-nocredit` is Petrel with quota
  * credit off (PETREL_SMTP_QUOTA_CREDIT_BLOCK=0: one account-actor ask per recipient, issue 16).
  * Run: `npm run bench:ingress`.
@@ -88,7 +90,9 @@ async function startTarget(peer: string): Promise<Target> {
         ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
         : peer === "petrel-nocredit"
           ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
-          : {},
+          : peer.startsWith("petrel-no-")
+            ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
+            : {},
   );
   const pid = c.proc.pid as number;
   return {
@@ -299,6 +303,11 @@ const COMPARISONS: [string, string, string][] = [
   ["petrel", "bare", " (vs bare smtp-server)"],
   ["bare", "postfix", " (bare smtp-server vs Postfix)"],
   ["petrel", "haraka", " (vs Haraka)"],
+  ...PEERS.filter((p) => p.startsWith("petrel-no-")).map((p): [string, string, string] => [
+    "petrel",
+    p,
+    ` (vs ${p})`,
+  ]),
 ];
 const ratios: string[] = [];
 for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
