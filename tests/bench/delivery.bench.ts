@@ -19,6 +19,8 @@
  * sink, whatever the number of transactions; the table adds transactions and DKIM signatures per
  * message seen at the sink. Row `petrel-dkim-b1` is Petrel, DKIM on, with
  * PETREL_DELIVERY_BATCH_RECIPIENTS=1 (a transaction per recipient: the A/B of delivery per message).
+ * Row `petrel-dkim-main`: DKIM signed on the main thread (PETREL_DKIM_THREADS=0), the A/B of the
+ * signing thread.
  * Run: `npm run bench:delivery`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -292,7 +294,11 @@ try {
           peer !== "petrel-nodkim",
           dns.address,
           sink.port,
-          peer === "petrel-dkim-b1" ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" } : {},
+          peer === "petrel-dkim-b1"
+            ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
+            : peer === "petrel-dkim-main"
+              ? { PETREL_DKIM_THREADS: "0" }
+              : {},
         );
       try {
         const r = await runOnce(t, sink);

@@ -26,6 +26,7 @@ import type { LogBusLogger } from "../../shared/bus/log/logger.ts";
 import { OffsetStore, readCommittedOffsets } from "../../shared/bus/log/offsets.ts";
 import { PartitionLog } from "../../shared/bus/log/partition-log.ts";
 import { Segment } from "../../shared/bus/log/segment.ts";
+import { TailCache } from "../../shared/bus/log/tail.ts";
 import { partitionFor } from "../../shared/bus/partition.ts";
 import type { BusRecord, TopicPartition } from "../../shared/bus/types.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
@@ -259,6 +260,69 @@ describe("segments", () => {
     const { records } = await log.read(100);
     expect(records[0]).toMatchObject({ offset: 100, key: "k100" });
     await log.close();
+  });
+});
+
+describe("the tail of newest records (tail.ts)", () => {
+  it("serves reads from memory as the segment file would, across a roll and past its bound", async () => {
+    const dir = tempDir();
+    const open = (tailBytes: number) =>
+      PartitionLog.open({
+        dir,
+        topic: "t",
+        partition: 0,
+        segmentBytes: 4096,
+        fsync: true,
+        clock: () => 7,
+        logger,
+        tailBytes,
+      });
+    const log = await open(3000);
+    const sizes = [10, 700, 5, 1500, 40, 900, 3, 2000, 64, 300, 1, 1200];
+    for (const [i, n] of sizes.entries())
+      await log.append([
+        { key: `k${i}`, value: value(n, i), headers: i % 3 === 0 ? { h: `v${i}` } : undefined },
+      ]);
+    await log.append(sizes.map((n, i) => ({ key: `b${i}`, value: value(n, 100 + i) })));
+    const readAll = async (l: PartitionLog, maxBytes: number) => {
+      const out: BusRecord[][] = [];
+      for (let from = 0; from < l.durableNext; ) {
+        const { records, next } = await l.read(from, maxBytes);
+        out.push(records);
+        from = next;
+      }
+      return out;
+    };
+    // Every batch a reader gets, from each starting point and read size, equals what the file gives
+    // after a reopen (an empty tail).
+    const fromMemory = [await readAll(log, 1), await readAll(log, 2500), await readAll(log, 1 << 20)];
+    const tails = await Promise.all([17, 20, 23].map((o) => log.read(o, 1000, 22)));
+    // The newest records came from memory (the tail holds about 3000 bytes of the active segment).
+    expect(log.stats.tailReads).toBeGreaterThan(0);
+    await log.close();
+    const reopened = await open(0);
+    expect(fromMemory).toEqual([
+      await readAll(reopened, 1),
+      await readAll(reopened, 2500),
+      await readAll(reopened, 1 << 20),
+    ]);
+    expect(tails).toEqual(await Promise.all([17, 20, 23].map((o) => reopened.read(o, 1000, 22))));
+    expect(tails.map((t) => t.records.map((r) => r.offset))).toEqual([[17, 18], [20, 21], []]);
+    expect(reopened.stats.tailReads).toBe(0);
+    await reopened.close();
+  });
+
+  it("keeps only its byte bound of the newest frames, and only durable ones", () => {
+    const tail = new TailCache(100);
+    const frame = (offset: number, n: number) =>
+      encodeFrame(offset, 1, `k${offset}`, undefined, value(n, offset));
+    tail.add(0, [frame(0, 10), frame(1, 10), frame(2, 10)]);
+    expect([0, 1, 2, 3].map((o) => tail.has(o))).toEqual([false, true, true, false]);
+    tail.add(3, [frame(3, 200)]);
+    expect([2, 3].map((o) => tail.has(o))).toEqual([false, true]); // one frame over the bound stays
+    tail.add(9, [frame(9, 1)]); // a gap empties it first
+    expect([3, 9].map((o) => tail.has(o))).toEqual([false, true]);
+    expect(tail.read(9, 10, 1)[0]).toMatchObject({ offset: 9, key: "k9" });
   });
 });
 

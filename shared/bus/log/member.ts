@@ -37,6 +37,9 @@ class PartitionConsumer {
   private async run(): Promise<void> {
     const { signal } = this.abort;
     const { handler } = this.member.options;
+    // No handler runs before `subscribe` has returned the subscription (handlers commit through
+    // it): the first read may be answered from memory (tail.ts) without any I/O to wait for.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (!signal.aborted && !this.log.isClosed) {
       let batch: { records: BusRecord[]; next: number };
       try {

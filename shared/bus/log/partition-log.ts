@@ -16,6 +16,7 @@ import type { LogBusLogger } from "./logger.ts";
 import { Notifier } from "./notifier.ts";
 import { type RecoveryNote, recoverSegments } from "./recovery.ts";
 import { Segment } from "./segment.ts";
+import { TailCache } from "./tail.ts";
 
 export type { RecoveryNote };
 
@@ -27,7 +28,12 @@ export interface PartitionLogOptions {
   fsync: boolean;
   clock: () => number;
   logger: LogBusLogger;
+  /** Bytes of the newest durable records kept in memory for readers (tail.ts); 0 = none. */
+  tailBytes?: number;
 }
+
+/** Default bound of a partition's tail: a few hundred of the bus's usual (≤ 1 KiB) records. */
+const TAIL_BYTES = 256 * 1024;
 
 interface Pending {
   frames: Buffer[];
@@ -53,6 +59,10 @@ export class PartitionLog {
   private writePos = 0;
   private writtenNext = 0;
   private unsyncedIndex: [number, number][] = [];
+  /** The frames of `unsyncedIndex`, for the tail once they are durable. */
+  private unsyncedFrames: Buffer[] = [];
+  /** The newest durable records, read by consumers that keep up (tail.ts). */
+  private readonly tail: TailCache;
   private queue: Pending[] = [];
   private flushing = false;
   private drained: Promise<void> = Promise.resolve();
@@ -62,12 +72,13 @@ export class PartitionLog {
   private mutex: Promise<unknown> = Promise.resolve();
 
   /** Counters for tests and metrics: `fsyncs` well below `appends` is group commit at work. */
-  readonly stats = { appends: 0, records: 0, batches: 0, fsyncs: 0 };
+  readonly stats = { appends: 0, records: 0, batches: 0, fsyncs: 0, tailReads: 0 };
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
 
   private constructor(readonly options: PartitionLogOptions) {
+    this.tail = new TailCache(options.tailBytes ?? TAIL_BYTES);
     this.topic = options.topic;
     this.partition = options.partition;
     this.dir = options.dir;
@@ -148,6 +159,7 @@ export class PartitionLog {
           await this.roll(offset);
         }
         this.unsyncedIndex.push([offset, this.writePos + chunkBytes]);
+        this.unsyncedFrames.push(frame);
         chunk.push(frame);
         chunkBytes += frame.length;
         chunkNext = offset + 1;
@@ -178,7 +190,10 @@ export class PartitionLog {
     }
     const seg = this.active;
     for (const [offset, position] of this.unsyncedIndex) seg.noteAppended(offset, position);
+    const first = this.unsyncedIndex[0];
+    if (first) this.tail.add(first[0], this.unsyncedFrames);
     this.unsyncedIndex = [];
+    this.unsyncedFrames = [];
     seg.size = this.writePos;
     this.durableNext = this.writtenNext;
     this.notifier.wake();
@@ -198,6 +213,9 @@ export class PartitionLog {
       throw e;
     }
     this.segments = [...this.segments, new Segment(baseOffset, path, 0, fh)];
+    // The tail holds records of the active segment only: closed ones may be compacted or deleted
+    // (retention), and a reader must then find what the files hold.
+    this.tail.clear();
     this.writeHandle = fh;
     this.writePos = 0;
     this.rolledSinceCompaction++;
@@ -235,6 +253,7 @@ export class PartitionLog {
     );
     this.writePos = seg.size;
     this.unsyncedIndex = [];
+    this.unsyncedFrames = [];
     this.writtenNext = this.durableNext;
     this.nextOffset = this.durableNext;
     this.failed = undefined;
@@ -274,6 +293,12 @@ export class PartitionLog {
     until = Number.POSITIVE_INFINITY,
   ): Promise<{ records: BusRecord[]; next: number }> {
     const limit = Math.min(until, this.durableNext);
+    if (from < limit && this.tail.has(from)) {
+      this.stats.tailReads++;
+      const { topic, partition } = this;
+      const records = this.tail.read(from, limit, maxBytes).map((r) => ({ topic, partition, ...r }));
+      return { records, next: (records[records.length - 1] as BusRecord).offset + 1 };
+    }
     const segs = this.segments;
     let i = segs.length - 1;
     while (i > 0 && segs[i]!.baseOffset > from) i--;
