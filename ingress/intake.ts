@@ -10,6 +10,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import mailsplit, { type MimeNode, type SplitChunk } from "mailsplit";
 import type { ContentStore, StoredContent } from "../shared/content/store.ts";
 import { attachmentAllowed } from "./attachments.ts";
+import { DelimiterLineCounter } from "./delimiter-lines.ts";
 import { Replies, SmtpError } from "./errors.ts";
 import { LineGuard } from "./lines.ts";
 import { headerFromDomains } from "./policy.ts";
@@ -46,8 +47,7 @@ class MimeInspector extends Transform {
   private readonly delimiters = new Set<string>();
   /** Parts mailsplit found (nodes below the root), and delimiter lines of known boundaries in the text. */
   private parts = 0;
-  private delimiterLines = 0;
-  private partial = "";
+  private readonly delimiterLines = new DelimiterLineCounter(this.delimiters);
 
   constructor(
     private readonly o: IntakeOptions,
@@ -63,7 +63,7 @@ class MimeInspector extends Transform {
         this.inspect(chunk);
       } else {
         this.seen += chunk.value.length;
-        this.countDelimiters(chunk.value);
+        this.delimiterLines.push(chunk.value);
       }
       done(null, chunk);
     } catch (e) {
@@ -76,22 +76,12 @@ class MimeInspector extends Transform {
    * (found by tests/fuzz/targets/mime.ts): refuse the message rather than relay it without that part.
    */
   override _flush(done: TransformCallback): void {
-    this.countDelimiters(Buffer.from("\r\n"));
+    this.delimiterLines.push(Buffer.from("\r\n"));
     const lost = this.seen < this.guard.outBytes;
     // More delimiter lines than parts: mailsplit missed parts (it knows only the boundaries of a part
     // and of its parent, and stumbles on an empty multipart), so the attachment policy never saw them.
-    const hidden = this.delimiterLines > this.parts;
+    const hidden = this.delimiterLines.count > this.parts;
     done(lost || hidden ? Replies.malformedMime() : null);
-  }
-
-  /** Counts lines `--<boundary>` (not the closing `--<boundary>--`) of the multiparts seen so far. */
-  private countDelimiters(value: Buffer): void {
-    if (this.delimiters.size === 0) return;
-    const text = this.partial + value.toString("latin1");
-    const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
-    for (const line of lines)
-      if (line.startsWith("--") && this.delimiters.has(line.replace(/[ \t\r]+$/, ""))) this.delimiterLines++;
   }
 
   private inspect(node: MimeNode): void {

@@ -2,19 +2,18 @@
  * The directory view of one node: the `directory` topic folded into an in-memory map, so that
  * ingress and the API authenticate and check senders with synchronous lookups (issue 3 item 2).
  *
- * Start: replay the topic up to its end (that is `ready()`), then follow it through a consumer
- * group unique to this view that never commits, so every start reads the topic whole. Records
- * at or below the offset already applied per partition are skipped, so the follow-up
- * subscription (which starts from the beginning again) never moves an entry back in time.
+ * Start, follow and read barrier as every compacted-topic view (shared/bus/compacted-view.ts):
+ * `ready()` replays the topic to its end, then a consumer group of its own that never commits
+ * follows it; records at or below the offset already applied are skipped, so an entry never
+ * moves back in time.
  */
-import { randomUUID } from "node:crypto";
-import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
+import { CompactedTopicView } from "../bus/compacted-view.ts";
+import type { Bus, BusRecord } from "../bus/types.ts";
 import {
   type AccountEntry,
   type ApiKeyEntry,
   accountEntryKey,
   apiKeyKey,
-  DIRECTORY_TOPIC,
   DIRECTORY_TOPIC_SPEC,
   type DirectoryEntry,
   decodeEntry,
@@ -41,16 +40,18 @@ export class DirectoryView {
   private readonly entries = new Map<string, DirectoryEntry>();
   /** Member keys by lower-case email: sign-in knows the email, not the account. */
   private readonly byEmail = new Map<string, Set<string>>();
-  private readonly applied = new Map<number, number>();
   private readonly listeners = new Set<DirectoryListener>();
-  private sub: Subscription | undefined;
-  private starting: Promise<void> | undefined;
-  /** The end-offset request in flight, and the one that callers arriving during it wait for. */
-  private endsInFlight: Promise<number[]> | undefined;
-  private endsNext: Promise<number[]> | undefined;
-  private closed = false;
+  private readonly topic: CompactedTopicView;
 
-  constructor(private readonly o: DirectoryViewOptions) {}
+  constructor(private readonly o: DirectoryViewOptions) {
+    this.topic = new CompactedTopicView({
+      bus: o.bus,
+      topic: DIRECTORY_TOPIC_SPEC,
+      groupPrefix: `directory-view.${o.nodeId}`,
+      fold: (r) => this.fold(r),
+      onError: (e) => o.onError?.(e),
+    });
+  }
 
   /** Opens a view and waits for its initial read. */
   static async open(o: DirectoryViewOptions): Promise<DirectoryView> {
@@ -61,8 +62,7 @@ export class DirectoryView {
 
   /** Resolves once the topic has been read up to its end as of the start. Starts the view. */
   ready(): Promise<void> {
-    this.starting ??= this.start();
-    return this.starting;
+    return this.topic.ready();
   }
 
   smtpUser(username: string): SmtpUserEntry | undefined {
@@ -135,83 +135,17 @@ export class DirectoryView {
    * the API acknowledged anywhere is in the view once this resolves true. Cost: one end-offset
    * request (Kafka ListOffsets; a memory read on the embedded log), shared by concurrent callers.
    */
-  async sync(timeoutMs = SYNC_TIMEOUT_MS): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), timeoutMs);
-      (timer as { unref?: () => void }).unref?.();
-    });
-    const started = Date.now();
-    try {
-      const ends = await Promise.race([this.ready().then(() => this.ends()), late]);
-      if (!ends) return false;
-      return await this.waitFor(() => this.reached(ends), Math.max(0, timeoutMs - (Date.now() - started)));
-    } catch (e) {
-      this.o.onError?.(e);
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+  sync(timeoutMs = SYNC_TIMEOUT_MS): Promise<boolean> {
+    return this.topic.sync(timeoutMs);
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     this.listeners.clear();
-    await this.starting?.catch(() => undefined);
-    await this.sub?.close();
-    this.sub = undefined;
+    await this.topic.close();
   }
 
-  private async start(): Promise<void> {
-    const { bus } = this.o;
-    await bus.ensureTopics([DIRECTORY_TOPIC_SPEC]);
-    const count = await bus.partitionCount(DIRECTORY_TOPIC);
-    const partitions = Array.from({ length: count }, (_, i) => i);
-    await bus.replay(DIRECTORY_TOPIC, partitions, (r) => this.apply(r));
-    if (this.closed) return;
-    this.sub = await bus.subscribe({
-      group: `directory-view.${this.o.nodeId}.${randomUUID()}`,
-      topics: [DIRECTORY_TOPIC],
-      fromBeginning: true,
-      autoCommit: false,
-      handler: async (r) => this.apply(r),
-      onError: (e) => this.o.onError?.(e),
-    });
-  }
-
-  /** Has this view applied every record below `ends` (one end per partition)? */
-  private reached(ends: number[]): boolean {
-    return ends.every((end, p) => end === 0 || (this.applied.get(p) ?? -1) >= end - 1);
-  }
-
-  /**
-   * The directory topic's ends, fetched at or after the call: a request already in flight may
-   * have been answered before a change this caller must see, so a caller arriving during one
-   * waits for the next, which every caller arriving meanwhile shares.
-   */
-  private ends(): Promise<number[]> {
-    if (!this.endsInFlight) {
-      const p = this.o.bus.endOffsets(DIRECTORY_TOPIC);
-      this.endsInFlight = p;
-      const done = () => {
-        if (this.endsInFlight === p) this.endsInFlight = undefined;
-      };
-      p.then(done, done);
-      return p;
-    }
-    this.endsNext ??= this.endsInFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.endsNext = undefined;
-        return this.ends();
-      });
-    return this.endsNext;
-  }
-
-  private apply(r: BusRecord): void {
-    const last = this.applied.get(r.partition) ?? -1;
-    if (r.offset <= last) return;
-    this.applied.set(r.partition, r.offset);
+  /** Applies one record (the base skips offsets already applied), then tells the listeners. */
+  private fold(r: BusRecord): void {
     const entry = decodeEntry(r.value);
     const before = this.entries.get(r.key);
     if (before?.kind === "member") this.byEmail.get(before.email.toLowerCase())?.delete(r.key);

@@ -9,20 +9,16 @@
  * never been looked at) is not answered here: the caller asks its actor once, which writes the
  * list and the marker.
  *
- * Start and follow as DirectoryView does: replay to the end (`ready()`), then a consumer group
- * of its own that never commits; records at or below the applied offset are skipped. `sync()` is
- * the read barrier: every record published before the call is applied once it resolves true (an
- * address the API acknowledged as added, on any node, is suppressed here too). Concurrent callers
- * share one end-offset request.
+ * Start, follow and read barrier as every compacted-topic view (shared/bus/compacted-view.ts):
+ * `ready()` replays the topic to its end, then a consumer group of its own that never commits
+ * follows it; records at or below the applied offset are skipped. `sync()` is the read barrier:
+ * every record published before the call is applied once it resolves true (an address the API
+ * acknowledged as added, on any node, is suppressed here too). Concurrent callers share one
+ * end-offset request.
  */
-import { randomUUID } from "node:crypto";
-import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
-import {
-  SUPPRESSIONS_TOPIC,
-  SUPPRESSIONS_TOPIC_SPEC,
-  suppressionEntryKey,
-  suppressionMarkerKey,
-} from "./topic.ts";
+import { CompactedTopicView } from "../bus/compacted-view.ts";
+import type { Bus, BusRecord } from "../bus/types.ts";
+import { SUPPRESSIONS_TOPIC_SPEC, suppressionEntryKey, suppressionMarkerKey } from "./topic.ts";
 
 export interface SuppressionViewOptions {
   bus: Bus;
@@ -36,19 +32,20 @@ export const SUPPRESSION_SYNC_TIMEOUT_MS = 1_000;
 export class SuppressionView {
   /** Entry and marker keys present (the value does not matter for a lookup). */
   private readonly keys = new Set<string>();
-  private readonly applied = new Map<number, number>();
-  private readonly waiters = new Set<() => void>();
-  private sub: Subscription | undefined;
-  private starting: Promise<void> | undefined;
-  private endsInFlight: Promise<number[]> | undefined;
-  private endsNext: Promise<number[]> | undefined;
-  private closed = false;
+  private readonly topic: CompactedTopicView;
 
-  constructor(private readonly o: SuppressionViewOptions) {}
+  constructor(o: SuppressionViewOptions) {
+    this.topic = new CompactedTopicView({
+      bus: o.bus,
+      topic: SUPPRESSIONS_TOPIC_SPEC,
+      groupPrefix: `suppression-view.${o.nodeId}`,
+      fold: (r) => this.fold(r),
+      onError: (e) => o.onError?.(e),
+    });
+  }
 
   ready(): Promise<void> {
-    this.starting ??= this.start();
-    return this.starting;
+    return this.topic.ready();
   }
 
   /** Is this account's whole list here? (else its actor must be asked once) */
@@ -61,83 +58,23 @@ export class SuppressionView {
     return this.keys.has(suppressionEntryKey(accountId, address));
   }
 
-  /** Read barrier: true once every record published before the call is applied. */
+  /**
+   * Read barrier: true once every record published before the call is applied. Unlike the base's
+   * `sync()`, the timeout only starts once the end offsets are known, and a failed start or
+   * end-offset request rejects instead of answering false.
+   */
   async sync(timeoutMs = SUPPRESSION_SYNC_TIMEOUT_MS): Promise<boolean> {
-    await this.ready();
-    const ends = await this.ends();
-    if (this.reached(ends)) return true;
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!this.reached(ends)) return;
-        done(true);
-      };
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(ok);
-      };
-      const timer = setTimeout(() => done(this.reached(ends)), timeoutMs);
-      timer.unref?.();
-      this.waiters.add(check);
-    });
+    await this.topic.ready();
+    const ends = await this.topic.endOffsets();
+    return this.topic.waitUntilReached(ends, timeoutMs);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.starting?.catch(() => undefined);
-    await this.sub?.close();
-    this.sub = undefined;
+  close(): Promise<void> {
+    return this.topic.close();
   }
 
-  private async start(): Promise<void> {
-    const { bus } = this.o;
-    await bus.ensureTopics([SUPPRESSIONS_TOPIC_SPEC]);
-    const count = await bus.partitionCount(SUPPRESSIONS_TOPIC);
-    await bus.replay(
-      SUPPRESSIONS_TOPIC,
-      Array.from({ length: count }, (_, i) => i),
-      (r) => this.apply(r),
-    );
-    if (this.closed) return;
-    this.sub = await bus.subscribe({
-      group: `suppression-view.${this.o.nodeId}.${randomUUID()}`,
-      topics: [SUPPRESSIONS_TOPIC],
-      fromBeginning: true,
-      autoCommit: false,
-      handler: async (r) => this.apply(r),
-      onError: (e) => this.o.onError?.(e),
-    });
-  }
-
-  private reached(ends: number[]): boolean {
-    return ends.every((end, p) => end === 0 || (this.applied.get(p) ?? -1) >= end - 1);
-  }
-
-  /** Ends fetched at or after the call; callers arriving during a request share the next one. */
-  private ends(): Promise<number[]> {
-    if (!this.endsInFlight) {
-      const p = this.o.bus.endOffsets(SUPPRESSIONS_TOPIC);
-      this.endsInFlight = p;
-      const done = () => {
-        if (this.endsInFlight === p) this.endsInFlight = undefined;
-      };
-      p.then(done, done);
-      return p;
-    }
-    this.endsNext ??= this.endsInFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.endsNext = undefined;
-        return this.ends();
-      });
-    return this.endsNext;
-  }
-
-  private apply(r: BusRecord): void {
-    if (r.offset <= (this.applied.get(r.partition) ?? -1)) return;
-    this.applied.set(r.partition, r.offset);
+  private fold(r: BusRecord): void {
     if (r.value.length === 0) this.keys.delete(r.key);
     else this.keys.add(r.key);
-    for (const w of this.waiters) w();
   }
 }
