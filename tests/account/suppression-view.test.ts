@@ -60,6 +60,26 @@ describe("suppression view (S9, issue 16)", () => {
     expect(asks()).toBe(1);
   });
 
+  it("a read barrier that fails (the bus cannot give its end offsets): the actor answers", async () => {
+    const { service, view } = await setup();
+    await service.add("acc1", "c@example.net", "manual");
+    let asks = 0;
+    const failing = {
+      sync: () => Promise.reject(new Error("end offsets unavailable")),
+      covers: (a: string) => view.covers(a),
+      has: (a: string, address: string) => view.has(a, address),
+    };
+    const check = new SuppressionCheck(failing, {
+      has: (a, address) => {
+        asks++;
+        return service.has(a, address);
+      },
+    });
+    expect(await check.isSuppressed("acc1", "c@example.net")).toBe(true);
+    expect(await check.isSuppressed("acc1", "d@example.net")).toBe(false);
+    expect(asks).toBe(2);
+  });
+
   it("a view started later reads every list from the topic", async () => {
     const { n, service, check } = await setup();
     await service.add("acc1", "b@example.net", "manual");
