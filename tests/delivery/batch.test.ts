@@ -1,37 +1,14 @@
-/**
- * Delivery per message (D1, issue 16) against a real Postfix on loopback, read on the wire
- * (tests/delivery/wire.ts, no STARTTLS): the recipients of one message at one domain go in one
- * SMTP transaction — one MAIL FROM with the message's VERP Return-Path, one RCPT each, one DATA,
- * one DKIM signature that dkimpy verifies — while each recipient keeps its own status events,
- * its own retry and its own bounce:
- *
- * - a refused RCPT (`550 5.1.1`) among five is that recipient's HardBounce (suppressed), the four
- *   others are Delivered with the reply to DATA;
- * - a deferred RCPT (`450`) among three is Deferred and retried alone, the others Delivered once;
- * - a non-delivery report Postfix sends later to the message's Return-Path turns only the
- *   recipient it names (Final-/Original-Recipient) into a HardBounce (D7).
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainView } from "../../actors/domain/protocol.ts";
 import { domainKey } from "../../actors/keys.ts";
 import { decodeReturnPath, encodeMessageVerp } from "../../shared/bounce/verp.ts";
-import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
+import { requireDnsServer } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { dkimVerify } from "./dkim-verify.ts";
-import {
-  type DeliveryNode,
-  dkimTxt,
-  RETURN_PATH_HOST,
-  SENDER_DOMAIN,
-  sendingDomain,
-  startDelivery,
-  VERP_KEY,
-} from "./harness.ts";
-import { type Postfix, requirePostfix, startPostfix } from "./postfix.ts";
-import { startWire, type Wire } from "./wire.ts";
+import { type DeliveryNode, RETURN_PATH_HOST, sendingDomain, VERP_KEY } from "./harness.ts";
+import { type Postfix, requirePostfix } from "./postfix.ts";
+import { type PostfixStack, startPostfixStack } from "./postfix-stack.ts";
+import type { Wire } from "./wire.ts";
 
 const available =
   requireDnsServer("delivery per message (tests/delivery/batch.test.ts)") &&
@@ -77,58 +54,32 @@ async function mailbox(postfix: Postfix, address: string): Promise<string[]> {
 }
 
 describe.skipIf(!available)("delivery per message: one transaction for a message's recipients", () => {
-  let dns: DnsServer;
+  let stack: PostfixStack;
   let postfix: Postfix;
   let wire: Wire;
   let node: DeliveryNode;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "petrel-batch-"));
-    dns = await startDnsServer({
-      zones: [
-        testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
-        testZone(
-          SENDER_DOMAIN,
-          domain.dkim.map((k) => `${k.selector}._domainkey IN TXT ${dkimTxt(k.publicKey)}`),
-        ),
-      ],
-    });
-    // The bounce listener's port must be known before Postfix routes reports to it.
-    const probe = await startDelivery({
-      dir,
-      dnsServer: dns.address,
-      smtpPort: 1,
+    stack = await startPostfixStack({
+      rcptDomain: RCPT,
       domain,
       domainOptions: options,
+      postfix: {
+        domains: [RCPT, `vanished.${RCPT}`],
+        users: ["alice", "bob", "carol", "dave", "erin", "frank", "busy", "gone"].map((u) => `${u}@${RCPT}`),
+        access: { [`busy@${RCPT}`]: "450 4.2.0 Mailbox busy, try later" },
+        aliases: { [`gone@${RCPT}`]: `gone@vanished.${RCPT}` },
+        starttls: false,
+      },
+      wire: true,
     });
-    const bouncePort = probe.bouncePort;
-    await probe.stop();
-    postfix = await startPostfix({
-      domains: [RCPT, `vanished.${RCPT}`],
-      users: ["alice", "bob", "carol", "dave", "erin", "frank", "busy", "gone"].map((u) => `${u}@${RCPT}`),
-      access: { [`busy@${RCPT}`]: "450 4.2.0 Mailbox busy, try later" },
-      aliases: { [`gone@${RCPT}`]: `gone@vanished.${RCPT}` },
-      transport: { [RETURN_PATH_HOST]: `smtp:[127.0.0.1]:${bouncePort}` },
-      starttls: false,
-    });
-    wire = await startWire(postfix.port);
-    node = await startDelivery({
-      dir,
-      dnsServer: dns.address,
-      smtpPort: wire.port,
-      domain,
-      domainOptions: options,
-      bouncePort,
-    });
+    postfix = stack.postfix;
+    node = stack.node;
+    wire = stack.wire as Wire;
   }, 120_000);
 
   afterAll(async () => {
-    await node?.stop();
-    await wire?.close();
-    await postfix?.stop();
-    await dns?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("sends five recipients in one transaction with one DKIM signature; a refused RCPT is its own HardBounce", async () => {
@@ -162,7 +113,7 @@ describe.skipIf(!available)("delivery per message: one transaction for a message
       expect(mails).toHaveLength(1);
       const mail = mails[0] as string;
       expect(mail.match(/^DKIM-Signature:/gm)).toHaveLength(1);
-      expect((await dkimVerify(dns, mail)).out).toContain("signature ok");
+      expect((await dkimVerify(stack.dns, mail)).out).toContain("signature ok");
       const rp = /^Return-Path: <([^>]+)>/m.exec(mail)?.[1] ?? "";
       const v = decodeReturnPath(rp, VERP_KEY);
       expect(v.ok && v.kind === "message" && v.messageId).toBe(records[0]?.messageId);

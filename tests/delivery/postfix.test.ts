@@ -1,37 +1,13 @@
-/**
- * Delivery acceptance against real peers on loopback (issue 5): a real Postfix as the recipient
- * MX (tests/delivery/postfix.ts), a real Knot DNS server for MX/A/DKIM records, the real bus,
- * actor system, content store, delivery workers and bounce listener.
- *
- * - D1–D4: delivered mail lands in Postfix's mailbox, DKIM-signed (verified by dkimpy, an
- *   independent implementation, with the key fetched from the DNS server) with a VERP
- *   Return-Path that decodes to the recipient;
- * - D6/D8: `550 5.1.1` → HardBounce + suppressed; `450` → Deferred, retried, Delivered once
- *   lifted (across a restart of the whole delivery side in the middle of the schedule);
- *   `451` forever → SoftBounce after the (shortened) retry period;
- * - D7: Postfix accepts, then sends a non-delivery report to the Return-Path → the bounce
- *   listener turns Delivered into HardBounce.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainView } from "../../actors/domain/protocol.ts";
 import { domainKey } from "../../actors/keys.ts";
 import { decodeVerp } from "../../shared/bounce/verp.ts";
-import { type DnsServer, requireDnsServer, startDnsServer, testZone } from "../dns/server.ts";
+import { requireDnsServer } from "../dns/server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { dkimVerify } from "./dkim-verify.ts";
-import {
-  type DeliveryNode,
-  dkimTxt,
-  RETURN_PATH_HOST,
-  SENDER_DOMAIN,
-  sendingDomain,
-  startDelivery,
-  VERP_KEY,
-} from "./harness.ts";
-import { type Postfix, requirePostfix, startPostfix } from "./postfix.ts";
+import { type DeliveryNode, RETURN_PATH_HOST, sendingDomain, VERP_KEY } from "./harness.ts";
+import { type Postfix, requirePostfix } from "./postfix.ts";
+import { type PostfixStack, startPostfixStack } from "./postfix-stack.ts";
 
 const available =
   requireDnsServer("delivery suites (tests/delivery/postfix.test.ts)") &&
@@ -61,60 +37,30 @@ async function advanceUntil<T>(node: DeliveryNode, check: () => T | undefined, w
 }
 
 describe.skipIf(!available)("delivery to a real Postfix", () => {
-  let dns: DnsServer;
+  let stack: PostfixStack;
   let postfix: Postfix;
   let node: DeliveryNode;
-  let dir: string;
-  let bouncePort: number;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "petrel-delivery-"));
-    dns = await startDnsServer({
-      zones: [
-        testZone(RCPT, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
-        testZone(
-          SENDER_DOMAIN,
-          domain.dkim.map((k) => `${k.selector}._domainkey IN TXT ${dkimTxt(k.publicKey)}`),
-        ),
-      ],
-    });
-    // The bounce listener's port must be known before Postfix routes reports to it.
-    const probe = await startDelivery({
-      dir,
-      dnsServer: dns.address,
-      smtpPort: 1,
+    stack = await startPostfixStack({
+      rcptDomain: RCPT,
       domain,
       domainOptions: options,
-    });
-    bouncePort = probe.bouncePort;
-    await probe.stop();
-    postfix = await startPostfix({
-      domains: [RCPT, `vanished.${RCPT}`],
-      users: ["alice", "defer", "stuck", "gone"].map((u) => `${u}@${RCPT}`),
-      access: {
-        [`defer@${RCPT}`]: "450 4.2.0 Mailbox busy, try later",
-        [`stuck@${RCPT}`]: "451 4.3.0 Try again later",
-      },
-      aliases: { [`gone@${RCPT}`]: `gone@vanished.${RCPT}` },
-      transport: {
-        [RETURN_PATH_HOST]: `smtp:[127.0.0.1]:${bouncePort}`,
+      postfix: {
+        domains: [RCPT, `vanished.${RCPT}`],
+        users: ["alice", "defer", "stuck", "gone"].map((u) => `${u}@${RCPT}`),
+        access: {
+          [`defer@${RCPT}`]: "450 4.2.0 Mailbox busy, try later",
+          [`stuck@${RCPT}`]: "451 4.3.0 Try again later",
+        },
+        aliases: { [`gone@${RCPT}`]: `gone@vanished.${RCPT}` },
       },
     });
-    node = await startDelivery({
-      dir,
-      dnsServer: dns.address,
-      smtpPort: postfix.port,
-      domain,
-      domainOptions: options,
-      bouncePort,
-    });
+    ({ postfix, node } = stack);
   }, 120_000);
 
   afterAll(async () => {
-    await node?.stop();
-    await postfix?.stop();
-    await dns?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("delivers into the mailbox, DKIM-signed (dkimpy verifies) with a VERP Return-Path (D1–D4)", async () => {
@@ -130,14 +76,14 @@ describe.skipIf(!available)("delivery to a real Postfix", () => {
     expect(mail).toMatch(/with ESMTPS/); // D2: STARTTLS, since Postfix offers it
     expect(mail).toContain("DKIM-Signature:");
     expect(mail).toMatch(/s=pt2;/);
-    const verdict = await dkimVerify(dns, mail as string);
+    const verdict = await dkimVerify(stack.dns, mail as string);
     expect(verdict.out).toContain("signature ok");
     const rp = /^Return-Path: <([^>]+)>/m.exec(mail as string)?.[1] ?? "";
     expect(rp.endsWith(`@${RETURN_PATH_HOST}`)).toBe(true);
     const v = decodeVerp(rp, VERP_KEY);
     expect(v.ok && v.recipientId).toBe(r.recipientId);
     // The verifier can fail: a changed body does not verify.
-    const tampered = await dkimVerify(dns, (mail as string).replace("Hello from", "Hello FROM"));
+    const tampered = await dkimVerify(stack.dns, (mail as string).replace("Hello from", "Hello FROM"));
     expect(tampered.ok).toBe(false);
   });
 
@@ -162,15 +108,7 @@ describe.skipIf(!available)("delivery to a real Postfix", () => {
     const clock = node.clock;
     await node.stop();
     await postfix.setAccess({ [`stuck@${RCPT}`]: "451 4.3.0 Try again later" });
-    node = await startDelivery({
-      dir,
-      dnsServer: dns.address,
-      smtpPort: postfix.port,
-      domain,
-      domainOptions: options,
-      bouncePort,
-      clock,
-    });
+    node = await stack.restart({ clock });
     await advanceUntil(
       node,
       () => node.eventsFor(r.recipientId).find((e) => e.status === "Delivered"),
