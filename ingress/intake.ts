@@ -1,6 +1,6 @@
 /**
  * Content intake (S6, S10, S12, S13, S11 first half): the DATA stream flows once, chunk by chunk,
- * through the line guard (bare CR/LF, size), a streaming MIME walk (mailsplit) that reads the
+ * through the line guard (bare CR/LF, size), a streaming MIME walk (mailsplit; splitter.ts) that reads the
  * Subject, checks the header From (S7) and every attachment (S10), adds Message-ID and Date when
  * missing (S12), and straight into the content store, which resolves once the bytes are durable.
  * Any refusal aborts the write: nothing is stored.
@@ -14,6 +14,7 @@ import { DelimiterLineCounter } from "./delimiter-lines.ts";
 import { Replies, SmtpError } from "./errors.ts";
 import { LineGuard } from "./lines.ts";
 import { headerFromDomains } from "./policy.ts";
+import { Splitter } from "./splitter.ts";
 import type { MessageHeaders } from "./transaction.ts";
 
 export interface IntakeOptions {
@@ -116,7 +117,8 @@ export async function intake(
   o: IntakeOptions,
 ): Promise<IntakeResult> {
   const guard = new LineGuard(o.maxBytes);
-  const splitter = new mailsplit.Splitter({ maxHeadSize: o.maxHeaderBytes });
+  // mailsplit's Splitter, but a single-part body skips its line loop (splitter.ts).
+  const splitter = new Splitter({ maxHeadSize: o.maxHeaderBytes });
   const inspector = new MimeInspector(o, guard);
   const joiner = new mailsplit.Joiner();
   let failure: unknown;
