@@ -19,8 +19,15 @@ type CreditMsg = Extract<AccountMsg, { t: "sessionCredit" }>;
 
 function turn(s: AccountState, msg: Omit<CreditMsg, "t" | "ttlMs" | keyof typeof MAX>, now = 1_000) {
   let reply: AccountReply | undefined;
-  const ctx = { key: "account:a1", id: "a1", now, reply: (v: unknown) => (reply = v as AccountReply) } as Ctx;
-  const next = sessionCredit(s, { t: "sessionCredit", ttlMs: 60_000, ...MAX, ...msg }, ctx, O);
+  const ctx: Partial<Ctx> = {
+    key: "account:a1",
+    id: "a1",
+    now,
+    reply: (v) => {
+      reply = v as AccountReply;
+    },
+  };
+  const next = sessionCredit(s, { t: "sessionCredit", ttlMs: 60_000, ...MAX, ...msg }, ctx as Ctx, O);
   return { next, reply };
 }
 
