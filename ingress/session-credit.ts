@@ -16,6 +16,9 @@
  *   ask). A node that dies frees its blocks within one lease, as before.
  * - close: every block back with 0 slots.
  *
+ * A block's lease id is `<nodeId>.slots.<username>` (node ids are unique in a cluster): a node
+ * restarted under the same id takes its block over at its first ask, its dead sessions gone.
+ *
  * The trade-off: a closed session's slot stays with its node for up to `idleMs`, so another node
  * may find the account's limit reached for that long. The limits never overshoot across nodes:
  * the actor counts every block's weight.

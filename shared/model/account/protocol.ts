@@ -266,7 +266,8 @@ export type AccountMsg =
   /**
    * S4: take a session slot for `username` under the per-user and per-account limits, as a lease
    * that lapses `ttlMs` after the last acquire/renew (a dead session or node leaks nothing).
-   * Idempotent per `leaseId`.
+   * Idempotent per `leaseId`. Ingress now holds slots as credit (`sessionCredit`); this lease per
+   * session stays for nodes of an earlier version during an upgrade, counted with the blocks.
    */
   | {
       t: "acquireSession";
