@@ -57,8 +57,9 @@ interface Block {
   granted: number;
   inUse: number;
   waiters: Waiter[];
-  /** The ask loop while one runs (at most one per block). */
+  /** The ask loop while one runs (at most one per block), and the weight its ask in flight asked. */
   asking?: Promise<unknown>;
+  target?: number;
   /** Local time of the last granted ask, and after which the lease may have lapsed at the actor. */
   askedAt: number;
   until: number;
@@ -80,7 +81,7 @@ export class SessionCredit {
     if (this.closing) return Promise.reject(new Error("session credit closed"));
     const b = this.block(accountId, username);
     const now = this.o.now();
-    if (b.waiters.length === 0 && b.inUse < b.granted && now < b.until) {
+    if (b.waiters.length === 0 && this.spare(b) > 0 && now < b.until) {
       b.inUse++;
       b.lastUse = now;
       return Promise.resolve({ granted: true });
@@ -183,9 +184,13 @@ export class SessionCredit {
     for (let want = this.want(b); want !== undefined; want = this.want(b)) {
       const sentAt = this.o.now();
       let r: SessionCreditGrant;
+      b.target = want;
       try {
         r = await this.o.actor.credit(b.accountId, { leaseId: b.leaseId, username: b.username, slots: want });
       } catch (e) {
+        // A shrink may have been applied with its answer lost: count the smaller weight.
+        b.granted = Math.min(b.granted, want);
+        b.target = undefined;
         // The waiters get 451 (session.ts); a failed renew or hand-back is tried again by the sweeper.
         const waiters = b.waiters.splice(0);
         for (const w of waiters) w.reject(e);
@@ -193,6 +198,7 @@ export class SessionCredit {
         return false;
       }
       b.granted = r.slots;
+      b.target = undefined;
       b.askedAt = sentAt;
       b.until = sentAt + this.o.ttlMs - Math.min(1_000, Math.floor(this.o.ttlMs / 10));
       b.shrink = false;
@@ -215,7 +221,7 @@ export class SessionCredit {
   /** Grants waiters in order while the block has spare slots (and its lease is valid, unless `fresh`). */
   private serve(b: Block, fresh = false): void {
     if (!fresh && this.o.now() >= b.until) return;
-    while (b.waiters.length > 0 && b.inUse < b.granted) {
+    while (b.waiters.length > 0 && this.spare(b) > 0) {
       b.inUse++;
       b.waiters.shift()?.resolve({ granted: true });
     }
@@ -236,6 +242,14 @@ export class SessionCredit {
     }
     await Promise.all(spare.map((b) => b.asking));
     return spare.length > 0;
+  }
+
+  /**
+   * Slots free for a local grant: of the weight granted, and of the one asked while an ask is in
+   * flight (a shrink on its way must not find more sessions open than it leaves).
+   */
+  private spare(b: Block): number {
+    return Math.min(b.granted, b.target ?? b.granted) - b.inUse;
   }
 
   private forget(b: Block): void {

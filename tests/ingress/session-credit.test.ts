@@ -3,8 +3,10 @@
  * (the real `sessionCredit` transition over one state per account, answers held on demand) and a
  * manual clock. Local acquires cost no ask; concurrent acquirers share one; refusals name the limit;
  * spare slots go back after `idleMs` (at once with 0); blocks renew every third of the lease;
- * close hands everything back; a failed ask fails the acquire.
+ * close hands everything back; a failed ask fails the acquire. A property runs two nodes' credits
+ * on one fake actor through random interleavings: the limits hold and every acquire is answered.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sessionCredit } from "../../actors/account/sessions.ts";
 import { type Ctx, initialAccount } from "../../actors/account/state.ts";
@@ -152,6 +154,20 @@ describe("SessionCredit", () => {
     expect(actor.weight("a1")).toBe(0);
   });
 
+  it("grants nothing locally from a slot that a hand-back in flight takes away", async () => {
+    const { actor, credit } = setup({ idleMs: 0 });
+    await credit.acquire("a1", "u1");
+    await credit.sweep(); // no ask left running
+    actor.hold = true;
+    credit.release("a1", "u1"); // the block shrinks to 0: the ask is on its way
+    const again = credit.acquire("a1", "u1");
+    actor.answer();
+    expect(await again).toEqual(OK);
+    expect(actor.asks.map((a) => a.slots)).toEqual([1, 0, 1]);
+    expect(actor.weight("a1", "u1")).toBe(1);
+    await credit.close();
+  });
+
   it("renews each block every third of the lease with its weight; a lapsed block is not used locally", async () => {
     const { actor, credit } = setup();
     await Promise.all([credit.acquire("a1", "u1"), credit.acquire("a1", "u1")]);
@@ -198,5 +214,57 @@ describe("SessionCredit", () => {
     await credit.sweep();
     expect(actor.asks.slice(asked)).toEqual([{ accountId: "a1", username: "u1", slots: 1 }]);
     await credit.close();
+  });
+
+  it("property: two nodes, random interleavings: within the limits, every acquire answered", async () => {
+    const op = fc.record({
+      kind: fc.constantFrom("acquire", "acquire", "release", "advance", "tick", "hold", "answer"),
+      node: fc.nat(1),
+      user: fc.constantFrom("u1", "u2", "u3"),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.constantFrom(0, 2_000), async (ops, idleMs) => {
+        const actor = new FakeActor(); // 3 per user, 5 per account
+        const nodes = ["n1", "n2"].map(
+          (nodeId) => new SessionCredit({ actor, nodeId, ttlMs: TTL, idleMs, now: () => actor.now }),
+        );
+        const open = new Map<string, number>();
+        const sum = (user?: string) =>
+          [...open].filter(([k]) => user === undefined || k.endsWith(user)).reduce((a, [, v]) => a + v, 0);
+        const pending: Promise<unknown>[] = [];
+        for (const o of ops) {
+          const k = `${o.node}:${o.user}`;
+          const credit = nodes[o.node] as SessionCredit;
+          if (o.kind === "acquire")
+            pending.push(
+              credit.acquire("a1", o.user).then((g) => {
+                if (g.granted) open.set(k, (open.get(k) ?? 0) + 1);
+              }),
+            );
+          else if (o.kind === "release" && (open.get(k) ?? 0) > 0) {
+            open.set(k, (open.get(k) ?? 0) - 1);
+            credit.release("a1", o.user);
+          } else if (o.kind === "advance") actor.now += 1_000;
+          else if (o.kind === "hold")
+            actor.hold = true; // answers wait for an "answer"
+          else if (o.kind === "answer") actor.answer();
+          else await new Promise((r) => setImmediate(r));
+          for (const u of ["u1", "u2", "u3"]) expect(sum(u)).toBeLessThanOrEqual(3);
+          expect(sum()).toBeLessThanOrEqual(5);
+          // the actor counts every open session (while no lease can have lapsed unrenewed)
+          if (actor.now < TTL - 2_000) expect(actor.weight("a1")).toBeGreaterThanOrEqual(sum());
+        }
+        actor.answer();
+        await Promise.all(nodes.map((c) => c.sweep()));
+        let answered = 0;
+        for (const p of pending) void p.then(() => answered++);
+        await new Promise((r) => setImmediate(r));
+        expect(answered).toBe(pending.length);
+        expect(actor.weight("a1")).toBeGreaterThanOrEqual(sum());
+        await Promise.all(nodes.map((c) => c.close()));
+        expect(actor.weight("a1")).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
