@@ -223,6 +223,7 @@ export class SessionCredit {
     if (!fresh && this.o.now() >= b.until) return;
     while (b.waiters.length > 0 && this.spare(b) > 0) {
       b.inUse++;
+      b.lastUse = this.o.now();
       b.waiters.shift()?.resolve({ granted: true });
     }
   }
