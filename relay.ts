@@ -369,14 +369,14 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
     closers.push(() => suppressions.close());
     await suppressions.ready();
     const suppressionCheck = new SuppressionCheck(suppressions, suppression);
-    // S8: quota reserved from this node's credit (issue 16); unused credit is handed back at stop,
-    // after the listeners closed (closers run in reverse).
+    // S8 quota and S4 session slots from this node's credit (issue 16); unused credit is handed
+    // back at stop, after the listeners closed (closers run in reverse).
     const accountPort = actorAccountPort(actors, {
       ...limits,
       nodeId,
       now: () => clock.now(),
       mayUse: (accountId) => directory.account(accountId)?.sendingAllowed ?? false,
-      onError: (e) => log.warn({ err: e }, "S8: quota credit hand-back failed"),
+      onError: (e) => log.warn({ err: e }, "S4/S8: credit hand-back or renew failed (quota, session slots)"),
     });
     closers.push(() => accountPort.close());
     const ingress = await startIngress({

@@ -1,26 +1,31 @@
 /**
  * What ingress asks of the account actor (S4 session leases, S8 quota), through the actor system,
  * answering plain values. Actor failures become `SmtpError` 451 (temporary) at the caller.
- * S8 reservations come from this node's quota credit (quota-credit.ts, issue 16).
+ * S8 reservations come from this node's quota credit (quota-credit.ts), S4 session slots from its
+ * blocks of session slots (session-credit.ts), both issue 16.
  */
 
 import { QuotaGateway } from "../actors/account/quota-gateway.ts";
 import { accountKey } from "../actors/keys.ts";
 import type { ActorSystem } from "../actors/system.ts";
-import type { AccountReply, CreditGrant, SessionGrant } from "../shared/model/account/protocol.ts";
+import type { AccountReply, CreditGrant, SessionCreditGrant } from "../shared/model/account/protocol.ts";
 import type { IngressLimits } from "./limits.ts";
 import { QuotaCredit, type Reservation } from "./quota-credit.ts";
+import { SessionCredit, type SlotGrant } from "./session-credit.ts";
 
 export interface AccountPort {
   reserve(accountId: string, n: number): Promise<Reservation>;
   release(accountId: string, n: number, periodStart?: number): Promise<void>;
   /** Hands this node's unused quota credit back (tests read exact counters after it). */
   flush(): Promise<void>;
-  /** Stops the credit sweeper and hands the credit back (relay shutdown). */
+  /** Stops the credit sweepers and hands the quota credit and session slots back (relay shutdown). */
   close(): Promise<void>;
-  acquireSession(accountId: string, leaseId: string, username: string): Promise<SessionGrant>;
-  renewSession(accountId: string, leaseId: string): Promise<boolean>;
-  releaseSession(accountId: string, leaseId: string): Promise<void>;
+  /** S4: a session slot for `username`, or which limit refused it. */
+  acquireSession(accountId: string, username: string): Promise<SlotGrant>;
+  /** S4: gives a session slot back (to this node's block: no ask). */
+  releaseSession(accountId: string, username: string): void;
+  /** This node's session slots (tests, metrics). */
+  readonly sessions: Pick<SessionCredit, "inUse" | "granted" | "sweep">;
 }
 
 export function actorAccountPort(
@@ -28,6 +33,8 @@ export function actorAccountPort(
   o: Pick<IngressLimits, "sessionLeaseMs" | "sessionsPerUser" | "sessionsPerAccount"> & {
     /** Default 0: one ask per reservation. */
     quotaCreditBlock?: number;
+    /** S4: a spare session slot goes back after this long unused; default 2,000 ms, 0 = at close. */
+    sessionCreditIdleMs?: number;
     askTimeoutMs?: number;
     nodeId?: string;
     now?(): number;
@@ -60,26 +67,34 @@ export function actorAccountPort(
       },
     },
   });
+  const sessions = new SessionCredit({
+    nodeId: o.nodeId ?? actors.nodeId,
+    ttlMs: o.sessionLeaseMs,
+    idleMs: o.sessionCreditIdleMs ?? 2_000,
+    now: o.now ?? Date.now,
+    ...(o.onError ? { onError: o.onError } : {}),
+    actor: {
+      credit: (accountId, msg) =>
+        ask<SessionCreditGrant>(accountId, {
+          t: "sessionCredit",
+          ...msg,
+          ttlMs: o.sessionLeaseMs,
+          maxPerUser: o.sessionsPerUser,
+          maxPerAccount: o.sessionsPerAccount,
+        }),
+    },
+  });
   return {
     // Without credit (block 0) the reservation is the plain actor ask it always was.
     reserve: (accountId, n) =>
       (o.quotaCreditBlock ?? 0) > 0 ? credit.reserve(accountId, n) : quota.reserve(accountId, n),
     release: (accountId, n, periodStart) => credit.release(accountId, n, periodStart),
     flush: () => credit.flush(),
-    close: () => credit.close(),
-    acquireSession: (accountId, leaseId, username) =>
-      ask<SessionGrant>(accountId, {
-        t: "acquireSession",
-        leaseId,
-        username,
-        ttlMs: o.sessionLeaseMs,
-        maxPerUser: o.sessionsPerUser,
-        maxPerAccount: o.sessionsPerAccount,
-      }),
-    renewSession: async (accountId, leaseId) =>
-      (await ask<{ held: boolean }>(accountId, { t: "renewSession", leaseId, ttlMs: o.sessionLeaseMs })).held,
-    releaseSession: async (accountId, leaseId) => {
-      await ask(accountId, { t: "releaseSession", leaseId });
+    close: async () => {
+      await Promise.all([credit.close(), sessions.close()]);
     },
+    acquireSession: (accountId, username) => sessions.acquire(accountId, username),
+    releaseSession: (accountId, username) => sessions.release(accountId, username),
+    sessions,
   };
 }

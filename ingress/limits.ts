@@ -9,6 +9,8 @@ export interface IngressLimits {
   sessionsPerAccount: number;
   sessionsPerIp: number;
   sessionLeaseMs: number;
+  /** S4 (issue 16): a spare session slot goes back to the account actor after this long unused; 0 = at once. */
+  sessionCreditIdleMs: number;
   authMaxFailures: number;
   authWindowMs: number;
   authBlockMs: number;
@@ -38,6 +40,7 @@ export function limitsFromConfig(c: Config): IngressLimits {
     sessionsPerAccount: c.smtpSessionsPerAccount,
     sessionsPerIp: c.smtpSessionsPerIp,
     sessionLeaseMs: c.smtpSessionLeaseMs,
+    sessionCreditIdleMs: c.smtpSessionCreditIdleMs,
     authMaxFailures: c.smtpAuthMaxFailures,
     authWindowMs: c.smtpAuthWindowMs,
     authBlockMs: c.smtpAuthBlockMs,

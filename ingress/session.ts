@@ -2,7 +2,6 @@
  * The submission session's handlers (S2–S11, S14), async and throwing `SmtpError`; server.ts
  * adapts them to smtp-server's callbacks once. Per-connection state lives here by session id.
  */
-import { randomBytes } from "node:crypto";
 import type {
   SMTPServerAddress,
   SMTPServerAuthentication,
@@ -39,9 +38,8 @@ interface Conn {
   failures: number;
   /** S3: the answer to this connection's last failed AUTH; its next AUTH waits for it. */
   lastFailure?: Promise<void>;
+  /** Set once AUTH took a session slot (S4), given back at close. */
   principal?: Principal;
-  leaseId?: string;
-  renew?: NodeJS.Timeout;
   tx?: Transaction;
   /**
    * S7: a refused MAIL FROM, held until the client moves on (next MAIL, RSET, QUIT or close) so
@@ -128,27 +126,17 @@ export class SubmissionHandlers {
       c.failures = 0;
       this.client.succeeded(c.ip);
     }
-    const leaseId = `${this.d.nodeId}.${session.id}.${randomBytes(4).toString("hex")}`;
-    const grant = await this.d.accounts.acquireSession(p.accountId, leaseId, p.username);
+    // S4: a slot from this node's block of the user's session slots (session-credit.ts).
+    const grant = await this.d.accounts.acquireSession(p.accountId, p.username);
     if (!grant.granted)
       throw grant.refusedBy === "user" ? Replies.tooManyUserSessions() : Replies.tooManyAccountSessions();
     const principal = { accountId: p.accountId, username: p.username };
-    if (!this.conns.has(session.id)) {
-      // the connection closed while the lease was being taken
-      await this.d.accounts.releaseSession(p.accountId, leaseId);
+    if (this.conns.get(session.id) !== c || c.principal) {
+      // the connection closed (or authenticated) while the slot was being taken
+      this.d.accounts.releaseSession(p.accountId, p.username);
       throw Replies.tempFailure();
     }
     c.principal = principal;
-    c.leaseId = leaseId;
-    c.renew = setInterval(
-      () => {
-        this.d.accounts.renewSession(principal.accountId, leaseId).catch((e) => {
-          this.d.log.warn({ err: e, leaseId }, "S4: session lease renew failed");
-        });
-      },
-      Math.max(500, Math.floor(this.d.limits.sessionLeaseMs / 3)),
-    );
-    c.renew.unref();
     return { user: principal };
   }
 
@@ -315,10 +303,9 @@ export class SubmissionHandlers {
     if (!c) return;
     this.conns.delete(session.id);
     const ipReleased = c.ipLease ? this.client.release(c.ip, c.ipLease) : undefined;
-    if (c.renew) clearInterval(c.renew);
+    if (c.principal) this.d.accounts.releaseSession(c.principal.accountId, c.principal.username);
     await this.endTx(c);
     await this.flushRefused(c);
-    if (c.principal && c.leaseId) await this.d.accounts.releaseSession(c.principal.accountId, c.leaseId);
     await ipReleased;
   }
 

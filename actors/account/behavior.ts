@@ -51,6 +51,8 @@ function dispatch(s: AccountState, msg: AccountMsg, ctx: Ctx, o: AccountBehavior
       return sessions.renewSession(s, msg, ctx, o);
     case "releaseSession":
       return sessions.releaseSession(s, msg, ctx, o);
+    case "sessionCredit":
+      return sessions.sessionCredit(s, msg, ctx, o);
     case "addMember":
       return team.addMember(s, msg, ctx, o);
     case "updateMember":

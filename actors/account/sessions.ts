@@ -5,8 +5,17 @@
  * after its last acquire or renew: a session that died (or a node that died) without releasing
  * frees its slot within one TTL. Lapsed leases are pruned on every session message, so no timer
  * is needed and the transition stays a pure function of the state, the message and `ctx.now`.
+ *
+ * As credit (issue 16, `sessionCredit`): a node holds one lease per SMTP user weighing as many
+ * slots as it was granted (ingress/session-credit.ts) and opens sessions from it locally; the
+ * limits count every lease's weight, so the nodes together never exceed them.
  */
-import type { AccountMsg, SessionGrant, SessionLease } from "../../shared/model/account/protocol.ts";
+import type {
+  AccountMsg,
+  SessionCreditGrant,
+  SessionGrant,
+  SessionLease,
+} from "../../shared/model/account/protocol.ts";
 import {
   acquire,
   decide,
@@ -17,12 +26,15 @@ import {
   leaseRecord,
   leaseTable,
   release,
+  resize,
 } from "../../shared/model/lease.ts";
 import { fail, type Handler, ok } from "./state.ts";
 
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 
 const MAX_TTL_MS = 60 * 60 * 1000;
+/** Bound on one block's weight (far above any per-user limit). */
+const MAX_SLOTS = 100_000;
 
 /** A lease as persisted before the shared lease model: `{ username, expiresAt }`, id by key. */
 interface LegacySessionLease {
@@ -108,4 +120,29 @@ export const renewSession: Handler<Msg<"renewSession">> = (s, msg, ctx) => {
 export const releaseSession: Handler<Msg<"releaseSession">> = (s, msg, ctx) => {
   const live = expire(sessionTable(s.sessions), ctx.now);
   return ok(ctx, { ...s, sessions: leaseRecord(release(live, msg.leaseId)) }, null);
+};
+
+export const sessionCredit: Handler<Msg<"sessionCredit">> = (s, msg, ctx) => {
+  if (typeof msg.leaseId !== "string" || msg.leaseId.length === 0 || !validTtl(msg.ttlMs))
+    return fail(ctx, s, "invalid_request", "leaseId and a ttlMs of 1 ms to 1 h are required");
+  if (
+    typeof msg.username !== "string" ||
+    !Number.isInteger(msg.slots) ||
+    msg.slots < 0 ||
+    msg.slots > MAX_SLOTS
+  )
+    return fail(ctx, s, "invalid_request", `a username and slots of 0 to ${MAX_SLOTS} are required`);
+  const r = resize(
+    expire(sessionTable(s.sessions), ctx.now),
+    { id: msg.leaseId, holder: msg.username, ttlMs: msg.ttlMs, slots: msg.slots },
+    limits(msg.maxPerUser, msg.maxPerAccount),
+    ctx.now,
+  );
+  const reply: SessionCreditGrant = {
+    slots: r.slots,
+    userSessions: r.counts.holder,
+    accountSessions: r.counts.total,
+  };
+  if (r.refusedBy) reply.refusedBy = r.refusedBy === "holder" ? "user" : "account";
+  return ok(ctx, { ...s, sessions: leaseRecord(r.table) }, reply);
 };

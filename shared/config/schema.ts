@@ -310,6 +310,11 @@ export const configKeys = {
     z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
     "S4: lease of a user/account session slot and of a per-IP connection slot; renewed while the session lives, lapses when it or its node dies.",
   ),
+  smtpSessionCreditIdleMs: key(
+    "PETREL_SMTP_SESSION_CREDIT_IDLE_MS",
+    z.coerce.number().int().min(0).max(3_600_000).default(2_000),
+    "S4: a node holds each SMTP user's session slots as one block leased from the account actor (issue 16), so opening and closing a session is a local count; a slot its sessions no longer use goes back after this long unused, until then another node may find the limit reached (the limits never overshoot). 0 = a closed session's slot goes back at once (an actor ask per session close).",
+  ),
   smtpQuotaCreditBlock: key(
     "PETREL_SMTP_QUOTA_CREDIT_BLOCK",
     z.coerce.number().int().min(0).max(100_000).default(100),

@@ -10,6 +10,9 @@
  * session leases; the domain's on its rows, with the table an index that changes in place like
  * the rows, so the domain applies `decide` and `grant` to it rather than copy it per message);
  * in-memory holders (the per-IP slots, the connection pool) keep theirs in a `LocalLeases`.
+ *
+ * A lease may weigh several slots (`slots`, set by `resize`): a node holds the session slots of
+ * one SMTP user as one block it spends locally (ingress/session-credit.ts). Limits count weights.
  */
 
 /** One slot, held by `holder` until released or until `expiresAt` (ms) passes without an extend. */
@@ -18,6 +21,11 @@ export interface Lease {
   /** Who holds it: an SMTP username, a recipient id, a client IP, an MX address. */
   holder: string;
   expiresAt: number;
+  /**
+   * How many slots it weighs (a node's block of session slots, ingress/session-credit.ts).
+   * Absent = 1, the form every single-slot lease keeps.
+   */
+  slots?: number;
 }
 
 /** The leases of one limited resource, by lease id. Never mutated: the functions return a new one. */
@@ -52,6 +60,16 @@ export interface LeaseRequest {
   id: string;
   holder: string;
   ttlMs: number;
+  /** Slots wanted; default 1. */
+  slots?: number;
+}
+
+/** A weight set by `resize`: what it granted (0 = released), the counts after, and what cut it short. */
+export interface Resized {
+  table: LeaseTable;
+  slots: number;
+  counts: LeaseCounts;
+  refusedBy?: "holder" | "total";
 }
 
 /** Is the lease still held at `now`? */
@@ -70,29 +88,41 @@ export function expire(table: LeaseTable, now: number): LeaseTable {
   return out ?? table;
 }
 
-/** Leases of `holder`, and all leases, in the table. */
+/** How many slots a lease weighs. */
+export function weight(lease: Lease): number {
+  return lease.slots ?? 1;
+}
+
+/** Slots held by `holder`, and by all, in the table (each lease counts its weight). */
 export function counts(table: LeaseTable, holder: string): LeaseCounts {
   let n = 0;
-  for (const l of table.values()) if (l.holder === holder) n++;
-  return { holder: n, total: table.size };
+  let total = 0;
+  for (const l of table.values()) {
+    const w = weight(l);
+    total += w;
+    if (l.holder === holder) n += w;
+  }
+  return { holder: n, total };
 }
 
 /**
- * May `holder` take one more lease? The per-holder limit is checked first. Counts lapsed leases
- * too: `expire` the table first where a lapse frees a slot without an event.
+ * May `holder` take `slots` more (default 1)? The per-holder limit is checked first. Counts lapsed
+ * leases too: `expire` the table first where a lapse frees a slot without an event.
  */
-export function decide(table: LeaseTable, holder: string, limits: LeaseLimits): Decision {
+export function decide(table: LeaseTable, holder: string, limits: LeaseLimits, slots = 1): Decision {
   const c = counts(table, holder);
-  if (limits.perHolder !== undefined && c.holder >= limits.perHolder)
+  if (limits.perHolder !== undefined && c.holder + slots > limits.perHolder)
     return { ok: false, refusedBy: "holder", counts: c };
-  if (limits.total !== undefined && c.total >= limits.total)
+  if (limits.total !== undefined && c.total + slots > limits.total)
     return { ok: false, refusedBy: "total", counts: c };
   return { ok: true, counts: c };
 }
 
-/** The lease a granted request gets: `ttlMs` from `now`. */
+/** The lease a granted request gets: `ttlMs` from `now`, weighing `slots` (recorded when not 1). */
 export function grant(req: LeaseRequest, now: number): Lease {
-  return { id: req.id, holder: req.holder, expiresAt: now + req.ttlMs };
+  const lease: Lease = { id: req.id, holder: req.holder, expiresAt: now + req.ttlMs };
+  if (req.slots !== undefined && req.slots !== 1) lease.slots = req.slots;
+  return lease;
 }
 
 /**
@@ -106,15 +136,46 @@ export function acquire(table: LeaseTable, req: LeaseRequest, limits: LeaseLimit
     const next = new Map(table).set(req.id, lease);
     return { ok: true, table: next, lease, counts: counts(next, held.holder) };
   }
-  const d = decide(table, req.holder, limits);
+  const slots = req.slots ?? 1;
+  const d = decide(table, req.holder, limits, slots);
   if (!d.ok) return d;
   const lease = grant(req, now);
   return {
     ok: true,
     table: new Map(table).set(req.id, lease),
     lease,
-    counts: { holder: d.counts.holder + 1, total: d.counts.total + 1 },
+    counts: { holder: d.counts.holder + slots, total: d.counts.total + slots },
   };
+}
+
+/**
+ * Sets lease `req.id` of `req.holder` to weigh `req.slots` — or as many as `limits` allow,
+ * counting every other lease — and extends it to `now + ttlMs`. Shrinking is always allowed, and
+ * a lease is never cut below what it already holds unless asked (limits lowered since it grew
+ * leave it be); a weight of 0 releases it. `refusedBy` names the limit when fewer were granted.
+ */
+export function resize(
+  table: LeaseTable,
+  req: LeaseRequest & { slots: number },
+  limits: LeaseLimits,
+  now: number,
+): Resized {
+  const held = table.get(req.id);
+  const others = new Map(table);
+  others.delete(req.id);
+  const c = counts(others, req.holder);
+  const roomHolder = (limits.perHolder ?? Number.POSITIVE_INFINITY) - c.holder;
+  const roomTotal = (limits.total ?? Number.POSITIVE_INFINITY) - c.total;
+  const kept = held?.holder === req.holder ? Math.min(req.slots, weight(held)) : 0;
+  const slots = Math.max(0, kept, Math.min(req.slots, roomHolder, roomTotal));
+  if (slots > 0) others.set(req.id, grant({ ...req, slots }, now));
+  const out: Resized = {
+    table: slots === 0 && !held ? table : others,
+    slots,
+    counts: { holder: c.holder + slots, total: c.total + slots },
+  };
+  if (slots < req.slots) out.refusedBy = roomHolder <= roomTotal ? "holder" : "total";
+  return out;
 }
 
 /** Extends a held lease to `now + ttlMs`; `lease` is undefined when the id is not in the table. */

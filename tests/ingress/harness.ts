@@ -37,6 +37,7 @@ export const DEFAULT_LIMITS: IngressLimits = {
   sessionsPerAccount: 20,
   sessionsPerIp: 100,
   sessionLeaseMs: 60_000,
+  sessionCreditIdleMs: 2_000,
   authMaxFailures: 5,
   authWindowMs: 15 * 60_000,
   authBlockMs: 15 * 60_000,

@@ -1,8 +1,11 @@
 /** The one lease model (shared/model/lease.ts) against literal tables. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type Acquired,
   acquire,
+  counts,
+  decide,
   expire,
   extend,
   type Lease,
@@ -13,6 +16,7 @@ import {
   leaseTable,
   NO_LEASES,
   release,
+  resize,
 } from "../../shared/model/lease.ts";
 
 const table = (...leases: Lease[]): LeaseTable => new Map(leases.map((l) => [l.id, l]));
@@ -136,6 +140,80 @@ describe("extend, release, expire", () => {
   it("round-trips through its persisted form", () => {
     const back = leaseTable(JSON.parse(JSON.stringify(leaseRecord(t))));
     expect([...back.entries()]).toEqual([...t.entries()]);
+  });
+});
+
+describe("weighted leases", () => {
+  const W = (id: string, holder: string, slots: number): Lease => ({ id, holder, expiresAt: 100, slots });
+  const t = table(L("a", "u1", 100), W("b", "u1", 3), W("c", "u2", 4));
+
+  it("counts weights; a lease without `slots` weighs 1", () => {
+    expect(counts(t, "u1")).toEqual({ holder: 4, total: 8 });
+    expect(counts(t, "u9")).toEqual({ holder: 0, total: 8 });
+  });
+
+  it.each<[number, LeaseLimits, ReturnType<typeof decide>["ok"]]>([
+    [1, { perHolder: 5 }, true],
+    [2, { perHolder: 5 }, false],
+    [2, { total: 10 }, true],
+    [3, { total: 10 }, false],
+  ])("decide %i more for u1 under %j", (n, limits, ok) => {
+    expect(decide(t, "u1", limits, n).ok).toBe(ok);
+  });
+
+  it("acquire takes a weight and records it only when not 1", () => {
+    const r = acquire(t, { id: "d", holder: "u2", ttlMs: 50, slots: 2 }, { total: 10 }, 10);
+    expect(r.ok && [r.lease, r.counts]).toEqual([
+      { id: "d", holder: "u2", expiresAt: 60, slots: 2 },
+      { holder: 6, total: 10 },
+    ]);
+    const one = acquire(t, { id: "e", holder: "u2", ttlMs: 50 }, {}, 10);
+    expect(one.ok && one.lease).toEqual(L("e", "u2", 60));
+  });
+
+  // [what, id, holder, asked, limits] → [granted, refusedBy, holder count, total count]
+  it.each<[string, string, string, number, LeaseLimits, [number, string | undefined, number, number]]>([
+    ["grows within limits", "b", "u1", 5, { perHolder: 6, total: 10 }, [5, undefined, 6, 10]],
+    ["grows as far as the holder limit", "b", "u1", 9, { perHolder: 6, total: 20 }, [5, "holder", 6, 10]],
+    ["grows as far as the total", "b", "u1", 9, { perHolder: 9, total: 9 }, [4, "total", 5, 9]],
+    ["the tighter limit names the refusal", "b", "u1", 9, { perHolder: 7, total: 9 }, [4, "total", 5, 9]],
+    ["a new block", "x", "u3", 2, { total: 10 }, [2, undefined, 2, 10]],
+    ["a new block gets none", "x", "u3", 3, { total: 8 }, [0, "total", 0, 8]],
+    ["shrinks, limits aside", "c", "u2", 1, { total: 2 }, [1, undefined, 1, 5]],
+    ["keeps what it holds over lowered limits", "c", "u2", 6, { perHolder: 2 }, [4, "holder", 4, 8]],
+    ["0 releases", "c", "u2", 0, {}, [0, undefined, 0, 4]],
+  ])("resize: %s", (_, id, holder, asked, limits, [slots, refusedBy, h, total]) => {
+    const r = resize(t, { id, holder, ttlMs: 50, slots: asked }, limits, 10);
+    expect([r.slots, r.refusedBy, r.counts.holder, r.counts.total]).toEqual([slots, refusedBy, h, total]);
+    expect(counts(r.table, holder)).toEqual(r.counts);
+    if (slots === 0) expect(r.table.has(id)).toBe(false);
+    else expect(r.table.get(id)).toEqual({ id, holder, expiresAt: 60, ...(slots === 1 ? {} : { slots }) });
+  });
+
+  it("property: from empty, acquire, resize and release never take more than the limits", () => {
+    // ids shared by holders on purpose: a resize may take over another holder's id
+    const op = fc.record({
+      kind: fc.constantFrom("acquire", "resize", "release"),
+      id: fc.constantFrom("a", "b", "c", "d", "e"),
+      holder: fc.constantFrom("u1", "u2", "u3"),
+      slots: fc.nat(8),
+    });
+    fc.assert(
+      fc.property(fc.nat(6), fc.nat(12), fc.array(op, { maxLength: 40 }), (perHolder, total, ops) => {
+        const limits = { perHolder, total };
+        let t: LeaseTable = NO_LEASES;
+        for (const o of ops) {
+          if (o.kind === "release") t = release(t, o.id);
+          else if (o.kind === "resize") t = resize(t, { ...o, ttlMs: 10 }, limits, 0).table;
+          else {
+            const r = acquire(t, { ...o, ttlMs: 10, slots: Math.max(1, o.slots) }, limits, 0);
+            if (r.ok) t = r.table;
+          }
+          for (const h of ["u1", "u2", "u3"]) expect(counts(t, h).holder).toBeLessThanOrEqual(perHolder);
+          expect(counts(t, "u1").total).toBeLessThanOrEqual(total);
+        }
+      }),
+    );
   });
 });
 

@@ -211,6 +211,17 @@ export interface SessionGrant {
   accountSessions: number;
 }
 
+/**
+ * S4 as credit (issue 16): the reply to `sessionCredit`: the weight the node's block now has, the
+ * counts after, and which limit refused when it is less than asked.
+ */
+export interface SessionCreditGrant {
+  slots: number;
+  userSessions: number;
+  accountSessions: number;
+  refusedBy?: "user" | "account";
+}
+
 export type AccountMsg =
   | { t: "create"; name: string; plan: Plan; timezone: string }
   | { t: "get" }
@@ -255,7 +266,8 @@ export type AccountMsg =
   /**
    * S4: take a session slot for `username` under the per-user and per-account limits, as a lease
    * that lapses `ttlMs` after the last acquire/renew (a dead session or node leaks nothing).
-   * Idempotent per `leaseId`.
+   * Idempotent per `leaseId`. Ingress now holds slots as credit (`sessionCredit`); this lease per
+   * session stays for nodes of an earlier version during an upgrade, counted with the blocks.
    */
   | {
       t: "acquireSession";
@@ -269,6 +281,20 @@ export type AccountMsg =
   | { t: "renewSession"; leaseId: string; ttlMs: number }
   /** S4: give a slot back; unknown ids are a no-op. */
   | { t: "releaseSession"; leaseId: string }
+  /**
+   * S4 as credit (issue 16): set this node's block of `username`'s session slots (one lease of
+   * weight `slots`) to `slots`, or as many as the limits allow counting every other lease;
+   * shrinking is always granted, 0 releases it. Extends the block to `ttlMs` from now.
+   */
+  | {
+      t: "sessionCredit";
+      leaseId: string;
+      username: string;
+      slots: number;
+      ttlMs: number;
+      maxPerUser: number;
+      maxPerAccount: number;
+    }
   /** Timer: the billing period ends (rollover, pending downgrade, cancellation). */
   | { t: "periodEnd" }
   /** Timer: periodic re-verification of sending domains is due. */
@@ -338,4 +364,5 @@ export interface AccountReplyValues {
   acquireSession: SessionGrant;
   renewSession: { held: boolean };
   releaseSession: null;
+  sessionCredit: SessionCreditGrant;
 }
