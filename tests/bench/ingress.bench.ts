@@ -6,6 +6,7 @@
  *   (b)  2,000 × 100 KiB, 5 recipients, 20 sessions
  *   (d)  2,000 × 5 KiB, one message per connection, 20 in parallel
  *   (e) as (a) with 100 sessions
+ *   (m) only with BENCH_ONLY=m: 2,000 × 100 KiB multipart (text + base64 PDF), 1 recipient, 20 sessions
  * Reports accepted msg/s, p50/p99 end-of-DATA→250 latency, relay CPU seconds per 1,000 messages
  * and the relay's peak RSS; medians of RUNS runs. `BENCH_SCALE=0.2` shrinks the counts,
  * `BENCH_RUNS=1` runs once, `BENCH_ONLY=a,d` picks workloads.
@@ -47,6 +48,8 @@ interface Workload {
   recipients: number;
   sessions: number;
   perConnection: boolean;
+  /** multipart/mixed: a short text part and a base64 attachment making up the rest. */
+  multipart?: boolean;
 }
 
 const WORKLOADS: Workload[] = [
@@ -54,6 +57,16 @@ const WORKLOADS: Workload[] = [
   { name: "b", messages: 2_000, bytes: 100 * 1024, recipients: 5, sessions: 20, perConnection: false },
   { name: "d", messages: 2_000, bytes: 5 * 1024, recipients: 1, sessions: 20, perConnection: true },
   { name: "e", messages: 10_000, bytes: 5 * 1024, recipients: 1, sessions: 100, perConnection: false },
+  // Not an acceptance workload (run it with BENCH_ONLY=m): the MIME walk on a message with an attachment.
+  {
+    name: "m",
+    messages: 2_000,
+    bytes: 100 * 1024,
+    recipients: 1,
+    sessions: 20,
+    perConnection: false,
+    multipart: true,
+  },
 ];
 
 interface Child {
@@ -169,10 +182,16 @@ function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-function body(bytes: number, n: number): string {
-  const head = `From: app@shop.example\r\nTo: r@example.net\r\nSubject: bench ${n}\r\n\r\n`;
+function body(bytes: number, n: number, multipart = false): string {
+  const head = `From: app@shop.example\r\nTo: r@example.net\r\nSubject: bench ${n}\r\n`;
+  if (multipart) {
+    const top = `${head}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nSee the attached report.\r\n--b1\r\nContent-Type: application/pdf; name="report.pdf"\r\nContent-Disposition: attachment; filename="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n`;
+    const line = `${"QUJD".repeat(19)}\r\n`;
+    const n76 = Math.max(1, Math.ceil((bytes - top.length - 10) / line.length));
+    return `${top}${line.repeat(n76)}--b1--\r\n`;
+  }
   const line = `${"x".repeat(76)}\r\n`;
-  return head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length)));
+  return `${head}\r\n${line.repeat(Math.max(1, Math.ceil((bytes - head.length - 2) / line.length)))}`;
 }
 
 async function session(c: Target): Promise<RawClient> {
@@ -220,7 +239,7 @@ async function send(
 
 async function runWorkload(c: Target, w: Workload) {
   const total = Math.max(w.sessions, Math.round(w.messages * SCALE));
-  const data = body(w.bytes, 0);
+  const data = body(w.bytes, 0, w.multipart);
   const latencies: number[] = [];
   const whole: number[] = [];
   let next = 0;
