@@ -1,5 +1,12 @@
 /** Types of dkim-thread.js (plain JS so a worker thread loads it without a TypeScript loader). */
-export default function sign(task: {
+interface One {
   message: Uint8Array;
   options: Record<string, unknown>;
-}): Promise<{ signatures: string; errors: string[]; parses: number }>;
+}
+interface Signed {
+  signatures: string;
+  errors: string[];
+  parses: number;
+}
+export default function sign(task: One): Promise<Signed>;
+export default function sign(task: { batch: One[] }): Promise<Signed[]>;

@@ -26,7 +26,7 @@ crypto.createPrivateKey = (options) => {
   return key;
 };
 
-export default async function sign({ message, options }) {
+async function signOne({ message, options }) {
   const result = await dkimSign(Buffer.from(message.buffer, message.byteOffset, message.byteLength), options);
   return {
     signatures: result.signatures,
@@ -34,4 +34,20 @@ export default async function sign({ message, options }) {
     /** Keys this thread has parsed so far (a test checks the cache holds). */
     parses,
   };
+}
+
+// One message ({ message, options }) or several in one task ({ batch: [...] }: DkimPool sends
+// the signatures asked for in one event-loop turn together); one answer per message, in order.
+export default async function sign(task) {
+  if (!Array.isArray(task.batch)) return signOne(task);
+  const out = [];
+  for (const one of task.batch) {
+    try {
+      out.push(await signOne(one));
+    } catch (e) {
+      // One message's failure is its own: the others of the task are signed.
+      out.push({ signatures: "", errors: [e instanceof Error ? e.message : String(e)], parses });
+    }
+  }
+  return out;
 }

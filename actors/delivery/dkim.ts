@@ -67,16 +67,37 @@ export const signMessage: DkimSignFn = async (message, domain, now) => {
   return signed(message, result.signatures, result.errors);
 };
 
+interface SignResult {
+  signatures: string;
+  errors: string[];
+}
+
+interface Queued {
+  message: Buffer;
+  options: Record<string, unknown>;
+  resolve(r: SignResult): void;
+  reject(e: unknown): void;
+}
+
+/** Most signatures one thread task carries. */
+const MAX_BATCH = 32;
+
 /**
  * Signs on worker threads (piscina; actors/delivery/dkim-thread.js). An RSA-2048 signature
  * costs about 1.7 ms of CPU here (mailauth parses the PEM key for every message, then signs):
  * on the event loop that is the largest single cost of a delivery, taken from ingress and the
  * actors; on a worker thread it runs on another core.
+ *
+ * Signatures asked for in the same turn of the event loop go in one task per thread (at most
+ * MAX_BATCH each): a task is a message to the thread, a wake-up of it and an answer, about
+ * 0.3 ms of the event loop on a busy 2-core machine, paid once per batch instead of per message.
  */
 export class DkimPool {
   private readonly pool: Piscina;
+  private queue: Queued[] = [];
+  private scheduled = false;
 
-  constructor(threads: number) {
+  constructor(private readonly threads: number) {
     this.pool = new Piscina({
       filename: new URL("./dkim-thread.js", import.meta.url).href,
       minThreads: threads,
@@ -87,9 +108,42 @@ export class DkimPool {
 
   readonly sign: DkimSignFn = async (message, domain, now) => {
     const options = signOptions(domain, now);
-    const result = (await this.pool.run({ message, options })) as { signatures: string; errors: string[] };
+    const result = await new Promise<SignResult>((resolve, reject) => {
+      this.queue.push({ message, options, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
     return signed(message, result.signatures, result.errors);
   };
+
+  /** Sends what was queued: split evenly over the threads, at most MAX_BATCH per task. */
+  private flush(): void {
+    this.scheduled = false;
+    const queued = this.queue;
+    this.queue = [];
+    const per = Math.min(MAX_BATCH, Math.ceil(queued.length / this.threads));
+    for (let i = 0; i < queued.length; i += per) {
+      const batch = queued.slice(i, i + per);
+      const task = { batch: batch.map((q) => ({ message: q.message, options: q.options })) };
+      this.pool.run(task).then(
+        (results: SignResult[]) => {
+          batch.forEach((q, n) => {
+            q.resolve(results[n] as SignResult);
+          });
+        },
+        (e: unknown) => {
+          for (const q of batch) q.reject(e);
+        },
+      );
+    }
+  }
+
+  /** Tasks the threads have finished (tests: signatures of one turn go in one task per thread). */
+  get tasks(): number {
+    return this.pool.completed;
+  }
 
   close(): Promise<void> {
     return this.pool.destroy();

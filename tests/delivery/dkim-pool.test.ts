@@ -32,6 +32,34 @@ describe("DKIM on worker threads", () => {
     }
   });
 
+  it("signatures asked for in one turn go to the thread in one task; a broken key fails only its own message", async () => {
+    const domain = sendingDomain();
+    const broken = {
+      ...domain,
+      dkim: domain.dkim.map((k) => ({ ...k, privateKeyPem: "not a key" })),
+    } as typeof domain;
+    const at = new Date(Date.UTC(2026, 10, 23, 3, 0, 0));
+    const before = pool.tasks;
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, n) => pool.sign(message(n), n === 4 ? broken : domain, at)),
+    );
+    expect(pool.tasks - before).toBe(1);
+    for (let n = 0; n < 10; n++) {
+      const r = results[n]!;
+      if (n === 4) {
+        expect(r.status).toBe("rejected");
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DkimSignError);
+      } else {
+        expect(r.status).toBe("fulfilled");
+        const inline = await signMessage(message(n), domain, at);
+        expect((r as PromiseFulfilledResult<Buffer>).value.equals(inline)).toBe(true);
+      }
+    }
+    // Another turn, another task.
+    await pool.sign(message(11), domain, at);
+    expect(pool.tasks - before).toBe(2);
+  });
+
   it("the signing thread parses a key once, not once per message", async () => {
     // In this process, as a worker thread would run it (the module keeps parsed keys).
     const { default: sign } = await import("../../actors/delivery/dkim-thread.js");
