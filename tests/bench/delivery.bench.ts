@@ -19,6 +19,7 @@
  * sink, whatever the number of transactions; the table adds transactions and DKIM signatures per
  * message seen at the sink. Row `petrel-dkim-b1` is Petrel, DKIM on, with
  * PETREL_DELIVERY_BATCH_RECIPIENTS=1 (a transaction per recipient: the A/B of delivery per message).
+ * Row `petrel-dkim-base`: Petrel with DKIM run from the checkout in BENCH_BASE_ROOT (a same-run A/B).
  * Row `petrel-dkim-main`: DKIM signed on the main thread (PETREL_DKIM_THREADS=0), the A/B of the
  * signing thread.
  * Run: `npm run bench:delivery`.
@@ -127,11 +128,19 @@ class Sink {
   }
 }
 
+/** `petrel-dkim-base`: Petrel with DKIM from another checkout (`BENCH_BASE_ROOT`), the A/B of a change. */
+function baseRoot(): string {
+  const root = process.env.BENCH_BASE_ROOT;
+  if (!root) throw new Error("petrel-dkim-base needs BENCH_BASE_ROOT (a checkout with node_modules)");
+  return root;
+}
+
 async function startPetrel(
   dkim: boolean,
   dns: string,
   sinkPort: number,
   env: Record<string, string> = {},
+  root = ROOT,
 ): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-delivery-"));
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -139,7 +148,7 @@ async function startPetrel(
     process.execPath,
     [...extra, "--import", "tsx", "tests/bench/delivery-child.ts"],
     {
-      cwd: ROOT,
+      cwd: root,
       env: cleanEnv({
         PETREL_DATA_DIR: dir,
         PETREL_HOST: HOST,
@@ -299,6 +308,7 @@ try {
             : peer === "petrel-dkim-main"
               ? { PETREL_DKIM_THREADS: "0" }
               : {},
+          peer === "petrel-dkim-base" ? baseRoot() : ROOT,
         );
       try {
         const r = await runOnce(t, sink);
@@ -320,6 +330,8 @@ const NAMES: Record<string, string> = {
   "petrel-dkim": "Petrel, DKIM on",
   "petrel-nodkim": "Petrel, DKIM off",
   "petrel-dkim-b1": "Petrel, DKIM on, a transaction per recipient (batch 1)",
+  "petrel-dkim-main": "Petrel, DKIM on the main thread",
+  "petrel-dkim-base": `Petrel, DKIM on, at ${process.env.BENCH_BASE_ROOT ?? "base"}`,
   postfix: `Postfix ${postfixVersion} relay, no DKIM${postfixAuth ? "" : ", no AUTH"}`,
   "postfix-dkim": `Postfix ${postfixVersion} relay + OpenDKIM milter${postfixAuth ? "" : ", no AUTH"}`,
 };
