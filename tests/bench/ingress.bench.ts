@@ -93,7 +93,8 @@ async function startTarget(peer: string): Promise<Target> {
     return p;
   }
   if (peer === "haraka") return startHarakaPeer();
-  // `petrel-base`: the same child from another checkout (BENCH_BASE_ROOT), for before/after.
+  // `petrel-base`: the same child from another checkout (BENCH_BASE_ROOT), for before/after, or
+  // with other node flags (BENCH_BASE_NODE_ARGS; BENCH_BASE_ROOT unset = this checkout).
   const c = await startChild(
     peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
     peer.startsWith("bare") ? "tests/bench/ingress-bare-child.ts" : undefined,
@@ -106,6 +107,7 @@ async function startTarget(peer: string): Promise<Target> {
           : peer.startsWith("petrel-no-")
             ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
             : {},
+    peer === "petrel-base" ? process.env.BENCH_BASE_NODE_ARGS : undefined,
   );
   const pid = c.proc.pid as number;
   return {
@@ -126,9 +128,11 @@ async function startChild(
   root = ROOT,
   childScript?: string,
   env: Record<string, string> = {},
+  /** Node flags for this child; default BENCH_NODE_ARGS (`petrel-base` takes BENCH_BASE_NODE_ARGS when set). */
+  nodeArgs?: string,
 ): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
-  const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const extra = (nodeArgs ?? process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_TARGET=relay: the whole relay (delivery, analytics sink in the same process);
   // default: ingress alone (tests/bench/ingress-child.ts).
   const script =
