@@ -27,8 +27,10 @@
  * The trade-off of S3 with credit: a block earned on another node is learnt by this node at its
  * next ask for the IP (beyond its block, renew, `blockedNow`) or failure report, so until then this
  * node admits the IP's connections from its block, and a blocked IP may get at most one AUTH
- * attempt per node before it is refused (that attempt's failure report brings the block). A single
- * node learns its own blocks at once. Blocks learnt are remembered until they end.
+ * attempt per node before it is refused (that attempt's failure report brings the block; only
+ * connections racing it in parallel each get theirs). A single node learns its own blocks at once.
+ * Blocks learnt are remembered until they end. Per-IP limits never overshoot across nodes: the
+ * actor counts every block's weight.
  */
 import type { ClientSlots, FailureVerdict } from "../actors/client/behavior.ts";
 import { normalizeIp } from "../actors/keys.ts";
@@ -47,7 +49,7 @@ export interface ClientGateDeps {
 }
 
 export interface Admitted {
-  /** S3 failures the IP had in the window at the last answer (a later success tells the actor to forget them). */
+  /** S3 failures of the IP in the window at the last answer (a later success has the actor forget them). */
   failures: number;
 }
 

@@ -23,7 +23,8 @@ export interface Lease {
   holder: string;
   expiresAt: number;
   /**
-   * How many slots it weighs (a node's block of session or per-IP slots, ingress/session-credit.ts, ingress/client-gate.ts).
+   * How many slots it weighs (a node's block of session or per-IP slots,
+   * ingress/session-credit.ts, ingress/client-gate.ts).
    * Absent = 1, the form every single-slot lease keeps.
    */
   slots?: number;
