@@ -245,7 +245,8 @@ export class ClientGate {
 
   /** The weight to ask for now, or undefined when the block needs no ask. */
   private want(b: IpBlock): number | undefined {
-    if (this.closing) return b.granted > 0 ? 0 : undefined;
+    // Closing: the block back, and an answer for any AUTH still waiting on one.
+    if (this.closing) return b.granted > 0 || b.probes.length > 0 ? 0 : undefined;
     if (b.waiters.length > 0) return b.inUse + b.waiters.length;
     const now = this.d.now();
     const idle = b.granted > b.inUse && now - b.lastUse >= this.d.idleMs;

@@ -282,6 +282,17 @@ describe("ClientGate", () => {
     expect(await outcome(g.admit(IP))).toEqual(TEMP);
   });
 
+  it("an AUTH's ask waiting behind another when the gate stops still gets its answer", async () => {
+    const { actor, g } = setup();
+    actor.hold = true;
+    const first = g.blockedNow(IP);
+    const second = g.blockedNow(IP); // waits for an ask sent after it
+    const stopped = g.stop();
+    actor.answer();
+    expect(await Promise.all([first, second, stopped])).toEqual([false, false, undefined]);
+    expect(actor.asks.map((a) => a.slots)).toEqual([0, 0]);
+  });
+
   it("property: two nodes, random interleavings: within the per-IP limit, every connect answered", async () => {
     const op = fc.record({
       kind: fc.constantFrom("admit", "admit", "release", "advance", "tick", "hold", "answer", "fail"),
