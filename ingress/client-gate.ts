@@ -37,6 +37,7 @@ import { normalizeIp } from "../actors/keys.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ClientPort } from "./client-port.ts";
 import { Replies } from "./errors.ts";
+import { localUntil, type SlotBlock, spare, sweepEvery, upkeep } from "./slot-block.ts";
 
 export interface ClientGateDeps {
   port: ClientPort;
@@ -64,22 +65,15 @@ interface Probe {
   reject(e: unknown): void;
 }
 
-interface IpBlock {
+/** A block of an IP's connection slots (slot-block.ts) with what the actor said of the IP. */
+interface IpBlock extends SlotBlock {
   key: string;
-  granted: number;
-  inUse: number;
   /** S3: failures in the window, as last answered or reported. */
   failures: number;
   waiters: Waiter[];
   probes: Probe[];
-  /** The ask loop while one runs (at most one per IP), and the weight its ask in flight asked. */
+  /** The ask loop while one runs (at most one per IP). */
   asking?: Promise<void>;
-  target?: number;
-  /** Local time of the last answered ask, and after which the lease may have lapsed at the actor. */
-  askedAt: number;
-  until: number;
-  /** Last admit or close: a spare slot idle since then goes back after `idleMs`. */
-  lastUse: number;
   /** Renew at the next look, due or not (`renew()`). */
   renewNow: boolean;
 }
@@ -89,11 +83,13 @@ export class ClientGate {
   /** Blocks answered to this node: until when (ms), by normalised IP. */
   private readonly blocks = new Map<string, number>();
   private readonly leaseId: string;
+  private readonly timing: { ttlMs: number; idleMs: number };
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closing = false;
 
   constructor(private readonly d: ClientGateDeps) {
     this.leaseId = `${d.nodeId}.ip`;
+    this.timing = { ttlMs: d.sessionLeaseMs, idleMs: d.idleMs };
   }
 
   /** S3, S4: admits a connection from `ip` or rejects with the 421 (blocked, too many) or 451 reply. */
@@ -103,7 +99,7 @@ export class ClientGate {
     if (this.blocked(key)) return Promise.reject(Replies.ipBlocked());
     const b = this.block(key);
     const now = this.d.now();
-    if (b.waiters.length === 0 && this.spare(b) > 0 && now < b.until) {
+    if (b.waiters.length === 0 && spare(b) > 0 && now < b.until) {
       b.inUse++;
       b.lastUse = now;
       return Promise.resolve({ failures: b.failures });
@@ -248,11 +244,9 @@ export class ClientGate {
     // Closing: the block back, and an answer for any AUTH still waiting on one.
     if (this.closing) return b.granted > 0 || b.probes.length > 0 ? 0 : undefined;
     if (b.waiters.length > 0) return b.inUse + b.waiters.length;
-    const now = this.d.now();
-    const idle = b.granted > b.inUse && now - b.lastUse >= this.d.idleMs;
-    const due = b.granted > 0 && (b.renewNow || now - b.askedAt >= this.renewMs());
-    if (idle || due || b.probes.length > 0) return idle ? b.inUse : Math.max(b.granted, b.inUse);
-    return undefined;
+    return upkeep(b, this.d.now(), this.timing, {
+      renew: b.probes.length > 0 || (b.renewNow && b.granted > 0),
+    });
   }
 
   /** Starts the block's ask loop when it needs one and none runs (it looks again after each answer). */
@@ -294,7 +288,7 @@ export class ClientGate {
       b.granted = r.slots;
       b.target = undefined;
       b.askedAt = sentAt;
-      b.until = sentAt + this.d.sessionLeaseMs - Math.min(1_000, Math.floor(this.d.sessionLeaseMs / 10));
+      b.until = localUntil(sentAt, this.d.sessionLeaseMs);
       b.failures = r.failures;
       this.learn(b.key, r.blockedUntil);
       for (const p of probes) p.resolve();
@@ -317,19 +311,11 @@ export class ClientGate {
   /** Admits waiters in order while the block has spare slots (and its lease is valid, unless `fresh`). */
   private serve(b: IpBlock, fresh = false): void {
     if ((!fresh && this.d.now() >= b.until) || this.blocked(b.key)) return;
-    while (b.waiters.length > 0 && this.spare(b) > 0) {
+    while (b.waiters.length > 0 && spare(b) > 0) {
       b.inUse++;
       b.lastUse = this.d.now();
       b.waiters.shift()?.resolve({ failures: b.failures });
     }
-  }
-
-  /**
-   * Slots free for a local admit: of the weight granted, and of the one asked while an ask is in
-   * flight (a shrink on its way must not find more connections open than it leaves).
-   */
-  private spare(b: IpBlock): number {
-    return Math.min(b.granted, b.target ?? b.granted) - b.inUse;
   }
 
   private forget(b: IpBlock): void {
@@ -341,14 +327,9 @@ export class ClientGate {
     }
   }
 
-  private renewMs(): number {
-    return Math.max(500, Math.floor(this.d.sessionLeaseMs / 3));
-  }
-
   private startSweeper(): void {
     if (this.sweeper || this.closing) return;
-    const every = Math.min(this.renewMs(), Math.max(100, Math.floor(this.d.idleMs / 2)));
-    this.sweeper = setInterval(() => void this.sweep(), every);
+    this.sweeper = setInterval(() => void this.sweep(), sweepEvery(this.timing));
     this.sweeper.unref?.();
   }
 
