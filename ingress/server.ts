@@ -131,7 +131,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
       // onClose handlers run just after the sockets close: let them release slots and quota.
       for (let i = 0; i < 200 && handlers.openSessions > 0; i++) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([...pending]);
-      handlers.client.stop();
+      await handlers.client.stop(); // hands this node's per-IP slots back
     },
   };
 }

@@ -24,6 +24,7 @@
  * the actor counts every block's weight.
  */
 import type { SessionCreditGrant } from "../shared/model/account/protocol.ts";
+import { localUntil, type SlotBlock, spare, sweepEvery, upkeep } from "./slot-block.ts";
 
 /** What the credit asks of the account actor (ingress/account-port.ts). */
 export interface SessionCreditActor {
@@ -50,21 +51,14 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
-interface Block {
+/** A block of one SMTP user's session slots (slot-block.ts). */
+interface Block extends SlotBlock {
   accountId: string;
   username: string;
   leaseId: string;
-  granted: number;
-  inUse: number;
   waiters: Waiter[];
-  /** The ask loop while one runs (at most one per block), and the weight its ask in flight asked. */
+  /** The ask loop while one runs (at most one per block). */
   asking?: Promise<unknown>;
-  target?: number;
-  /** Local time of the last granted ask, and after which the lease may have lapsed at the actor. */
-  askedAt: number;
-  until: number;
-  /** Last acquire or release: a spare slot idle since then goes back after `idleMs`. */
-  lastUse: number;
   /** Hand the spare slots back at the next ask, idle or not (another block of the account needs them). */
   shrink: boolean;
 }
@@ -81,7 +75,7 @@ export class SessionCredit {
     if (this.closing) return Promise.reject(new Error("session credit closed"));
     const b = this.block(accountId, username);
     const now = this.o.now();
-    if (b.waiters.length === 0 && this.spare(b) > 0 && now < b.until) {
+    if (b.waiters.length === 0 && spare(b) > 0 && now < b.until) {
       b.inUse++;
       b.lastUse = now;
       return Promise.resolve({ granted: true });
@@ -161,10 +155,7 @@ export class SessionCredit {
   private want(b: Block): number | undefined {
     if (this.closing) return b.granted > 0 ? 0 : undefined;
     if (b.waiters.length > 0) return b.inUse + b.waiters.length;
-    const now = this.o.now();
-    if (b.granted > b.inUse && (b.shrink || now - b.lastUse >= this.o.idleMs)) return b.inUse;
-    if (b.granted > 0 && now - b.askedAt >= this.renewMs()) return Math.max(b.granted, b.inUse);
-    return undefined;
+    return upkeep(b, this.o.now(), this.o, { shrink: b.shrink });
   }
 
   /** Starts the block's ask loop when it needs one and none runs (it looks again after each answer). */
@@ -200,7 +191,7 @@ export class SessionCredit {
       b.granted = r.slots;
       b.target = undefined;
       b.askedAt = sentAt;
-      b.until = sentAt + this.o.ttlMs - Math.min(1_000, Math.floor(this.o.ttlMs / 10));
+      b.until = localUntil(sentAt, this.o.ttlMs);
       b.shrink = false;
       if (this.closing) {
         for (const w of b.waiters.splice(0)) w.reject(new Error("session credit closed"));
@@ -221,7 +212,7 @@ export class SessionCredit {
   /** Grants waiters in order while the block has spare slots (and its lease is valid, unless `fresh`). */
   private serve(b: Block, fresh = false): void {
     if (!fresh && this.o.now() >= b.until) return;
-    while (b.waiters.length > 0 && this.spare(b) > 0) {
+    while (b.waiters.length > 0 && spare(b) > 0) {
       b.inUse++;
       b.lastUse = this.o.now();
       b.waiters.shift()?.resolve({ granted: true });
@@ -245,14 +236,6 @@ export class SessionCredit {
     return spare.length > 0;
   }
 
-  /**
-   * Slots free for a local grant: of the weight granted, and of the one asked while an ask is in
-   * flight (a shrink on its way must not find more sessions open than it leaves).
-   */
-  private spare(b: Block): number {
-    return Math.min(b.granted, b.target ?? b.granted) - b.inUse;
-  }
-
   private forget(b: Block): void {
     if (b.granted === 0 && b.inUse === 0 && b.waiters.length === 0 && !b.asking)
       this.blocks.delete(key(b.accountId, b.username));
@@ -262,16 +245,11 @@ export class SessionCredit {
     }
   }
 
-  private renewMs(): number {
-    return Math.max(500, Math.floor(this.o.ttlMs / 3));
-  }
-
   private startSweeper(): void {
     if (this.sweeper || this.closing) return;
-    const every = Math.min(this.renewMs(), Math.max(100, Math.floor(this.o.idleMs / 2)));
     this.sweeper = setInterval(() => {
       for (const b of this.blocks.values()) this.kick(b);
-    }, every);
+    }, sweepEvery(this.o));
     this.sweeper.unref?.();
   }
 }

@@ -32,8 +32,8 @@ import type { Principal, Transaction } from "./transaction.ts";
 
 interface Conn {
   ip: string;
-  /** S4: this connection's lease in its IP's client actor, once granted. */
-  ipLease?: string;
+  /** S4: this connection holds a slot of its IP's block on this node (client-gate.ts), once admitted. */
+  ipSlot?: boolean;
   /** S3: failures from this IP known here (at connect, then this connection's own). */
   failures: number;
   /** S3: the answer to this connection's last failed AUTH; its next AUTH waits for it. */
@@ -62,7 +62,7 @@ function rcptLineAddress(line: string): string {
 export class SubmissionHandlers {
   /** S3 and S4 per client IP, cluster-wide through the client actors (client-gate.ts). */
   readonly client: ClientGate;
-  /** This node's per-IP leases (`count(ip)`), for tests and metrics. */
+  /** This node's connections per IP (`count(ip)`), for tests and metrics. */
   readonly ipSlots: Pick<ClientGate, "count">;
   readonly metrics: IngressMetrics;
   private readonly conns = new Map<string, Conn>();
@@ -72,6 +72,7 @@ export class SubmissionHandlers {
       port: d.clients,
       nodeId: d.nodeId,
       sessionLeaseMs: d.limits.sessionLeaseMs,
+      idleMs: d.limits.sessionCreditIdleMs,
       now: () => d.now(),
       log: d.log,
     });
@@ -85,17 +86,17 @@ export class SubmissionHandlers {
     this.conns.set(session.id, c);
     let admitted: Awaited<ReturnType<ClientGate["admit"]>>;
     try {
-      admitted = await this.client.admit(c.ip, session.id);
+      admitted = await this.client.admit(c.ip);
     } catch (e) {
       if (this.conns.get(session.id) === c) this.conns.delete(session.id);
       throw e;
     }
     if (this.conns.get(session.id) !== c) {
-      // the connection closed while the lease was being taken
-      await this.client.release(c.ip, admitted.leaseId);
+      // the connection closed while its slot was being taken
+      this.client.release(c.ip);
       throw Replies.tempFailure();
     }
-    c.ipLease = admitted.leaseId;
+    c.ipSlot = true;
     c.failures = admitted.failures;
   }
 
@@ -106,7 +107,7 @@ export class SubmissionHandlers {
     await c.lastFailure;
     if (this.client.blocked(c.ip)) throw Replies.ipBlocked();
     // A connection that knows of failures from its IP asks: the block may come from another node.
-    if (c.failures > 0 && (await this.client.blockedNow(c.ip, c.ipLease))) throw Replies.ipBlocked();
+    if (c.failures > 0 && (await this.client.blockedNow(c.ip))) throw Replies.ipBlocked();
     // S2: PLAIN with an authorization identity that is empty or equal to the user.
     if (auth.method === "PLAIN" && auth.authzid && auth.authcid && auth.authzid !== auth.authcid)
       throw Replies.authFailed();
@@ -302,11 +303,10 @@ export class SubmissionHandlers {
     const c = this.conns.get(session.id);
     if (!c) return;
     this.conns.delete(session.id);
-    const ipReleased = c.ipLease ? this.client.release(c.ip, c.ipLease) : undefined;
+    if (c.ipSlot) this.client.release(c.ip);
     if (c.principal) this.d.accounts.releaseSession(c.principal.accountId, c.principal.username);
     await this.endTx(c);
     await this.flushRefused(c);
-    await ipReleased;
   }
 
   /** Sessions currently open on this node (tests, metrics). */

@@ -2,12 +2,16 @@
  * One client IP address, actor `client:<ip>` (actors/keys.ts `clientKey`): the per-IP limits of
  * S3 and S4, held here so that they hold across every node of a cluster (X2).
  *
- * - S4: the IP's SMTP connections as leases (shared/model/lease.ts), one per connection, holder
- *   the node that serves it, at most `maxSessions`. Each node renews its leases in one message per
- *   IP; a lease a dead node (or a lost close) left lapses after its TTL, freed by this actor's
- *   `expire` timer at the earliest expiry.
+ * - S4: the IP's SMTP connections as leases (shared/model/lease.ts), at most `maxSessions` slots
+ *   in all, holder the node that serves them. As credit (issue 16, `slots`): each node holds one
+ *   lease per IP weighing the connections it may open (ingress/client-gate.ts), resized and
+ *   renewed by one message per block, not per connection; the limit counts every lease's weight.
+ *   The earlier messages, one lease per connection (`connect`, `renew`, `release`), still work
+ *   for nodes of an earlier version in a mixed cluster. A lease a dead node (or a lost close) left
+ *   lapses after its TTL, freed by this actor's `expire` timer at the earliest expiry.
  * - S3: the failed AUTHs within the window and the time a block ends. The block is answered with
- *   every connect, failure and renew, so each node learns it from the work it already does.
+ *   every slots, connect, failure and renew message, so each node learns it from the work it
+ *   already does. A blocked IP's leases may shrink, never grow.
  *
  * The limits come in the messages (as the account's session limits do), so the behavior has no
  * options; the transition reads time only from `ctx.now`.
@@ -21,6 +25,8 @@ import {
   leaseRecord,
   leaseTable,
   release,
+  resize,
+  weight,
 } from "../../shared/model/lease.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
 
@@ -41,6 +47,21 @@ export interface BruteForcePolicy {
 }
 
 export type ClientMsg =
+  /**
+   * A node's block of this IP's connection slots (issue 16): lease `leaseId` (`<nodeId>.ip`) set
+   * to weigh `slots` — or as many as `maxSessions` allows counting the other leases; 0 releases it
+   * — and extended by `ttlMs`. No growth while the IP is blocked. `windowMs`: the S3 window the
+   * answer counts failures in.
+   */
+  | {
+      t: "slots";
+      leaseId: string;
+      holder: string;
+      slots: number;
+      ttlMs: number;
+      maxSessions: number;
+      windowMs: number;
+    }
   /** A new connection: takes its lease unless the IP is blocked or holds `maxSessions` leases. */
   | { t: "connect"; leaseId: string; holder: string; ttlMs: number; maxSessions: number }
   /** A node's connections from this IP still live: their leases run `ttlMs` from now. */
@@ -57,6 +78,15 @@ export type ClientAdmission =
   | { admitted: false; refusedBy: "blocked"; blockedUntil: number }
   | { admitted: false; refusedBy: "sessions"; sessions: number };
 
+/** The answer to `slots`: the block's weight now, the IP's total, its block and recent failures. */
+export interface ClientSlots {
+  slots: number;
+  sessions: number;
+  blockedUntil: number;
+  /** Failed AUTHs in the window. */
+  failures: number;
+}
+
 export interface ClientRenewal {
   /** Lease ids asked for that were no longer held (lapsed or released). */
   lost: string[];
@@ -71,6 +101,8 @@ export interface FailureVerdict {
 }
 
 const MAX_TTL_MS = 60 * 60 * 1000;
+/** Bound on one block's weight (far above any per-IP limit). */
+const MAX_SLOTS = 100_000;
 const EXPIRE_TIMER = "expire";
 
 // — S3, pure —
@@ -131,6 +163,39 @@ function armExpiry(s: ClientState, ctx: ActorContext<ClientMsg>): void {
 function step(state: ClientState, msg: ClientMsg, ctx: ActorContext<ClientMsg>): ClientState {
   const now = ctx.now;
   switch (msg.t) {
+    case "slots": {
+      if (
+        !validTtl(msg.ttlMs) ||
+        !positive(msg.maxSessions) ||
+        !positive(msg.windowMs) ||
+        typeof msg.leaseId !== "string" ||
+        !msg.leaseId ||
+        typeof msg.holder !== "string" ||
+        !Number.isInteger(msg.slots) ||
+        msg.slots < 0 ||
+        msg.slots > MAX_SLOTS
+      )
+        throw new Error(
+          `slots needs a leaseId, a holder, slots of 0 to ${MAX_SLOTS}, a maxSessions and windowMs of 1 or more and a ttlMs of 1 ms to 1 h`,
+        );
+      const { table, state: s } = live(state, now);
+      const held = table.get(msg.leaseId);
+      // While blocked a block may shrink (or be renewed as it is), not grow.
+      const slots = isBlocked(s, now) ? Math.min(msg.slots, held ? weight(held) : 0) : msg.slots;
+      const r = resize(
+        table,
+        { id: msg.leaseId, holder: msg.holder, ttlMs: msg.ttlMs, slots },
+        { total: msg.maxSessions },
+        now,
+      );
+      ctx.reply({
+        slots: r.slots,
+        sessions: r.counts.total,
+        blockedUntil: s.blockedUntil,
+        failures: recentFailures(s, now, msg.windowMs).length,
+      } satisfies ClientSlots);
+      return r.table === table ? s : { ...s, leases: leaseRecord(r.table) };
+    }
     case "connect": {
       if (
         !validTtl(msg.ttlMs) ||

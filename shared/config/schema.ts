@@ -313,7 +313,7 @@ export const configKeys = {
   smtpSessionCreditIdleMs: key(
     "PETREL_SMTP_SESSION_CREDIT_IDLE_MS",
     z.coerce.number().int().min(0).max(3_600_000).default(2_000),
-    "S4: a node holds each SMTP user's session slots as one block leased from the account actor (issue 16), so opening and closing a session is a local count; a slot its sessions no longer use goes back after this long unused, until then another node may find the limit reached (the limits never overshoot). 0 = a closed session's slot goes back at once (an actor ask per session close).",
+    "S4: a node holds each SMTP user's session slots, and each client IP's connection slots, as one block leased from the account or client IP actor (issue 16), so opening and closing a session or a connection is a local count; a slot its sessions no longer use goes back after this long unused, until then another node may find the limit reached (the limits never overshoot). 0 = a closed session's or connection's slot goes back at once (an actor ask per close).",
   ),
   smtpQuotaCreditBlock: key(
     "PETREL_SMTP_QUOTA_CREDIT_BLOCK",

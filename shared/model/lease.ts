@@ -9,10 +9,11 @@
  * (`now` is passed in). The actors keep their leases in their persisted state (the account's
  * session leases; the domain's on its rows, with the table an index that changes in place like
  * the rows, so the domain applies `decide` and `grant` to it rather than copy it per message);
- * in-memory holders (the per-IP slots, the connection pool) keep theirs in a `LocalLeases`.
+ * in-memory holders (the connection pool) keep theirs in a `LocalLeases`.
  *
  * A lease may weigh several slots (`slots`, set by `resize`): a node holds the session slots of
- * one SMTP user as one block it spends locally (ingress/session-credit.ts). Limits count weights.
+ * one SMTP user, and the connection slots of one client IP, as one block it spends locally
+ * (ingress/session-credit.ts, ingress/client-gate.ts). Limits count weights.
  */
 
 /** One slot, held by `holder` until released or until `expiresAt` (ms) passes without an extend. */
@@ -22,7 +23,8 @@ export interface Lease {
   holder: string;
   expiresAt: number;
   /**
-   * How many slots it weighs (a node's block of session slots, ingress/session-credit.ts).
+   * How many slots it weighs (a node's block of session or per-IP slots,
+   * ingress/session-credit.ts, ingress/client-gate.ts).
    * Absent = 1, the form every single-slot lease keeps.
    */
   slots?: number;

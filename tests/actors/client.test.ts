@@ -29,6 +29,16 @@ const connect = (leaseId: string): ClientMsg => ({
   maxSessions: MAX,
 });
 const failed: ClientMsg = { t: "authFailed", ...S3 };
+/** Node `node`'s block of slots (issue 16), lease id `<node>.ip`. */
+const slots = (node: string, n: number): ClientMsg => ({
+  t: "slots",
+  leaseId: `${node}.ip`,
+  holder: node,
+  slots: n,
+  ttlMs: TTL,
+  maxSessions: 3,
+  windowMs: S3.windowMs,
+});
 
 /** One actor driven through `runTransition`, its timers kept as the runtime keeps them. */
 function actor() {
@@ -116,12 +126,54 @@ describe("client actor: S3 failures (3 in 100 ms block for 1000 ms)", () => {
   );
 });
 
+const old = connect("old") as Extract<ClientMsg, { t: "connect" }>;
+describe("client actor: S4 blocks of slots per node (limit 3, TTL 100 ms), S3 blocks them", () => {
+  const steps: Step[] = [
+    [0, slots("a", 2), { slots: 2, sessions: 2, blockedUntil: 0, failures: 0 }, ["a.ip"], 100],
+    // b wants 2: one is left
+    [10, slots("b", 2), { slots: 1, sessions: 3, blockedUntil: 0, failures: 0 }, ["a.ip", "b.ip"], 100],
+    // a renews at its weight; a per-connection lease of an earlier node counts too
+    [20, slots("a", 2), { slots: 2, sessions: 3, blockedUntil: 0, failures: 0 }, ["a.ip", "b.ip"], 110],
+    [30, old, { admitted: false, refusedBy: "sessions", sessions: 3 }, ["a.ip", "b.ip"], 110],
+    // a shrinks (always allowed); b grows into the freed slot; 0 releases
+    [40, slots("a", 1), { slots: 1, sessions: 2, blockedUntil: 0, failures: 0 }, ["a.ip", "b.ip"], 110],
+    [50, slots("b", 5), { slots: 2, sessions: 3, blockedUntil: 0, failures: 0 }, ["a.ip", "b.ip"], 140],
+    [60, slots("a", 0), { slots: 0, sessions: 2, blockedUntil: 0, failures: 0 }, ["b.ip"], 150],
+    [70, { ...old, maxSessions: 3 }, { admitted: true, sessions: 3, failures: 0 }, ["b.ip", "old"], 150],
+    [150, { t: "expire" }, undefined, ["old"], 170],
+    [170, { t: "expire" }, undefined, [], undefined],
+    // failures in the window are counted in the answer
+    [200, failed, { started: false, blockedUntil: 0, failures: 1 }, [], undefined],
+    [210, slots("a", 1), { slots: 1, sessions: 1, blockedUntil: 0, failures: 1 }, ["a.ip"], 310],
+    [290, failed, { started: false, blockedUntil: 0, failures: 2 }, ["a.ip"], 310],
+    [301, slots("a", 1), { slots: 1, sessions: 1, blockedUntil: 0, failures: 1 }, ["a.ip"], 401],
+    // blocked: no growth, a renew keeps the weight, a shrink and a release go through
+    [302, failed, { started: false, blockedUntil: 0, failures: 2 }, ["a.ip"], 401],
+    [303, failed, { started: true, blockedUntil: 1_303, failures: 0 }, ["a.ip"], 401],
+    [310, slots("a", 3), { slots: 1, sessions: 1, blockedUntil: 1_303, failures: 0 }, ["a.ip"], 410],
+    [320, slots("b", 1), { slots: 0, sessions: 1, blockedUntil: 1_303, failures: 0 }, ["a.ip"], 410],
+    [330, slots("a", 0), { slots: 0, sessions: 0, blockedUntil: 1_303, failures: 0 }, [], undefined],
+    // the block over, growth again
+    [1_303, slots("b", 3), { slots: 3, sessions: 3, blockedUntil: 1_303, failures: 0 }, ["b.ip"], 1_403],
+  ];
+  const step = actor();
+  it.each(steps.map((s, i) => [i, ...s] as const))(
+    "step %i at %i ms: %o",
+    (_i, at, msg, reply, leases, expireAt) => {
+      expect(step(at, msg)).toEqual({ reply, leases, expireAt });
+    },
+  );
+});
+
 describe("client actor: malformed requests are refused and change nothing", () => {
   it.each<[string, ClientMsg]>([
     ["no lease id", { t: "connect", leaseId: "", holder: "n", ttlMs: TTL, maxSessions: 1 }],
     ["a zero limit", { t: "connect", leaseId: "x", holder: "n", ttlMs: TTL, maxSessions: 0 }],
     ["a TTL over an hour", { t: "connect", leaseId: "x", holder: "n", ttlMs: 3_600_001, maxSessions: 1 }],
     ["a renew without TTL", { t: "renew", leaseIds: ["x"], ttlMs: 0 }],
+    ["negative slots", { ...(slots("a", 1) as Extract<ClientMsg, { t: "slots" }>), slots: -1 }],
+    ["fractional slots", { ...(slots("a", 1) as Extract<ClientMsg, { t: "slots" }>), slots: 1.5 }],
+    ["slots without a window", { ...(slots("a", 1) as Extract<ClientMsg, { t: "slots" }>), windowMs: 0 }],
     ["no failure limit", { t: "authFailed", maxFailures: 0, windowMs: 1, blockMs: 1 }],
   ])("%s", (_what, msg) => {
     const step = actor();

@@ -3,7 +3,8 @@
  * with their own node ids on one embedded log, its consumer groups splitting the actor partitions
  * between them, so one of them runs the client actor of 127.0.0.1 and the other reaches it over
  * the bus — each with its own ingress. Failed AUTHs spread over both nodes' listeners block the
- * IP on both; the per-IP connection limit counts the connections of both.
+ * IP on both; the per-IP connection limit counts the connections of both (each node's block of
+ * the IP's slots, ingress/client-gate.ts).
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -163,7 +164,7 @@ describe("per-IP limits across two nodes", () => {
   });
 
   it("S4: the per-IP connection limit counts the connections on both nodes; a close on one frees a slot for the other", async () => {
-    const { a, b } = await twoNodes({ sessionsPerIp: 4 });
+    const { a, b, clock } = await twoNodes({ sessionsPerIp: 4 });
     const open: RawClient[] = [];
     for (const node of [a, b, a, b]) {
       const c = await RawClient.connect(node.ingress.ports.submission);
@@ -180,6 +181,9 @@ describe("per-IP limits across two nodes", () => {
     expect(await open[1]?.cmd("NOOP")).toMatch(/^250 /);
     open[0]?.close();
     await waitFor(() => a.ingress.handlers.ipSlots.count(IP) === 1, { what: "node a's slot released" });
+    // node a hands its spare slot back once unused for smtpSessionCreditIdleMs (its sweeper's pass)
+    clock.advance(DEFAULT_LIMITS.sessionCreditIdleMs);
+    await a.ingress.handlers.client.sweep();
     const again = await RawClient.connect(b.ingress.ports.submission);
     expect(await again.reply()).toMatch(/^220 /);
     expect(b.ingress.handlers.ipSlots.count(IP)).toBe(3);
