@@ -37,7 +37,7 @@ import { normalizeIp } from "../actors/keys.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ClientPort } from "./client-port.ts";
 import { Replies } from "./errors.ts";
-import { localUntil, type SlotBlock, spare, sweepEvery, upkeep } from "./slot-block.ts";
+import { localUntil, type SlotBlock, settled, spare, sweepEvery, upkeep } from "./slot-block.ts";
 
 export interface ClientGateDeps {
   port: ClientPort;
@@ -192,7 +192,7 @@ export class ClientGate {
     const now = this.d.now();
     for (const [key, until] of this.blocks) if (until <= now) this.blocks.delete(key);
     for (const b of this.ips.values()) this.kick(b);
-    await this.settled();
+    await settled(() => this.ips.values());
   }
 
   /** Renews every block now, due or not (what the sweeper does every third of the lease). */
@@ -207,15 +207,6 @@ export class ClientGate {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     await this.sweep();
-  }
-
-  /** Until no block asks (an answer may start the next ask). */
-  private async settled(): Promise<void> {
-    for (;;) {
-      const asking = [...this.ips.values()].flatMap((b) => (b.asking ? [b.asking] : []));
-      if (asking.length === 0) return;
-      await Promise.all(asking);
-    }
   }
 
   private block(key: string): IpBlock {

@@ -24,7 +24,7 @@
  * the actor counts every block's weight.
  */
 import type { SessionCreditGrant } from "../shared/model/account/protocol.ts";
-import { localUntil, type SlotBlock, spare, sweepEvery, upkeep } from "./slot-block.ts";
+import { localUntil, type SlotBlock, settled, spare, sweepEvery, upkeep } from "./slot-block.ts";
 
 /** What the credit asks of the account actor (ingress/account-port.ts). */
 export interface SessionCreditActor {
@@ -109,7 +109,7 @@ export class SessionCredit {
   /** One pass of the sweeper: hands idle spare slots back and renews blocks due (tests call it). */
   async sweep(): Promise<void> {
     for (const b of this.blocks.values()) this.kick(b);
-    await this.settled();
+    await settled(() => this.blocks.values());
   }
 
   /** Hands every block back (0 slots); acquires from now on are refused as by the account. */
@@ -118,15 +118,6 @@ export class SessionCredit {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
     await this.sweep();
-  }
-
-  /** Until no block asks (an answer may start the next ask). */
-  private async settled(): Promise<void> {
-    for (;;) {
-      const asking = [...this.blocks.values()].flatMap((b) => (b.asking ? [b.asking] : []));
-      if (asking.length === 0) return;
-      await Promise.all(asking);
-    }
   }
 
   private block(accountId: string, username: string): Block {

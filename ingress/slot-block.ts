@@ -66,3 +66,12 @@ export function upkeep(
     return Math.max(b.granted, b.inUse);
   return undefined;
 }
+
+/** Resolves once none of `blocks()` has an ask in flight (an answer may start the next ask). */
+export async function settled(blocks: () => Iterable<{ asking?: Promise<unknown> }>): Promise<void> {
+  for (;;) {
+    const asking = [...blocks()].flatMap((b) => (b.asking ? [b.asking] : []));
+    if (asking.length === 0) return;
+    await Promise.all(asking);
+  }
+}
