@@ -34,7 +34,6 @@ const HEAD = 0x01;
 const BODY = 0x02;
 const LF = 0x0a;
 const CR = 0x0d;
-const DASH = 0x2d;
 
 /** The fields of mailsplit's Splitter the shortcut reads. */
 interface SplitterInternals {
