@@ -37,7 +37,17 @@ import { normalizeIp } from "../actors/keys.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ClientPort } from "./client-port.ts";
 import { Replies } from "./errors.ts";
-import { localUntil, type SlotBlock, settled, spare, sweepEvery, upkeep } from "./slot-block.ts";
+import {
+  answered,
+  emptyBlock,
+  giveBack,
+  type SlotBlock,
+  settled,
+  sweepEvery,
+  take,
+  unanswered,
+  upkeep,
+} from "./slot-block.ts";
 
 export interface ClientGateDeps {
   port: ClientPort;
@@ -99,11 +109,7 @@ export class ClientGate {
     if (this.blocked(key)) return Promise.reject(Replies.ipBlocked());
     const b = this.block(key);
     const now = this.d.now();
-    if (b.waiters.length === 0 && spare(b) > 0 && now < b.until) {
-      b.inUse++;
-      b.lastUse = now;
-      return Promise.resolve({ failures: b.failures });
-    }
+    if (b.waiters.length === 0 && take(b, now)) return Promise.resolve({ failures: b.failures });
     return new Promise<Admitted>((resolve, reject) => {
       b.waiters.push({ resolve, reject });
       this.kick(b);
@@ -113,9 +119,7 @@ export class ClientGate {
   /** S4: gives a connection's slot back to the block (an ask only with `idleMs` 0). */
   release(ip: string): void {
     const b = this.ips.get(this.keyOf(ip));
-    if (!b || b.inUse === 0) return;
-    b.inUse--;
-    b.lastUse = this.d.now();
+    if (!b || !giveBack(b, this.d.now())) return;
     this.serve(b);
     if (this.d.idleMs === 0) this.kick(b);
   }
@@ -212,18 +216,7 @@ export class ClientGate {
   private block(key: string): IpBlock {
     let b = this.ips.get(key);
     if (!b) {
-      b = {
-        key,
-        granted: 0,
-        inUse: 0,
-        failures: 0,
-        waiters: [],
-        probes: [],
-        askedAt: 0,
-        until: 0,
-        lastUse: this.d.now(),
-        renewNow: false,
-      };
+      b = { ...emptyBlock(this.d.now()), key, failures: 0, waiters: [], probes: [], renewNow: false };
       this.ips.set(key, b);
       this.startSweeper();
     }
@@ -262,9 +255,7 @@ export class ClientGate {
       try {
         r = await this.d.port.slots(b.key, { leaseId: this.leaseId, holder: this.d.nodeId, slots: want });
       } catch (e) {
-        // A shrink may have been applied with its answer lost: count the smaller weight.
-        b.granted = Math.min(b.granted, want);
-        b.target = undefined;
+        unanswered(b, want);
         const waiters = b.waiters.splice(0);
         this.d.log.warn(
           { err: e, ip: b.key },
@@ -276,10 +267,7 @@ export class ClientGate {
         for (const p of probes) p.reject(e);
         return false;
       }
-      b.granted = r.slots;
-      b.target = undefined;
-      b.askedAt = sentAt;
-      b.until = localUntil(sentAt, this.d.sessionLeaseMs);
+      answered(b, r.slots, sentAt, this.d.sessionLeaseMs);
       b.failures = r.failures;
       this.learn(b.key, r.blockedUntil);
       for (const p of probes) p.resolve();
@@ -301,12 +289,9 @@ export class ClientGate {
 
   /** Admits waiters in order while the block has spare slots (and its lease is valid, unless `fresh`). */
   private serve(b: IpBlock, fresh = false): void {
-    if ((!fresh && this.d.now() >= b.until) || this.blocked(b.key)) return;
-    while (b.waiters.length > 0 && spare(b) > 0) {
-      b.inUse++;
-      b.lastUse = this.d.now();
+    if (this.blocked(b.key)) return;
+    while (b.waiters.length > 0 && take(b, this.d.now(), fresh))
       b.waiters.shift()?.resolve({ failures: b.failures });
-    }
   }
 
   private forget(b: IpBlock): void {

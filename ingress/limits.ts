@@ -9,7 +9,7 @@ export interface IngressLimits {
   sessionsPerAccount: number;
   sessionsPerIp: number;
   sessionLeaseMs: number;
-  /** S4 (issue 16): a spare session slot goes back to the account actor after this long unused; 0 = at once. */
+  /** S4 (issue 16): a spare slot of this node's blocks (sessions per user, connections per IP) goes back after this long unused; 0 = at once. */
   sessionCreditIdleMs: number;
   authMaxFailures: number;
   authWindowMs: number;

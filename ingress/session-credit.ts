@@ -24,7 +24,17 @@
  * the actor counts every block's weight.
  */
 import type { SessionCreditGrant } from "../shared/model/account/protocol.ts";
-import { localUntil, type SlotBlock, settled, spare, sweepEvery, upkeep } from "./slot-block.ts";
+import {
+  answered,
+  emptyBlock,
+  giveBack,
+  type SlotBlock,
+  settled,
+  sweepEvery,
+  take,
+  unanswered,
+  upkeep,
+} from "./slot-block.ts";
 
 /** What the credit asks of the account actor (ingress/account-port.ts). */
 export interface SessionCreditActor {
@@ -75,11 +85,7 @@ export class SessionCredit {
     if (this.closing) return Promise.reject(new Error("session credit closed"));
     const b = this.block(accountId, username);
     const now = this.o.now();
-    if (b.waiters.length === 0 && spare(b) > 0 && now < b.until) {
-      b.inUse++;
-      b.lastUse = now;
-      return Promise.resolve({ granted: true });
-    }
+    if (b.waiters.length === 0 && take(b, now)) return Promise.resolve({ granted: true });
     return new Promise<SlotGrant>((resolve, reject) => {
       b.waiters.push({ resolve, reject });
       this.kick(b);
@@ -89,9 +95,7 @@ export class SessionCredit {
   /** Gives a slot back to the block (an ask only with `idleMs` 0). */
   release(accountId: string, username: string): void {
     const b = this.blocks.get(key(accountId, username));
-    if (!b || b.inUse === 0) return;
-    b.inUse--;
-    b.lastUse = this.o.now();
+    if (!b || !giveBack(b, this.o.now())) return;
     this.serve(b);
     if (this.o.idleMs === 0) this.kick(b);
   }
@@ -125,15 +129,11 @@ export class SessionCredit {
     let b = this.blocks.get(k);
     if (!b) {
       b = {
+        ...emptyBlock(this.o.now()),
         accountId,
         username,
         leaseId: `${this.o.nodeId}.slots.${username}`,
-        granted: 0,
-        inUse: 0,
         waiters: [],
-        askedAt: 0,
-        until: 0,
-        lastUse: this.o.now(),
         shrink: false,
       };
       this.blocks.set(k, b);
@@ -170,19 +170,14 @@ export class SessionCredit {
       try {
         r = await this.o.actor.credit(b.accountId, { leaseId: b.leaseId, username: b.username, slots: want });
       } catch (e) {
-        // A shrink may have been applied with its answer lost: count the smaller weight.
-        b.granted = Math.min(b.granted, want);
-        b.target = undefined;
+        unanswered(b, want);
         // The waiters get 451 (session.ts); a failed renew or hand-back is tried again by the sweeper.
         const waiters = b.waiters.splice(0);
         for (const w of waiters) w.reject(e);
         if (waiters.length === 0) this.o.onError?.(e);
         return false;
       }
-      b.granted = r.slots;
-      b.target = undefined;
-      b.askedAt = sentAt;
-      b.until = localUntil(sentAt, this.o.ttlMs);
+      answered(b, r.slots, sentAt, this.o.ttlMs);
       b.shrink = false;
       if (this.closing) {
         for (const w of b.waiters.splice(0)) w.reject(new Error("session credit closed"));
@@ -202,12 +197,8 @@ export class SessionCredit {
 
   /** Grants waiters in order while the block has spare slots (and its lease is valid, unless `fresh`). */
   private serve(b: Block, fresh = false): void {
-    if (!fresh && this.o.now() >= b.until) return;
-    while (b.waiters.length > 0 && spare(b) > 0) {
-      b.inUse++;
-      b.lastUse = this.o.now();
+    while (b.waiters.length > 0 && take(b, this.o.now(), fresh))
       b.waiters.shift()?.resolve({ granted: true });
-    }
   }
 
   /**

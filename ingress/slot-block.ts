@@ -1,8 +1,9 @@
 /**
  * The bookkeeping a node's block of slots shares, whoever leases it (issue 16): the session slots
  * of an SMTP user (session-credit.ts, from the account actor) and the connection slots of a client
- * IP (client-gate.ts, from its client actor). Pure functions of the block and the local clock; the
- * ask loops stay with their owners, whose answers and refusals differ.
+ * IP (client-gate.ts, from its client actor): what a block holds, the local grant and give-back,
+ * what an answer or a failed ask does to it, and when it needs an ask. Functions of the block and
+ * the local clock; the ask loops stay with their owners, whose answers and refusals differ.
  */
 
 /** A block as its holder counts it. */
@@ -19,6 +20,44 @@ export interface SlotBlock {
   until: number;
   /** Last local grant or give-back: a spare slot idle since then goes back after `idleMs`. */
   lastUse: number;
+}
+
+/** A block that holds nothing yet. */
+export function emptyBlock(now: number): SlotBlock {
+  return { granted: 0, inUse: 0, askedAt: 0, until: 0, lastUse: now };
+}
+
+/**
+ * Takes a spare slot locally if the block may grant one now (its lease still valid on the local
+ * clock, unless `fresh`: just answered); false when it may not.
+ */
+export function take(b: SlotBlock, now: number, fresh = false): boolean {
+  if ((!fresh && now >= b.until) || spare(b) <= 0) return false;
+  b.inUse++;
+  b.lastUse = now;
+  return true;
+}
+
+/** Gives a slot back locally; false when none was in use. */
+export function giveBack(b: SlotBlock, now: number): boolean {
+  if (b.inUse === 0) return false;
+  b.inUse--;
+  b.lastUse = now;
+  return true;
+}
+
+/** The actor answered an ask sent at `sentAt`: the block weighs `slots`, its lease runs from then. */
+export function answered(b: SlotBlock, slots: number, sentAt: number, ttlMs: number): void {
+  b.granted = slots;
+  b.target = undefined;
+  b.askedAt = sentAt;
+  b.until = localUntil(sentAt, ttlMs);
+}
+
+/** An ask for `want` got no answer: a shrink may have been applied with its answer lost, so the smaller weight counts. */
+export function unanswered(b: SlotBlock, want: number): void {
+  b.granted = Math.min(b.granted, want);
+  b.target = undefined;
 }
 
 export interface BlockTiming {

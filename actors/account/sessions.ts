@@ -21,10 +21,12 @@ import {
   decide,
   expire,
   extend,
+  isSlotCount,
   type LeaseLimits,
   type LeaseTable,
   leaseRecord,
   leaseTable,
+  MAX_LEASE_SLOTS,
   release,
   resize,
 } from "../../shared/model/lease.ts";
@@ -33,9 +35,6 @@ import { fail, type Handler, ok } from "./state.ts";
 type Msg<T extends AccountMsg["t"]> = Extract<AccountMsg, { t: T }>;
 
 const MAX_TTL_MS = 60 * 60 * 1000;
-/** Bound on one block's weight (far above any per-user limit). */
-const MAX_SLOTS = 100_000;
-
 /** A lease as persisted before the shared lease model: `{ username, expiresAt }`, id by key. */
 interface LegacySessionLease {
   username: string;
@@ -125,13 +124,8 @@ export const releaseSession: Handler<Msg<"releaseSession">> = (s, msg, ctx) => {
 export const sessionCredit: Handler<Msg<"sessionCredit">> = (s, msg, ctx) => {
   if (typeof msg.leaseId !== "string" || msg.leaseId.length === 0 || !validTtl(msg.ttlMs))
     return fail(ctx, s, "invalid_request", "leaseId and a ttlMs of 1 ms to 1 h are required");
-  if (
-    typeof msg.username !== "string" ||
-    !Number.isInteger(msg.slots) ||
-    msg.slots < 0 ||
-    msg.slots > MAX_SLOTS
-  )
-    return fail(ctx, s, "invalid_request", `a username and slots of 0 to ${MAX_SLOTS} are required`);
+  if (typeof msg.username !== "string" || !isSlotCount(msg.slots))
+    return fail(ctx, s, "invalid_request", `a username and slots of 0 to ${MAX_LEASE_SLOTS} are required`);
   const r = resize(
     expire(sessionTable(s.sessions), ctx.now),
     { id: msg.leaseId, holder: msg.username, ttlMs: msg.ttlMs, slots: msg.slots },

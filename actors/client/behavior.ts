@@ -20,10 +20,12 @@ import {
   acquire,
   expire,
   extend,
+  isSlotCount,
   type Lease,
   type LeaseTable,
   leaseRecord,
   leaseTable,
+  MAX_LEASE_SLOTS,
   release,
   resize,
   weight,
@@ -101,8 +103,6 @@ export interface FailureVerdict {
 }
 
 const MAX_TTL_MS = 60 * 60 * 1000;
-/** Bound on one block's weight (far above any per-IP limit). */
-const MAX_SLOTS = 100_000;
 const EXPIRE_TIMER = "expire";
 
 // — S3, pure —
@@ -171,12 +171,10 @@ function step(state: ClientState, msg: ClientMsg, ctx: ActorContext<ClientMsg>):
         typeof msg.leaseId !== "string" ||
         !msg.leaseId ||
         typeof msg.holder !== "string" ||
-        !Number.isInteger(msg.slots) ||
-        msg.slots < 0 ||
-        msg.slots > MAX_SLOTS
+        !isSlotCount(msg.slots)
       )
         throw new Error(
-          `slots needs a leaseId, a holder, slots of 0 to ${MAX_SLOTS}, a maxSessions and windowMs of 1 or more and a ttlMs of 1 ms to 1 h`,
+          `slots needs a leaseId, a holder, slots of 0 to ${MAX_LEASE_SLOTS}, a maxSessions and windowMs of 1 or more and a ttlMs of 1 ms to 1 h`,
         );
       const { table, state: s } = live(state, now);
       const held = table.get(msg.leaseId);

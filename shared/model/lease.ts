@@ -150,6 +150,14 @@ export function acquire(table: LeaseTable, req: LeaseRequest, limits: LeaseLimit
   };
 }
 
+/** Bound on the weight one lease may ask for (far above any per-user or per-IP limit). */
+export const MAX_LEASE_SLOTS = 100_000;
+
+/** Is `n` a weight a lease may be resized to (an integer of 0 to MAX_LEASE_SLOTS)? */
+export function isSlotCount(n: unknown): n is number {
+  return Number.isInteger(n) && (n as number) >= 0 && (n as number) <= MAX_LEASE_SLOTS;
+}
+
 /**
  * Sets lease `req.id` of `req.holder` to weigh `req.slots` — or as many as `limits` allow,
  * counting every other lease — and extends it to `now + ttlMs`. Shrinking is always allowed, and

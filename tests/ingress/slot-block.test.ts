@@ -1,29 +1,69 @@
 /**
  * The block bookkeeping shared by the session credit and the client gate (ingress/slot-block.ts),
- * against literal tables: spare slots while an ask is in flight, the local lease end, and which
- * weight a block with no one waiting asks for (idle hand-back, renewal, forced either way).
+ * against literal tables: spare slots while an ask is in flight, the local grant and give-back, what
+ * an answer or a failed ask leaves, the local lease end, and which weight a block with no one
+ * waiting asks for (idle hand-back, renewal, forced either way).
  */
 import { describe, expect, it } from "vitest";
 import {
+  answered,
+  emptyBlock,
+  giveBack,
   localUntil,
   renewEvery,
   type SlotBlock,
   spare,
   sweepEvery,
+  take,
+  unanswered,
   upkeep,
 } from "../../ingress/slot-block.ts";
 
-const block = (o: Partial<SlotBlock>): SlotBlock => ({
-  granted: 0,
-  inUse: 0,
-  askedAt: 0,
-  until: 0,
-  lastUse: 0,
-  ...o,
-});
+const block = (o: Partial<SlotBlock>): SlotBlock => ({ ...emptyBlock(0), ...o });
 const T = { ttlMs: 60_000, idleMs: 2_000 };
 
 describe("slot blocks", () => {
+  it.each<[string, Partial<SlotBlock>, number, boolean, boolean, Partial<SlotBlock>]>([
+    // what, block, now, fresh, taken, block after
+    [
+      "a spare slot, lease valid",
+      { granted: 2, inUse: 1, until: 500 },
+      100,
+      false,
+      true,
+      { inUse: 2, lastUse: 100 },
+    ],
+    ["none spare", { granted: 2, inUse: 2, until: 500 }, 100, false, false, { inUse: 2, lastUse: 0 }],
+    ["lease may have lapsed", { granted: 2, inUse: 1, until: 100 }, 100, false, false, { inUse: 1 }],
+    ["lapsed, but just answered", { granted: 2, inUse: 1, until: 100 }, 100, true, true, { inUse: 2 }],
+    ["a shrink in flight", { granted: 3, inUse: 1, until: 500, target: 1 }, 100, false, false, { inUse: 1 }],
+  ])("take: %s", (_what, b, now, fresh, taken, after) => {
+    const x = block(b);
+    expect(take(x, now, fresh)).toBe(taken);
+    expect(x).toMatchObject(after);
+  });
+
+  it("giveBack counts one down and notes the time; with none in use it does nothing", () => {
+    const x = block({ granted: 2, inUse: 1 });
+    expect(giveBack(x, 50)).toBe(true);
+    expect(x).toMatchObject({ inUse: 0, lastUse: 50 });
+    expect(giveBack(x, 60)).toBe(false);
+    expect(x).toMatchObject({ inUse: 0, lastUse: 50 });
+  });
+
+  it("an answer sets the weight and the lease from the ask's send time; a failed ask keeps the smaller weight", () => {
+    const x = block({ granted: 3, target: 5 });
+    answered(x, 4, 1_000, 60_000);
+    expect(x).toEqual(block({ granted: 4, askedAt: 1_000, until: localUntil(1_000, 60_000) }));
+    x.target = 1;
+    unanswered(x, 1);
+    expect(x.granted).toBe(1);
+    expect(x.target).toBeUndefined();
+    x.target = 6;
+    unanswered(x, 6);
+    expect(x.granted).toBe(1);
+  });
+
   it.each<[string, Partial<SlotBlock>, number]>([
     ["none granted", {}, 0],
     ["two of three in use", { granted: 3, inUse: 2 }, 1],

@@ -8,12 +8,14 @@ import {
   decide,
   expire,
   extend,
+  isSlotCount,
   type Lease,
   type LeaseLimits,
   type LeaseTable,
   LocalLeases,
   leaseRecord,
   leaseTable,
+  MAX_LEASE_SLOTS,
   NO_LEASES,
   release,
   resize,
@@ -234,5 +236,20 @@ describe("LocalLeases (in-memory holder, clock injected)", () => {
     now = 160;
     expect(l.extend("ip1", "s2")).toBe(false);
     expect(l.count("ip1")).toBe(0);
+  });
+});
+
+describe("isSlotCount", () => {
+  it.each<[unknown, boolean]>([
+    [0, true],
+    [7, true],
+    [MAX_LEASE_SLOTS, true],
+    [MAX_LEASE_SLOTS + 1, false],
+    [-1, false],
+    [1.5, false],
+    ["3", false],
+    [undefined, false],
+  ])("%s → %s", (n, ok) => {
+    expect(isSlotCount(n)).toBe(ok);
   });
 });
