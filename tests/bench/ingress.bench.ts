@@ -21,6 +21,7 @@
  * of delivery per message on (b).
  * `petrel-no-<job>[+<job>…]`: Petrel without those background jobs (relay.ts JOBS, e.g.
  * `petrel-no-delivery`, `petrel-no-sink`): what each costs the accept rate (not an acceptance figure).
+ * `petrel-tp<n>`: Petrel with UV_THREADPOOL_SIZE=n (libuv thread pool size; default 4).
  * `petrel-nocredit` is Petrel with quota
  * credit off (PETREL_SMTP_QUOTA_CREDIT_BLOCK=0: one account-actor ask per recipient, issue 16).
  * Run: `npm run bench:ingress`.
@@ -104,9 +105,11 @@ async function startTarget(peer: string): Promise<Target> {
         ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
         : peer === "petrel-nocredit"
           ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
-          : peer.startsWith("petrel-no-")
-            ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
-            : {},
+          : /^petrel-tp\d+$/.test(peer)
+            ? { UV_THREADPOOL_SIZE: peer.slice("petrel-tp".length) }
+            : peer.startsWith("petrel-no-")
+              ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
+              : {},
     peer === "petrel-base" ? process.env.BENCH_BASE_NODE_ARGS : undefined,
   );
   const pid = c.proc.pid as number;

@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import fc from "fast-check";
 import mailsplit from "mailsplit";
 import { describe, expect, it } from "vitest";
-import { bodyRun, headEnd, Splitter } from "../../ingress/splitter.ts";
+import { bodyRun, headEnd, INLINE_LINES, inlineImmediates, Splitter } from "../../ingress/splitter.ts";
 
 interface Run {
   /** Parts in order: headers, then the joined bytes of each body/data stretch between them. */
@@ -287,5 +287,60 @@ describe("Splitter: mailsplit's output, without its line loop for single-part bo
       ),
       { numRuns: Number(process.env.SPLITTER_RUNS ?? 400) },
     );
+  });
+});
+
+describe("inlineImmediates: mailsplit's per-line setImmediate as a loop", () => {
+  it("runs what the call defers before it returns, in order, then restores setImmediate", () => {
+    const real = globalThis.setImmediate;
+    const order: string[] = [];
+    inlineImmediates(() => {
+      setImmediate(() => {
+        order.push("first");
+        setImmediate((x: string) => order.push(x), "third");
+      });
+      setImmediate(() => order.push("second"));
+      order.push("call");
+    });
+    expect(order).toEqual(["call", "first", "second", "third"]);
+    expect(globalThis.setImmediate).toBe(real);
+  });
+
+  it("restores setImmediate when the call throws", () => {
+    const real = globalThis.setImmediate;
+    expect(() =>
+      inlineImmediates(() => {
+        throw new Error("parser failed");
+      }),
+    ).toThrow("parser failed");
+    expect(globalThis.setImmediate).toBe(real);
+  });
+
+  it(`after ${INLINE_LINES} deferred callbacks the rest wait for the event loop as before`, async () => {
+    let ran = 0;
+    const step = (): void => {
+      ran++;
+      if (ran < INLINE_LINES + 10) setImmediate(step);
+    };
+    inlineImmediates(() => setImmediate(step));
+    expect(ran).toBe(INLINE_LINES);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ran).toBe(INLINE_LINES + 10);
+  });
+
+  it("a head is read without waiting for a turn of the event loop per line (mailsplit alone waits)", async () => {
+    const head = Array.from({ length: 20 }, (_, i) => `X-Header-${i}: value ${i}\r\n`).join("");
+    const message = Buffer.from(`${head}Subject: hi\r\n\r\nbody\r\n`);
+    const nodesAfterOneTurn = async (splitter: NodeJS.ReadWriteStream) => {
+      let nodes = 0;
+      splitter.on("data", (c: { type: string }) => {
+        if (c.type === "node") nodes++;
+      });
+      splitter.write(message);
+      await new Promise((r) => setImmediate(r));
+      return nodes;
+    };
+    expect(await nodesAfterOneTurn(new Splitter())).toBe(1);
+    expect(await nodesAfterOneTurn(new mailsplit.Splitter())).toBe(0);
   });
 });
