@@ -23,7 +23,7 @@ import {
 import { decide, grant, type Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
-import type { ContentMsg } from "../content/behavior.ts";
+import { CONTENT_DELETE_TOPIC, type ContentMsg, encodeDeletion } from "../content/behavior.ts";
 import { contentKey, DOMAIN_ACTOR_TYPE, suppressionKey } from "../keys.ts";
 import { Table } from "../table.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF, delayForAttempt, isExpired, jitterUnit } from "./backoff.ts";
@@ -85,9 +85,18 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
 
 type Ctx = ActorContext<DomainMsg>;
 
-/** X5: tells the content ledger this recipient has its final status. */
+/**
+ * X5: tells the content ledger this recipient has its final status. The only recipient of its
+ * message needs no count: its content is deleted from this turn, as the ledger would emit it at
+ * once (one actor turn, an inbox record and a changelog record fewer per delivered message; a
+ * replayed turn emits it again, and the janitor's delete is idempotent).
+ */
 function finished(ctx: Ctx, r: RecipientRecord): void {
   if (r.recipients === undefined) return;
+  if (r.recipients === 1) {
+    ctx.emit(CONTENT_DELETE_TOPIC, r.messageId, encodeDeletion(r.contentRef));
+    return;
+  }
   ctx.send(contentKey(r.messageId), {
     t: "final",
     messageId: r.messageId,
@@ -458,6 +467,7 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
     outputs: [
       { name: DELIVERY_ATTEMPTS_TOPIC, partitions: o.partitions },
       STATUS_EVENTS_TOPIC_SPEC(o.partitions),
+      { name: CONTENT_DELETE_TOPIC, partitions: o.partitions },
     ],
     initial: (id) => ({
       domain: id,

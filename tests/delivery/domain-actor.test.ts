@@ -20,6 +20,8 @@ class Rec {
   attempts: AttemptRequest[] = [];
   events: StatusEvent[] = [];
   sends: { key: string; msg: unknown }[] = [];
+  /** `content.delete` records (X5): the content references, as emitted. */
+  deletions: string[] = [];
   timerMap = new Map<string, { at: number; msg: DomainMsg }>();
   replies: unknown[] = [];
   ctx(): ActorContext<DomainMsg> {
@@ -35,6 +37,7 @@ class Rec {
       send: (key, msg) => this.sends.push({ key, msg }),
       emit: (topic, _key, value) => {
         if (topic === "delivery.attempts") this.attempts.push(dec(value));
+        else if (topic === "content.delete") this.deletions.push(new TextDecoder().decode(value));
         else this.events.push(dec(value));
       },
     };
@@ -244,6 +247,33 @@ describe("domain actor transition", () => {
     outcome(b, { result: "soft", reason: "blocklisted", remoteReply: "554 5.7.1 blocked" });
     expect(rec.sends).toEqual([
       { key: "suppression:a1", msg: expect.objectContaining({ t: "add", address: "r1@d.test" }) },
+    ]);
+  });
+
+  it("X5: the only recipient of a message deletes its content from its final turn; others tell the ledger", () => {
+    const { rec, send, outcome } = setup({ batchRecipients: 1 });
+    send({ t: "recipient", record: { ...record(1), contentRef: "ref-1", recipients: 1 } });
+    const two = (i: number): RecipientRecord => ({
+      ...record(2),
+      recipientId: `m2.${i}`,
+      recipient: `r2.${i}@d.test`,
+      contentRef: "ref-2",
+      recipients: 2,
+    });
+    send({ t: "recipient", record: two(0) });
+    send({ t: "recipient", record: two(1) });
+    for (let i = 0; i < rec.attempts.length; i++) outcome(rec.attempts[i] as AttemptRequest, {});
+    expect(rec.events.filter((e) => e.status === "Delivered")).toHaveLength(3);
+    expect(rec.deletions).toEqual(["ref-1"]);
+    expect(rec.sends).toEqual([
+      {
+        key: expect.stringMatching(/^content:/),
+        msg: expect.objectContaining({ t: "final", recipientId: "m2.0" }),
+      },
+      {
+        key: expect.stringMatching(/^content:/),
+        msg: expect.objectContaining({ t: "final", recipientId: "m2.1" }),
+      },
     ]);
   });
 
