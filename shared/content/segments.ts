@@ -467,8 +467,10 @@ export class SegmentLog {
           this.segBytes.set(this.seg, at);
           for (const [i, p] of batch.entries()) p.resolve(refs[i] as string);
         } catch (e) {
-          for (const p of batch) p.reject(e);
+          // Cut back first, then refuse: whoever is told of the failure finds the segment at its
+          // durable end (refusing first let a caller see the torn tail: tests/disk/enospc.test.ts).
           await this.cutBack();
+          for (const p of batch) p.reject(e);
         }
       }
     } finally {
