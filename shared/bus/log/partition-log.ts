@@ -233,14 +233,15 @@ export class PartitionLog {
     const cause = new Error(`partition ${this.topic}/${this.partition}: write failed, batch refused`, {
       cause: error,
     });
+    // Appends made meanwhile are refused at once; the batch itself is refused once the segment is
+    // back at its durable end, so that whoever is told of the failure can publish again.
     this.failed = cause;
-    for (const p of refused) p.reject(cause);
     const seg = this.active;
     try {
       await this.writeHandle.truncate(seg.size);
       if (this.options.fsync) await this.writeHandle.datasync();
     } catch (e) {
-      this.fail(error, []);
+      this.fail(error, refused);
       this.options.logger.error(
         { topic: this.topic, partition: this.partition, err: String(e) },
         "log could not cut a failed write back",
@@ -257,6 +258,7 @@ export class PartitionLog {
     this.writtenNext = this.durableNext;
     this.nextOffset = this.durableNext;
     this.failed = undefined;
+    for (const p of refused) p.reject(cause);
     return true;
   }
 
