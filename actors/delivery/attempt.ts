@@ -156,8 +156,12 @@ export async function attemptAll(req: AttemptRequest, d: AttemptDeps): Promise<O
     records.map((to) => outcome(c, remoteReply, mxHost, to));
   // 1. MX hosts (D1)
   const mx = await d.mx.resolve(r.recipientDomain);
-  if (!mx.ok)
-    return all(classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind), mx.detail, "");
+  if (!mx.ok) {
+    const outs = all(classifyTransport(mx.kind === "temporary" ? "dns_temporary" : mx.kind), mx.detail, "");
+    // A lookup that failed for now leaves no MX host to try: the domain is unreachable, as when
+    // every MX refuses, and counts for its circuit (Postfix: "delivery temporarily suspended").
+    return mx.kind === "temporary" ? outs.map((o) => ({ ...o, allMxFailed: true })) : outs;
+  }
   // 2. content, signed (D3), with the VERP Return-Path (D4); unsigned never leaves: deferred
   const prepared = await prepare(r, d);
   if (!prepared.ok)

@@ -48,7 +48,10 @@ export interface DomainOptions {
   backoff: BackoffPolicy;
   /** How long a worker may hold a slot before it is taken back. */
   leaseMs: number;
-  /** Consecutive attempts with every MX unreachable that open the circuit, and for how long. */
+  /**
+   * Consecutive attempts that found the domain unreachable (every MX refused, or its MX lookup
+   * failed for now) that open the circuit, and for how long.
+   */
   circuitThreshold: number;
   circuitOpenMs: number;
   /** How long, and how many per domain, Delivered recipients are remembered for a delayed bounce. */

@@ -56,7 +56,10 @@ export interface Outcome {
   mxHost: string;
   /** The rule that decided a failure (issue 15); absent for Delivered. */
   decision?: BounceDecision;
-  /** Every MX host failed at the connection level (feeds the circuit). */
+  /**
+   * The domain could not be reached at all: every MX host failed at the connection level, or its
+   * MX lookup failed temporarily (feeds the circuit).
+   */
   allMxFailed?: boolean;
 }
 

@@ -154,7 +154,7 @@ export const configKeys = {
   deliveryCircuitOpenSeconds: key(
     "PETREL_DELIVERY_CIRCUIT_OPEN_SECONDS",
     z.coerce.number().min(1).default(300),
-    "D6: how long a domain whose every MX failed 5 attempts in a row is left alone (its circuit open).",
+    "D6: how long a domain found unreachable 5 attempts in a row (every MX refused, or its MX lookup failed for now) is left alone (its circuit open).",
   ),
   deliveryTimeoutSeconds: key(
     "PETREL_DELIVERY_TIMEOUT_SECONDS",

@@ -3,7 +3,8 @@
  * sockets, real DNS from Knot, real bus and actor system on a ManualClock):
  * - D5: with a domain limit of N, the server never sees more than N simultaneous connections
  *   (counted on the server side), and connections are reused;
- * - the circuit opens for a domain whose MX hosts all refuse connections;
+ * - the circuit opens for a domain whose MX hosts all refuse connections, and for one whose MX
+ *   lookup fails for now;
  * - S14: sandbox recipients go through the same state machine without network delivery.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -106,6 +107,28 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
       return v.circuitOpen ? v : undefined;
     });
     expect(view.scheduled).toBe(2);
+  });
+
+  it("opens the circuit when a domain's MX lookup fails for now (SERVFAIL, REFUSED, timeout)", async () => {
+    // Not in any zone of the test server: Knot answers REFUSED, a temporary failure.
+    const a = await node.submit("x@unserved.test");
+    const b = await node.submit("y@unserved.test");
+    const da = await node.waitStatus(a.recipientId, "Deferred");
+    await node.waitStatus(b.recipientId, "Deferred");
+    expect(da.reason).toBe("dns_temporary");
+    const view = await waitFor(async () => {
+      const v = (await node.system.ask(domainKey("unserved.test"), { t: "inspect" })) as DomainView;
+      return v.circuitOpen ? v : undefined;
+    });
+    expect(view.scheduled).toBe(2);
+    // Behind the open circuit a third recipient is not tried: it waits in the ready queue.
+    const c = await node.submit("z@unserved.test");
+    const held = await waitFor(async () => {
+      const v = (await node.system.ask(domainKey("unserved.test"), { t: "inspect" })) as DomainView;
+      return v.ready === 1 ? v : undefined;
+    });
+    expect(held.inflight).toBe(0);
+    expect(node.eventsFor(c.recipientId).map((e) => e.status)).not.toContain("Deferred");
   });
 
   it("simulates sandbox recipients through the same state machine, without network (S14)", async () => {
