@@ -24,6 +24,14 @@
  * `petrel-tp<n>`: Petrel with UV_THREADPOOL_SIZE=n (libuv thread pool size; default 4).
  * `petrel-nocredit` is Petrel with quota
  * credit off (PETREL_SMTP_QUOTA_CREDIT_BLOCK=0: one account-actor ask per recipient, issue 16).
+ * Live delivery (`BENCH_DELIVER=sink`, the shape of the independent harness in issue 16): a
+ * discarding sink (tests/bench/sink.ts) on loopback, Knot DNS serving MX records of the 16
+ * `bench<n>.example` recipient domains → 127.0.0.1; Petrel delivers through MX lookup with DKIM
+ * (PETREL_SMTP_OUT_PORT = the sink, 20 connections per domain as Postfix's default), Postfix relays
+ * everything to the sink (`relayhost`, no DNS, no DKIM) instead of holding it. The accepted rate is
+ * then taken while each server delivers; the table adds the delivered rate (messages whose every
+ * recipient reached the sink ÷ the time from the first submission to the last arrival) and the
+ * CPU per message through delivery. Haraka does not take part (it holds mail).
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -31,16 +39,46 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, ROOT } from "../cli/relay.ts";
+import { startDnsServer, testZone } from "../dns/server.ts";
 import { HOST, RawClient } from "../ingress/harness.ts";
 import { harakaPeerMissing, startHarakaPeer } from "./ingress-haraka.ts";
 import { type PostfixPeer, postfixPeerMissing, startPostfixPeer } from "./ingress-postfix.ts";
+import { CountingSink } from "./sink.ts";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "1");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
 const ONLY = (process.env.BENCH_ONLY ?? "a,b,d,e").split(",");
+const DELIVER = process.env.BENCH_DELIVER === "sink";
 const PEERS = (
-  process.env.BENCH_PEERS ?? (process.env.BENCH_HARAKA ? "petrel,postfix,haraka" : "petrel,postfix")
+  process.env.BENCH_PEERS ??
+  (process.env.BENCH_HARAKA && !DELIVER ? "petrel,postfix,haraka" : "petrel,postfix")
 ).split(",");
+/** The recipient domains: `bench<n>.example`, n < 16. */
+const DOMAINS = 16;
+
+/** Live delivery: the sink and the DNS server that points every recipient domain at it. */
+const live = DELIVER ? await startLive() : undefined;
+
+async function startLive() {
+  const sink = new CountingSink();
+  await sink.start();
+  const zones = Array.from({ length: DOMAINS }, (_, i) =>
+    testZone(`bench${i}.example`, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"]),
+  );
+  const dns = await startDnsServer({ zones });
+  return { sink, dns };
+}
+
+/** Petrel's delivery settings: a dead DNS port, or the live sink. */
+function deliveryEnv(): Record<string, string> {
+  if (!live) return { PETREL_DNS_SERVERS: "127.0.0.1:9" };
+  return {
+    PETREL_DNS_SERVERS: live.dns.address,
+    PETREL_SMTP_OUT_PORT: String(live.sink.port),
+    // Postfix's default_destination_concurrency_limit, so both open up to 20 connections.
+    PETREL_DELIVERY_CONCURRENCY: "20",
+  };
+}
 
 interface Workload {
   name: string;
@@ -90,7 +128,7 @@ interface Target {
 
 async function startTarget(peer: string): Promise<Target> {
   if (peer === "postfix") {
-    const p: PostfixPeer = await startPostfixPeer();
+    const p: PostfixPeer = await startPostfixPeer(live ? { relayTo: live.sink.port } : {});
     return p;
   }
   if (peer === "haraka") return startHarakaPeer();
@@ -152,7 +190,7 @@ async function startChild(
       PETREL_SUBMISSION_PORT: "0",
       PETREL_SMTPS_PORT: "0",
       PETREL_LOG_LEVEL: "error",
-      PETREL_DNS_SERVERS: "127.0.0.1:9",
+      ...deliveryEnv(),
       PETREL_SMTP_SESSIONS_PER_USER: "200",
       PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
       PETREL_SMTP_SESSIONS_PER_IP: "300",
@@ -234,7 +272,7 @@ async function send(
 ): Promise<{ data: number; message: number } | undefined> {
   const tm = performance.now();
   let env = "MAIL FROM:<app@shop.example>\r\n";
-  for (let i = 0; i < w.recipients; i++) env += `RCPT TO:<r${n}.${i}@bench${(n + i) % 16}.example>\r\n`;
+  for (let i = 0; i < w.recipients; i++) env += `RCPT TO:<r${n}.${i}@bench${(n + i) % DOMAINS}.example>\r\n`;
   client.write(`${env}DATA\r\n`);
   for (let i = 0; i < w.recipients + 2; i++) await client.reply();
   const t0 = performance.now();
@@ -251,6 +289,7 @@ async function runWorkload(c: Target, w: Workload) {
   const whole: number[] = [];
   let next = 0;
   let refused = 0;
+  live?.sink.reset();
   const cpu0 = c.cpuSeconds();
   const t0 = performance.now();
   await Promise.all(
@@ -277,6 +316,18 @@ async function runWorkload(c: Target, w: Workload) {
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = c.cpuSeconds() - cpu0;
+  // Live delivery: until every accepted recipient reached the sink (or 30 s without one more).
+  let delivered: { msgPerSec: number; cpuPer1000: number; missing: number } | undefined;
+  if (live) {
+    const want = latencies.length * w.recipients;
+    await live.sink.waitFor(want, 30_000);
+    const got = live.sink.recipients;
+    delivered = {
+      msgPerSec: got / w.recipients / ((live.sink.lastAt - t0) / 1000),
+      cpuPer1000: ((c.cpuSeconds() - cpu0) / Math.max(1, latencies.length)) * 1000,
+      missing: want - got,
+    };
+  }
   latencies.sort((a, b) => a - b);
   whole.sort((a, b) => a - b);
   const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
@@ -287,6 +338,7 @@ async function runWorkload(c: Target, w: Workload) {
     msgP50: q(whole, 0.5),
     cpuPer1000: (cpu / Math.max(1, latencies.length)) * 1000,
     refused,
+    delivered,
   };
 }
 
@@ -302,6 +354,8 @@ interface Summary {
   rss: number;
   refused: number;
   runs: number[];
+  /** Live delivery: medians of delivered msg/s and CPU-s per 1,000 through delivery; recipients missing. */
+  delivered?: { msgPerSec: number; cpuPer1000: number; missing: number };
 }
 
 const summarize = (rs: Result[], rss: number): Summary => ({
@@ -313,6 +367,15 @@ const summarize = (rs: Result[], rss: number): Summary => ({
   rss,
   refused: rs.reduce((s, r) => s + r.refused, 0),
   runs: rs.map((r) => Math.round(r.msgPerSec)),
+  ...(rs.every((r) => r.delivered)
+    ? {
+        delivered: {
+          msgPerSec: median(rs.map((r) => r.delivered?.msgPerSec ?? 0)),
+          cpuPer1000: median(rs.map((r) => r.delivered?.cpuPer1000 ?? 0)),
+          missing: rs.reduce((s, r) => s + (r.delivered?.missing ?? 0), 0),
+        },
+      }
+    : {}),
 });
 
 const peers = PEERS.filter((p) => {
@@ -358,7 +421,7 @@ for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
   const sums = new Map(peers.map((p) => [p, summarize(results.get(p) ?? [], rss.get(p) ?? 0)]));
   for (const [peer, m] of sums) {
     const name = peer === "postfix" && !postfixAuth ? "postfix (no AUTH)" : peer;
-    const row = `| ${label} | ${name} | ${m.msgPerSec.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.msgP50.toFixed(1)} | ${m.cpuPer1000.toFixed(2)} | ${m.rss.toFixed(0)} | ${m.refused} | ${m.runs.join(" / ")} |`;
+    const row = `| ${label} | ${name} | ${m.msgPerSec.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.msgP50.toFixed(1)} | ${m.cpuPer1000.toFixed(2)} | ${m.rss.toFixed(0)} | ${m.refused} | ${m.runs.join(" / ")} |${liveCells(m)}`;
     rows.push(row);
     console.log(row);
   }
@@ -373,12 +436,24 @@ for (const w of WORKLOADS.filter((x) => ONLY.includes(x.name))) {
   }
 }
 console.log(
-  "\n| workload | server | accepted msg/s | p50 ms | p99 ms | MAIL→250 p50 ms | CPU-s / 1,000 msg | peak RSS MiB | refused | msg/s of each run |",
+  `\n| workload | server | accepted msg/s | p50 ms | p99 ms | MAIL→250 p50 ms | CPU-s / 1,000 msg | peak RSS MiB | refused | msg/s of each run |${live ? " delivered msg/s | CPU-s / 1,000 through delivery | recipients not delivered |" : ""}`,
 );
-console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+console.log(
+  `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |${live ? " ---: | ---: | ---: |" : ""}`,
+);
 for (const r of rows) console.log(r);
 if (ratios.length > 0) {
   console.log("\n| workload | Petrel/Postfix msg/s | Petrel/Postfix p50 | Petrel/Postfix CPU per msg |");
   console.log("| --- | ---: | ---: | ---: |");
   for (const r of ratios) console.log(r);
+}
+
+if (live) {
+  await live.sink.stop();
+  await live.dns.stop();
+}
+
+function liveCells(m: Summary): string {
+  const d = m.delivered;
+  return d ? ` ${d.msgPerSec.toFixed(0)} | ${d.cpuPer1000.toFixed(2)} | ${d.missing} |` : "";
 }
