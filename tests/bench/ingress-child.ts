@@ -12,6 +12,7 @@ import { type JobName, startRelay } from "../../relay.ts";
 import { loadConfig } from "../../shared/config/load.ts";
 import { createLogger } from "../../shared/log.ts";
 import { domainFixture } from "../account/fixtures.ts";
+import { dkimKey } from "../delivery/harness.ts";
 
 const config = loadConfig(process.env);
 const log = createLogger(config.logLevel);
@@ -21,7 +22,11 @@ const relay = await startRelay(config, log, {
 });
 const { accounts } = relay;
 const acct = await accounts.createAccount({ name: "Bench", plan: "business", accountId: "bench" });
-await accounts.addDomain(acct.accountId, domainFixture("shop.example"));
+// Real 2048-bit RSA keys: with live delivery (BENCH_DELIVER=sink) every message is signed (D3).
+await accounts.addDomain(acct.accountId, {
+  ...domainFixture("shop.example"),
+  dkim: [dkimKey("pt1"), dkimKey("pt2")],
+});
 await accounts.trustDomain(acct.accountId, "shop.example", "bench");
 const user = await accounts.createSmtpUser(acct.accountId, { name: "app" });
 writeFileSync(
