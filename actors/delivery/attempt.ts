@@ -112,17 +112,22 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
     return { ok: true, message, returnPathHost: sending?.returnPathHost ?? r.sendingDomain };
   if (!sending) return unavailable("no such sending domain");
   try {
-    const key = `${r.contentRef}\n${sending.domain}\n${sending.activeSelector}`;
-    const signature = d.signatures?.get(key, d.now());
-    if (signature)
-      return {
-        ok: true,
-        message: Buffer.concat([signature, message]),
-        returnPathHost: sending.returnPathHost,
-      };
-    const signed = await (d.signer ?? signMessage)(message, sending, new Date(d.now()));
-    d.signatures?.set(key, signed.subarray(0, signed.length - message.length), d.now());
-    return { ok: true, message: signed, returnPathHost: sending.returnPathHost };
+    const sign = d.signer ?? signMessage;
+    const sendingDomain = sending;
+    if (!d.signatures) {
+      const signed = await sign(message, sendingDomain, new Date(d.now()));
+      return { ok: true, message: signed, returnPathHost: sendingDomain.returnPathHost };
+    }
+    const key = `${r.contentRef}\n${sendingDomain.domain}\n${sendingDomain.activeSelector}`;
+    const signature = await d.signatures.signature(key, d.now(), async () => {
+      const signed = await sign(message, sendingDomain, new Date(d.now()));
+      return signed.subarray(0, signed.length - message.length);
+    });
+    return {
+      ok: true,
+      message: Buffer.concat([signature, message]),
+      returnPathHost: sendingDomain.returnPathHost,
+    };
   } catch (e) {
     return unavailable((e as Error).message ?? String(e));
   }

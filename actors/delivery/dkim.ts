@@ -154,10 +154,14 @@ export class DkimPool {
  * Signatures already made, by message content, sending domain and selector (the caller's key):
  * the signature does not depend on the recipient, so a message's other transactions (more than
  * one transaction's worth of recipients, other recipient domains, retries) reuse it instead of
- * signing again. Bounded (oldest out first) and short-lived; only the signature header is kept.
+ * signing again. A signature still being made is shared too: a message to five recipient domains
+ * reaches their five attempts at once, and they wait for one signature instead of making five.
+ * Bounded (oldest out first) and short-lived; only the signature header is kept; a failure is not
+ * kept (each waiter gets it, the next attempt signs again).
  */
 export class SignatureCache {
   private readonly entries = new Map<string, { signature: Buffer; until: number }>();
+  private readonly making = new Map<string, Promise<Buffer>>();
 
   constructor(
     private readonly max = 1024,
@@ -175,5 +179,27 @@ export class SignatureCache {
     this.entries.delete(key);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { signature: Buffer.from(signature), until: now + this.ttlMs });
+  }
+
+  /** The signature under `key`: kept, being made, or made now by `make` (then kept). */
+  signature(key: string, now: number, make: () => Promise<Buffer>): Promise<Buffer> {
+    const hit = this.get(key, now);
+    if (hit) return Promise.resolve(hit);
+    let pending = this.making.get(key);
+    if (!pending) {
+      pending = make().then(
+        (sig) => {
+          this.making.delete(key);
+          this.set(key, sig, now);
+          return sig;
+        },
+        (e: unknown) => {
+          this.making.delete(key);
+          throw e;
+        },
+      );
+      this.making.set(key, pending);
+    }
+    return pending;
   }
 }

@@ -3,9 +3,10 @@
  * (RSA PKCS#1 v1.5 is deterministic for a given time), many at once, and reports a key that does
  * not sign as a DkimSignError, as the inline signer does. The independent verification of what
  * the pool signs is in postfix.test.ts (dkimpy), whose harness signs through a pool.
+ * The signature cache shares one signature among a message's attempts, also while it is being made.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { DkimPool, DkimSignError, signMessage } from "../../actors/delivery/dkim.ts";
+import { DkimPool, DkimSignError, SignatureCache, signMessage } from "../../actors/delivery/dkim.ts";
 import { sendingDomain } from "./harness.ts";
 
 const pool = new DkimPool(1);
@@ -99,5 +100,43 @@ describe("DKIM on worker threads", () => {
     await expect(signMessage(message(1), broken, new Date())).rejects.toBeInstanceOf(DkimSignError);
     const noSelector = { ...domain, activeSelector: "missing" };
     await expect(pool.sign(message(1), noSelector, new Date())).rejects.toThrow(/no DKIM key/);
+  });
+});
+
+describe("signature cache (one signature per message and sending domain)", () => {
+  it("attempts that ask at once wait for one signature; a failure is not kept", async () => {
+    const cache = new SignatureCache();
+    const domain = sendingDomain();
+    const at = new Date(Date.UTC(2026, 11, 6, 18, 0, 0));
+    let made = 0;
+    const make = async () => {
+      made++;
+      const signed = await pool.sign(message(1), domain, at);
+      return signed.subarray(0, signed.length - message(1).length);
+    };
+    // Five recipient domains of one message: five attempts start before the first signature is back.
+    const sigs = await Promise.all(
+      Array.from({ length: 5 }, () => cache.signature("m1", at.getTime(), make)),
+    );
+    expect(made).toBe(1);
+    for (const sig of sigs) expect(sig.equals(sigs[0] as Buffer)).toBe(true);
+    expect(sigs[0]?.toString()).toMatch(/^DKIM-Signature: /);
+    // Kept: a retry later reuses it.
+    await cache.signature("m1", at.getTime() + 1000, make);
+    expect(made).toBe(1);
+    // A failure reaches every waiter and is not kept: the next attempt signs again.
+    let fails = 0;
+    const failing = async () => {
+      fails++;
+      throw new DkimSignError("no key");
+    };
+    const both = await Promise.allSettled([
+      cache.signature("m2", at.getTime(), failing),
+      cache.signature("m2", at.getTime(), failing),
+    ]);
+    expect(both.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(fails).toBe(1);
+    await expect(cache.signature("m2", at.getTime(), failing)).rejects.toThrow(DkimSignError);
+    expect(fails).toBe(2);
   });
 });
