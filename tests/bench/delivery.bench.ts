@@ -13,7 +13,9 @@
  * `X-Bench-Id` header; the client submits as fast as it is answered, so when the accepted rate
  * (also reported) is above the delivered one, a queue builds and the latency is mostly that wait),
  * CPU seconds per 1,000 messages of the server's whole process tree, the
- * Petrel/Postfix ratio; medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000).
+ * Petrel/Postfix ratio; medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000),
+ * each after a discarded warm-up on the same instance (BENCH_WARMUP × the count, default 0.2;
+ * 0 = measured cold, as before session 10).
  * `BENCH_PEERS=petrel-dkim,petrel-nodkim,postfix` picks rows; BENCH_NODE_ARGS go to Petrel's node
  * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  * Workload (b)'s shape (issue 16): `BENCH_RECIPIENTS=5 BENCH_BYTES=102400` — each message to 5
@@ -37,6 +39,8 @@ import { HOST, RawClient } from "../ingress/harness.ts";
 import { openDkimMissing, postfixPeerMissing, startPostfixPeer, treeCpuSeconds } from "./ingress-postfix.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "2000");
+/** Warm-up before each measured run, as a fraction of BENCH_MESSAGES (0 = measure cold). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? "0.2");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
 const SESSIONS = 20;
 const BYTES = Number(process.env.BENCH_BYTES ?? String(5 * 1024));
@@ -227,7 +231,7 @@ async function session(t: Target): Promise<RawClient> {
   }
 }
 
-async function runOnce(t: Target, sink: Sink) {
+async function runOnce(t: Target, sink: Sink, count = N) {
   sink.reset();
   const accepted = new Map<number, number>();
   let next = 0;
@@ -237,7 +241,7 @@ async function runOnce(t: Target, sink: Sink) {
   await Promise.all(
     Array.from({ length: SESSIONS }, async () => {
       const c = await session(t);
-      for (let n = next++; n < N; n = next++) {
+      for (let n = next++; n < count; n = next++) {
         const to = rcpts(n).map((a) => `RCPT TO:<${a}>\r\n`);
         c.write(`MAIL FROM:<app@shop.example>\r\n${to.join("")}DATA\r\n`);
         for (let i = 0; i < RCPTS + 2; i++) await c.reply(60_000);
@@ -316,6 +320,8 @@ try {
           peer === "petrel-dkim-base" ? baseRoot() : ROOT,
         );
       try {
+        // Warm-up, discarded: the same load on the same instance, delivered before the measured run.
+        if (WARMUP > 0) await runOnce(t, sink, Math.max(SESSIONS, Math.round(N * WARMUP)));
         const r = await runOnce(t, sink);
         results.get(peer)?.push(r);
         console.log(
