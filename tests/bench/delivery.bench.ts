@@ -32,11 +32,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SMTPServer } from "smtp-server";
 import { cleanEnv, ROOT } from "../cli/relay.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
 import { HOST, RawClient } from "../ingress/harness.ts";
 import { openDkimMissing, postfixPeerMissing, startPostfixPeer, treeCpuSeconds } from "./ingress-postfix.ts";
+import { discardingServer, listenLoopback } from "./sink.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "2000");
 /** Warm-up before each measured run, as a fraction of BENCH_MESSAGES (0 = measure cold). */
@@ -66,40 +66,24 @@ class Sink {
   /** Transactions (DATA) received. */
   transactions = 0;
   private waiter?: () => void;
-  private readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["AUTH", "STARTTLS"],
-    logger: false,
-    size: 0,
-    onData: (stream, session, cb) => {
-      let head = "";
-      let id: number | undefined;
-      stream.on("data", (c: Buffer) => {
-        if (id !== undefined || head.length > 64 * 1024) return;
-        head += c.toString("latin1");
-        const m = /\r\nX-Bench-Id: (\d+)\r\n/i.exec(head);
-        if (m) id = Number(m[1]);
-      });
-      stream.on("end", () => {
-        this.transactions++;
-        if (/(^|\r\n)DKIM-Signature:/i.test(head)) this.signed++;
-        if (id !== undefined && !this.arrived.has(id)) {
-          const got = (this.rcpts.get(id) ?? 0) + session.envelope.rcptTo.length;
-          this.rcpts.set(id, got);
-          if (got >= RCPTS) {
-            this.arrived.set(id, performance.now());
-            if (this.waiter) this.waiter();
-          }
-        }
-        cb();
-      });
-    },
-  });
+  private readonly server = discardingServer((head, recipients) => {
+    this.transactions++;
+    if (/(^|\r\n)DKIM-Signature:/i.test(head)) this.signed++;
+    const m = /\r\nX-Bench-Id: (\d+)\r\n/i.exec(head);
+    const id = m ? Number(m[1]) : undefined;
+    if (id !== undefined && !this.arrived.has(id)) {
+      const got = (this.rcpts.get(id) ?? 0) + recipients;
+      this.rcpts.set(id, got);
+      if (got >= RCPTS) {
+        this.arrived.set(id, performance.now());
+        if (this.waiter) this.waiter();
+      }
+    }
+  }, 64 * 1024);
   port = 0;
 
   async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, HOST, () => r()));
-    this.port = (this.server.server.address() as { port: number }).port;
+    this.port = await listenLoopback(this.server);
   }
 
   /** Resolves once `n` messages arrived or after `ms` of no progress. */
