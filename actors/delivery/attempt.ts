@@ -112,22 +112,15 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
     return { ok: true, message, returnPathHost: sending?.returnPathHost ?? r.sendingDomain };
   if (!sending) return unavailable("no such sending domain");
   try {
-    const sign = d.signer ?? signMessage;
-    const sendingDomain = sending;
-    if (!d.signatures) {
-      const signed = await sign(message, sendingDomain, new Date(d.now()));
-      return { ok: true, message: signed, returnPathHost: sendingDomain.returnPathHost };
-    }
-    const key = `${r.contentRef}\n${sendingDomain.domain}\n${sendingDomain.activeSelector}`;
-    const signature = await d.signatures.signature(key, d.now(), async () => {
-      const signed = await sign(message, sendingDomain, new Date(d.now()));
+    const domain = sending;
+    // The signature alone (it does not depend on the recipient): kept and shared where there is a cache.
+    const make = async () => {
+      const signed = await (d.signer ?? signMessage)(message, domain, new Date(d.now()));
       return signed.subarray(0, signed.length - message.length);
-    });
-    return {
-      ok: true,
-      message: Buffer.concat([signature, message]),
-      returnPathHost: sendingDomain.returnPathHost,
     };
+    const key = `${r.contentRef}\n${domain.domain}\n${domain.activeSelector}`;
+    const signature = await (d.signatures ? d.signatures.signature(key, d.now(), make) : make());
+    return { ok: true, message: Buffer.concat([signature, message]), returnPathHost: domain.returnPathHost };
   } catch (e) {
     return unavailable((e as Error).message ?? String(e));
   }

@@ -168,14 +168,14 @@ export class SignatureCache {
     private readonly ttlMs = 10 * 60_000,
   ) {}
 
-  get(key: string, now: number): Buffer | undefined {
+  private get(key: string, now: number): Buffer | undefined {
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.signature;
     if (hit) this.entries.delete(key);
     return undefined;
   }
 
-  set(key: string, signature: Buffer, now: number): void {
+  private set(key: string, signature: Buffer, now: number): void {
     this.entries.delete(key);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { signature: Buffer.from(signature), until: now + this.ttlMs });

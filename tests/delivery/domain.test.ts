@@ -84,6 +84,13 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The domain actor's view, once `ok` holds for it. */
+  const viewOnce = (domain: string, ok: (v: DomainView) => boolean) =>
+    waitFor(async () => {
+      const v = (await node.system.ask(domainKey(domain), { t: "inspect" })) as DomainView;
+      return ok(v) ? v : undefined;
+    });
+
   it(`never holds more than ${LIMIT} connections to a domain, and reuses them (D2, D5)`, async () => {
     const records = [];
     for (let i = 0; i < 8; i++) records.push(await node.submit(`user${i}@conc.test`));
@@ -102,10 +109,7 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
     expect(da.reason).toBe("connection_failed");
     expect(da.remoteReply).toContain("mx1.dead.test");
     expect(da.remoteReply).toContain("mx2.dead.test");
-    const view = await waitFor(async () => {
-      const v = (await node.system.ask(domainKey("dead.test"), { t: "inspect" })) as DomainView;
-      return v.circuitOpen ? v : undefined;
-    });
+    const view = await viewOnce("dead.test", (v) => v.circuitOpen);
     expect(view.scheduled).toBe(2);
   });
 
@@ -116,17 +120,11 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
     const da = await node.waitStatus(a.recipientId, "Deferred");
     await node.waitStatus(b.recipientId, "Deferred");
     expect(da.reason).toBe("dns_temporary");
-    const view = await waitFor(async () => {
-      const v = (await node.system.ask(domainKey("unserved.test"), { t: "inspect" })) as DomainView;
-      return v.circuitOpen ? v : undefined;
-    });
+    const view = await viewOnce("unserved.test", (v) => v.circuitOpen);
     expect(view.scheduled).toBe(2);
     // Behind the open circuit a third recipient is not tried: it waits in the ready queue.
     const c = await node.submit("z@unserved.test");
-    const held = await waitFor(async () => {
-      const v = (await node.system.ask(domainKey("unserved.test"), { t: "inspect" })) as DomainView;
-      return v.ready === 1 ? v : undefined;
-    });
+    const held = await viewOnce("unserved.test", (v) => v.ready === 1);
     expect(held.inflight).toBe(0);
     expect(node.eventsFor(c.recipientId).map((e) => e.status)).not.toContain("Deferred");
   });
