@@ -7,6 +7,7 @@ interface Signed {
   signatures: string;
   errors: string[];
   parses: number;
+  fastCanon: boolean;
 }
 export default function sign(task: One): Promise<Signed>;
 export default function sign(task: { batch: One[] }): Promise<Signed[]>;
