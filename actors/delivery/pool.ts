@@ -11,6 +11,7 @@
  */
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { LocalLeases } from "../../shared/model/lease.ts";
+import { installDataStreamFastPath } from "./data-stream.ts";
 
 export interface PoolOptions {
   /** Our name in EHLO. */
@@ -60,8 +61,12 @@ export class ConnectionPool {
   private readonly drops = new Map<SMTPConnection, () => void>();
   private closed = false;
 
+  /** Whether nodemailer's DATA encoder runs on data-stream.ts's fast path (false: a nodemailer it does not know). */
+  readonly fastDataStream: boolean;
+
   constructor(private readonly o: PoolOptions) {
     this.slots = new LocalLeases(o.leaseMs ?? DEFAULT_LEASE_MS, o.now ?? Date.now);
+    this.fastDataStream = installDataStreamFastPath();
   }
 
   /** Extends the slot of an open connection; false when it had lapsed (the connection no longer counts). */
