@@ -6,6 +6,7 @@
  */
 import * as nodeBuffer from "node:buffer";
 import { Transform, type TransformCallback } from "node:stream";
+import { onlyCrlf } from "../shared/crlf.ts";
 import { Replies } from "./errors.ts";
 
 const CR = 0x0d;
@@ -38,18 +39,6 @@ export function normalizeLineEnds(
     } else out[n++] = b;
   }
   return { out: out.subarray(0, n), pendingCr: cr };
-}
-
-/** Every LF preceded by a CR and as many CRs as LFs: no bare CR or LF, no CR at the end. */
-function onlyCrlf(chunk: Uint8Array): boolean {
-  let lfs = 0;
-  for (let p = chunk.indexOf(LF); p !== -1; p = chunk.indexOf(LF, p + 1)) {
-    if (p === 0 || chunk[p - 1] !== CR) return false;
-    lfs++;
-  }
-  let crs = 0;
-  for (let p = chunk.indexOf(CR); p !== -1; p = chunk.indexOf(CR, p + 1)) if (++crs > lfs) return false;
-  return crs === lfs;
 }
 
 /** node:buffer's native isAscii (Node ≥ 19.6; one vectorized pass), a JS loop where it is missing. */

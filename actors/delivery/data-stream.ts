@@ -16,6 +16,7 @@
  * compares the two on generated chunks.
  */
 import DataStream from "nodemailer/lib/smtp-connection/data-stream.js";
+import { onlyCrlf } from "../../shared/crlf.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -32,15 +33,16 @@ export const originalTransform: TransformFn = proto._transform;
 /** Whether nodemailer's encoder passes `chunk` on unchanged after a chunk ending in `lastByte`. */
 export function unchanged(chunk: Buffer, lastByte: number | false): boolean {
   const first = chunk[0];
-  if (lastByte === CR ? first !== LF : first === LF) return false;
   if (first === DOT && (lastByte === LF || lastByte === false)) return false;
   if (chunk.indexOf(LF_DOT) !== -1) return false;
-  for (let i = chunk.indexOf(LF, 1); i !== -1; i = chunk.indexOf(LF, i + 1))
-    if (chunk[i - 1] !== CR) return false;
-  const last = chunk.length - 1;
-  for (let i = chunk.indexOf(CR); i !== -1 && i < last; i = chunk.indexOf(CR, i + 2))
-    if (chunk[i + 1] !== LF) return false;
-  return true;
+  // A CR that ended the chunk before needs this chunk's LF; a CR ending this one waits for the next.
+  let lines: Uint8Array = chunk;
+  if (lastByte === CR) {
+    if (first !== LF) return false;
+    lines = lines.subarray(1);
+  }
+  if (lines[lines.length - 1] === CR) lines = lines.subarray(0, -1);
+  return onlyCrlf(lines);
 }
 
 function fastTransform(
