@@ -67,10 +67,12 @@ export function phaseOf(command: string | undefined): Phase {
   return "CONNECT";
 }
 
+/** The whole content; a store that hands it in one Buffer (the segment log) is not copied. */
 async function readAll(store: ContentStore, ref: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of await store.get(ref)) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
+  for await (const c of await store.get(ref))
+    chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 type Prepared = { ok: true; message: Buffer; returnPathHost: string } | { ok: false; detail: string };
@@ -114,10 +116,7 @@ async function prepare(r: AttemptRequest["record"], d: AttemptDeps): Promise<Pre
   try {
     const domain = sending;
     // The signature alone (it does not depend on the recipient): kept and shared where there is a cache.
-    const make = async () => {
-      const signed = await (d.signer ?? signMessage)(message, domain, new Date(d.now()));
-      return signed.subarray(0, signed.length - message.length);
-    };
+    const make = () => (d.signer ?? signMessage)(message, domain, new Date(d.now()));
     const key = `${r.contentRef}\n${domain.domain}\n${domain.activeSelector}`;
     const signature = await (d.signatures ? d.signatures.signature(key, d.now(), make) : make());
     return { ok: true, message: Buffer.concat([signature, message]), returnPathHost: domain.returnPathHost };
