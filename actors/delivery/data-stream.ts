@@ -45,7 +45,8 @@ export function unchanged(chunk: Buffer, lastByte: number | false): boolean {
   return onlyCrlf(lines);
 }
 
-function fastTransform(
+/** nodemailer's `_transform` with the fast path (installed by installDataStreamFastPath). */
+export function fastTransform(
   this: Encoder,
   chunk: unknown,
   encoding: BufferEncoding,
@@ -77,5 +78,3 @@ export function installDataStreamFastPath(): boolean {
   proto._transform = fastTransform;
   return true;
 }
-
-export { fastTransform };
