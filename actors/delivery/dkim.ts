@@ -158,7 +158,7 @@ export class DkimPool {
  * one transaction's worth of recipients, other recipient domains, retries) reuse it instead of
  * signing again. A signature still being made is shared too: a message to five recipient domains
  * reaches their five attempts at once, and they wait for one signature instead of making five.
- * Bounded (oldest out first) and short-lived; only the signature header is kept; a failure is not
+ * Bounded (oldest out first) and short-lived; the signers hand back the header alone, kept as it is; a failure is not
  * kept (each waiter gets it, the next attempt signs again).
  */
 export class SignatureCache {
@@ -180,7 +180,7 @@ export class SignatureCache {
   private set(key: string, signature: Buffer, now: number): void {
     this.entries.delete(key);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { signature: Buffer.from(signature), until: now + this.ttlMs });
+    this.entries.set(key, { signature, until: now + this.ttlMs });
   }
 
   /** The signature under `key`: kept, being made, or made now by `make` (then kept). */
