@@ -139,6 +139,7 @@ export const JOBS: readonly Job[] = [
         client: p.clickhouse.client,
         partitions: p.config.partitions,
         flushMs: p.config.analyticsFlushMs,
+        flushMaxMs: p.config.analyticsFlushMaxMs,
         maxBatch: 5_000,
         onError: (e) => p.log.error({ err: e }, "analytics sink error"),
         metrics: p.recorders.sink,

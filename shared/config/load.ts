@@ -39,10 +39,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const name of Object.keys(env)) {
     if (name.startsWith("PETREL_") && !knownEnv.has(name)) throw new ConfigError(name, "unknown setting");
   }
-  const config: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);
-  checkListeners(config);
-  checkS3Credentials(config);
-  return config;
+  const parsed: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);
+  checkListeners(parsed);
+  checkS3Credentials(parsed);
+  checkAnalyticsWindow(parsed);
+  return {
+    ...parsed,
+    analyticsFlushMaxMs:
+      parsed.analyticsFlushMaxMs ?? Math.max(DEFAULT_FLUSH_MAX_MS, parsed.analyticsFlushMs),
+  };
 }
 
 /** Two listeners on one port would fail at start with EADDRINUSE; say which keys clash instead. */
@@ -61,6 +66,18 @@ function checkListeners(config: Config): void {
     }
     seen.set(port, name);
   }
+}
+
+/** The analytics sink's longest window when PETREL_ANALYTICS_FLUSH_MAX_MS is unset (or shorter: the floor). */
+const DEFAULT_FLUSH_MAX_MS = 5_000;
+
+/** The analytics sink's window grows from PETREL_ANALYTICS_FLUSH_MS up to the maximum, never down. */
+function checkAnalyticsWindow(config: Config): void {
+  if (config.analyticsFlushMaxMs !== undefined && config.analyticsFlushMaxMs < config.analyticsFlushMs)
+    throw new ConfigError(
+      configKeys.analyticsFlushMaxMs.env,
+      `${config.analyticsFlushMaxMs} is below PETREL_ANALYTICS_FLUSH_MS (${config.analyticsFlushMs}); set it at least as high (equal = a fixed window)`,
+    );
 }
 
 /** An S3 access key id without its secret (or the reverse) cannot sign: name the missing one. */

@@ -149,11 +149,13 @@ async function startTarget(peer: string): Promise<Target> {
         ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
         : peer === "petrel-nocredit"
           ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
-          : /^petrel-tp\d+$/.test(peer)
-            ? { UV_THREADPOOL_SIZE: peer.slice("petrel-tp".length) }
-            : peer.startsWith("petrel-no-")
-              ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
-              : {},
+          : /^petrel-flush\d+$/.test(peer)
+            ? { PETREL_ANALYTICS_FLUSH_MS: peer.slice("petrel-flush".length) }
+            : /^petrel-tp\d+$/.test(peer)
+              ? { UV_THREADPOOL_SIZE: peer.slice("petrel-tp".length) }
+              : peer.startsWith("petrel-no-")
+                ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
+                : {},
     peer === "petrel-base" ? process.env.BENCH_BASE_NODE_ARGS : undefined,
   );
   const pid = c.proc.pid as number;

@@ -91,6 +91,16 @@ describe("configuration (O2)", () => {
     expect(() => loadConfig({ PETREL_SUBMISSION_PORT: "0", PETREL_SMTPS_PORT: "0" })).not.toThrow();
   });
 
+  it("grows the analytics window up to its maximum, never below its floor, naming the key", () => {
+    expect(loadConfig({})).toMatchObject({ analyticsFlushMs: 1_000, analyticsFlushMaxMs: 5_000 });
+    // A floor set above the default ceiling raises the ceiling: a fixed window, as before.
+    expect(loadConfig({ PETREL_ANALYTICS_FLUSH_MS: "8000" }).analyticsFlushMaxMs).toBe(8_000);
+    expect(loadConfig({ PETREL_ANALYTICS_FLUSH_MAX_MS: "1000" }).analyticsFlushMaxMs).toBe(1_000);
+    const e = errorOf({ PETREL_ANALYTICS_FLUSH_MS: "2000", PETREL_ANALYTICS_FLUSH_MAX_MS: "1500" });
+    expect(e.key).toBe("PETREL_ANALYTICS_FLUSH_MAX_MS");
+    expect(e.message).toContain("PETREL_ANALYTICS_FLUSH_MS");
+  });
+
   it("masks the admin token when printed", () => {
     const c = loadConfig({ PETREL_ADMIN_TOKEN: "s3cret-token-0123456789" });
     expect(describeConfig(c).adminToken).toBe("***");
