@@ -47,7 +47,7 @@ export interface SinkOptions {
    * The same idea as ClickHouse's adaptive busy timeout of asynchronous inserts.
    */
   flushMaxMs?: number;
-  /** Events in one insert that make the stream heavy (default 500). */
+  /** Events in one insert that make the stream heavy (default 200: a one-recipient message makes two, Accepted and Delivered). */
   heavyBatch?: number;
   fromBeginning?: boolean;
   /** Partitions of `events.status` when the sink creates it (the relay's PETREL_PARTITIONS). */
@@ -122,7 +122,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
   const maxBatch = o.maxBatch ?? 1000;
   const flushMs = o.flushMs ?? 200;
   const flushMaxMs = Math.max(flushMs, o.flushMaxMs ?? flushMs);
-  const heavyBatch = o.heavyBatch ?? 500;
+  const heavyBatch = o.heavyBatch ?? 200;
   const stats: SinkStats = { batches: 0, inserted: 0, skippedDuplicates: 0, invalid: 0, windowMs: flushMs };
   let pending = nothing();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -91,7 +91,7 @@ export const configKeys = {
   analyticsFlushMaxMs: key(
     "PETREL_ANALYTICS_FLUSH_MAX_MS",
     z.coerce.number().int().min(10).max(60_000).optional(),
-    "The longest the analytics sink gathers under a heavy stream: after each insert of 500 events or more the window doubles, up to this; after a lighter one it halves back to PETREL_ANALYTICS_FLUSH_MS. Each insert costs chDB about 0.1 CPU-s whatever its size, so a busy relay spends less on analytics while Activity trails by up to this much. Unset = 5,000, or PETREL_ANALYTICS_FLUSH_MS when that is longer; set, at least PETREL_ANALYTICS_FLUSH_MS (equal = a fixed window).",
+    "The longest the analytics sink gathers under a heavy stream: after each insert of 200 events or more (about 100 messages delivered in the window) the window doubles, up to this; after a lighter one it halves back to PETREL_ANALYTICS_FLUSH_MS. Each insert costs chDB about 0.1 CPU-s whatever its size, so a busy relay spends less on analytics while Activity trails by up to this much. Unset = 5,000, or PETREL_ANALYTICS_FLUSH_MS when that is longer; set, at least PETREL_ANALYTICS_FLUSH_MS (equal = a fixed window).",
   ),
   host: key("PETREL_HOST", z.string().min(1).default("0.0.0.0"), "Bind address of every listener."),
   hostname: key(
