@@ -126,3 +126,34 @@ export async function liftTtl(client: ClickHouseClient): Promise<void> {
 export async function insertEvents(client: ClickHouseClient, events: StatusEvent[]): Promise<void> {
   await client.insert({ table: "events", values: events.map(eventRow), format: "JSONEachRow" });
 }
+
+/**
+ * `n` Delivered events of recipients `<prefix><from>.0` … (one per message, over 4 accounts, a
+ * second apart from a day ago): the sink suites' stream, each event id distinct.
+ */
+export function deliveredEvents(prefix: string, from: number, n: number): StatusEvent[] {
+  const base = Date.now() - 86_400_000;
+  return Array.from({ length: n }, (_, j) => {
+    const i = from + j;
+    const rid = `${prefix}${i}.0`;
+    return {
+      eventId: statusEventId(rid, "Delivered", 0),
+      accountId: `acct-${i % 4}`,
+      messageId: `<${prefix}${i}@x>`,
+      recipientId: rid,
+      recipient: `r${i}@example.com`,
+      recipientDomain: "example.com",
+      sender: "s@acme.com",
+      sendingDomain: "acme.com",
+      smtpUser: "u",
+      subject: `s ${i}`,
+      status: "Delivered",
+      reason: "none",
+      remoteReply: "",
+      mxHost: "",
+      isTest: false,
+      ts: base + i * 1000,
+      attempt: 0,
+    } satisfies StatusEvent;
+  });
+}

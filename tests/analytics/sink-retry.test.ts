@@ -11,38 +11,14 @@ import { startSink } from "../../shared/analytics/sink.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
-import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { deliveredEvents } from "./fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "petrel-sink-retry-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function events(from: number, n: number): StatusEvent[] {
-  const base = Date.now() - 86_400_000;
-  return Array.from({ length: n }, (_, j) => {
-    const i = from + j;
-    const rid = `rt${i}.0`;
-    return {
-      eventId: statusEventId(rid, "Delivered", 0),
-      accountId: `acct-${i % 4}`,
-      messageId: `<rt${i}@x>`,
-      recipientId: rid,
-      recipient: `r${i}@example.com`,
-      recipientDomain: "example.com",
-      sender: "s@acme.com",
-      sendingDomain: "acme.com",
-      smtpUser: "u",
-      subject: `s ${i}`,
-      status: "Delivered",
-      reason: "none",
-      remoteReply: "",
-      mxHost: "",
-      isTest: false,
-      ts: base + i * 1000,
-      attempt: 0,
-    } satisfies StatusEvent;
-  });
-}
+const events = (from: number, n: number) => deliveredEvents("rt", from, n);
 
 describe("event sink: a failed insert", () => {
   it("is written again before later offsets are committed", async () => {
