@@ -158,8 +158,8 @@ export class DkimPool {
  * one transaction's worth of recipients, other recipient domains, retries) reuse it instead of
  * signing again. A signature still being made is shared too: a message to five recipient domains
  * reaches their five attempts at once, and they wait for one signature instead of making five.
- * Bounded (oldest out first) and short-lived; the signers hand back the header alone, kept as it is; a failure is not
- * kept (each waiter gets it, the next attempt signs again).
+ * Bounded (oldest out first) and short-lived; the signers hand back the header alone, kept as it
+ * is; a failure is not kept (each waiter gets it, the next attempt signs again).
  */
 export class SignatureCache {
   private readonly entries = new Map<string, { signature: Buffer; until: number }>();

@@ -128,6 +128,41 @@ export async function insertEvents(client: ClickHouseClient, events: StatusEvent
 }
 
 /**
+ * One status event of test recipient `i` (address `r<i>@example.com`, subject `s <i>`, from
+ * s@acme.com), the shape every sink suite streams; the event id is the recipient's, status and attempt.
+ */
+export function recipientEvent(o: {
+  i: number;
+  recipientId: string;
+  messageId: string;
+  accountId: string;
+  status: RecipientStatus;
+  ts: number;
+  attempt?: number;
+}): StatusEvent {
+  const attempt = o.attempt ?? 0;
+  return {
+    eventId: statusEventId(o.recipientId, o.status, attempt),
+    accountId: o.accountId,
+    messageId: o.messageId,
+    recipientId: o.recipientId,
+    recipient: `r${o.i}@example.com`,
+    recipientDomain: "example.com",
+    sender: "s@acme.com",
+    sendingDomain: "acme.com",
+    smtpUser: "u",
+    subject: `s ${o.i}`,
+    status: o.status,
+    reason: "none",
+    remoteReply: "",
+    mxHost: "",
+    isTest: false,
+    ts: o.ts,
+    attempt,
+  };
+}
+
+/**
  * `n` Delivered events of recipients `<prefix><from>.0` … (one per message, over 4 accounts, a
  * second apart from a day ago): the sink suites' stream, each event id distinct.
  */
@@ -135,25 +170,13 @@ export function deliveredEvents(prefix: string, from: number, n: number): Status
   const base = Date.now() - 86_400_000;
   return Array.from({ length: n }, (_, j) => {
     const i = from + j;
-    const rid = `${prefix}${i}.0`;
-    return {
-      eventId: statusEventId(rid, "Delivered", 0),
-      accountId: `acct-${i % 4}`,
+    return recipientEvent({
+      i,
+      recipientId: `${prefix}${i}.0`,
       messageId: `<${prefix}${i}@x>`,
-      recipientId: rid,
-      recipient: `r${i}@example.com`,
-      recipientDomain: "example.com",
-      sender: "s@acme.com",
-      sendingDomain: "acme.com",
-      smtpUser: "u",
-      subject: `s ${i}`,
+      accountId: `acct-${i % 4}`,
       status: "Delivered",
-      reason: "none",
-      remoteReply: "",
-      mxHost: "",
-      isTest: false,
       ts: base + i * 1000,
-      attempt: 0,
-    } satisfies StatusEvent;
+    });
   });
 }

@@ -11,8 +11,9 @@ import { startSink } from "../../shared/analytics/sink.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
-import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import type { RECIPIENT_STATUSES } from "../../shared/model/status.ts";
+import { recipientEvent } from "./fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "petrel-sink-replay-"));
 const dataDir = join(root, "data");
@@ -32,25 +33,17 @@ function makeEvents(): { events: StatusEvent[]; published: StatusEvent[] } {
     const seq: (typeof RECIPIENT_STATUSES)[number][] = ["Accepted", finals[i % 3]!];
     if (i % 7 === 0) seq.push("HardBounce"); // a later bounce
     seq.forEach((status, k) => {
-      events.push({
-        eventId: statusEventId(rid, status, k),
-        accountId: account,
-        messageId: `<m${i}@x>`,
-        recipientId: rid,
-        recipient: `r${i}@example.com`,
-        recipientDomain: "example.com",
-        sender: "s@acme.com",
-        sendingDomain: "acme.com",
-        smtpUser: "u",
-        subject: `s ${i}`,
-        status,
-        reason: "none",
-        remoteReply: "",
-        mxHost: "",
-        isTest: false,
-        ts: base + i * 1000 + k * 100,
-        attempt: k,
-      });
+      events.push(
+        recipientEvent({
+          i,
+          recipientId: rid,
+          messageId: `<m${i}@x>`,
+          accountId: account,
+          status,
+          ts: base + i * 1000 + k * 100,
+          attempt: k,
+        }),
+      );
     });
   }
   const published = events.flatMap((e, j) => (j % 11 === 0 ? [e, e] : [e]));

@@ -17,11 +17,12 @@ import { type EventSink, startSink } from "../../shared/analytics/sink.ts";
 import { KafkaBus } from "../../shared/bus/kafka/kafka-bus.ts";
 import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
-import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
 import type { RecipientStatus } from "../../shared/model/status.ts";
 import { kafkaBrokers } from "../helpers/kafka.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { RANK } from "./final-model.ts";
+import { recipientEvent } from "./fixture.ts";
 
 const brokers = kafkaBrokers("analytics sink rebalance");
 const root = mkdtempSync(join(tmpdir(), "petrel-sink-rebalance-"));
@@ -40,25 +41,15 @@ function makeEvents(): { wave1: StatusEvent[]; wave2: StatusEvent[] } {
   const wave2: StatusEvent[] = [];
   for (let i = 0; i < 240; i++) {
     const rid = `rb${run}m${i}.0`;
-    const ev = (status: RecipientStatus, minutes: number): StatusEvent => ({
-      eventId: statusEventId(rid, status, 0),
-      accountId: ACCOUNTS[i % ACCOUNTS.length]!,
-      messageId: `<rb${i}@x>`,
-      recipientId: rid,
-      recipient: `r${i}@example.com`,
-      recipientDomain: "example.com",
-      sender: "s@acme.com",
-      sendingDomain: "acme.com",
-      smtpUser: "u",
-      subject: `s ${i}`,
-      status,
-      reason: "none",
-      remoteReply: "",
-      mxHost: "",
-      isTest: false,
-      ts: base + i * 20_000 + minutes * 60_000,
-      attempt: 0,
-    });
+    const ev = (status: RecipientStatus, minutes: number): StatusEvent =>
+      recipientEvent({
+        i,
+        recipientId: rid,
+        messageId: `<rb${i}@x>`,
+        accountId: ACCOUNTS[i % ACCOUNTS.length]!,
+        status,
+        ts: base + i * 20_000 + minutes * 60_000,
+      });
     if (i % 10 === 9) wave1.push(ev("Rejected", 0));
     else wave1.push(ev("Accepted", 0), ev(i % 5 === 0 ? "SoftBounce" : "Delivered", 1));
     if (i % 3 === 0 && i % 10 !== 9 && i % 5 !== 0) wave2.push(ev("HardBounce", 30));

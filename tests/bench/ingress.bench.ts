@@ -143,19 +143,7 @@ async function startTarget(peer: string): Promise<Target> {
   const c = await startChild(
     peer === "petrel-base" ? (process.env.BENCH_BASE_ROOT ?? ROOT) : ROOT,
     peer.startsWith("bare") ? "tests/bench/ingress-bare-child.ts" : undefined,
-    peer === "bare-now"
-      ? { BENCH_BARE_GREETING: "now" }
-      : peer === "petrel-b1"
-        ? { PETREL_DELIVERY_BATCH_RECIPIENTS: "1" }
-        : peer === "petrel-nocredit"
-          ? { PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" }
-          : /^petrel-flush\d+$/.test(peer)
-            ? { PETREL_ANALYTICS_FLUSH_MS: peer.slice("petrel-flush".length) }
-            : /^petrel-tp\d+$/.test(peer)
-              ? { UV_THREADPOOL_SIZE: peer.slice("petrel-tp".length) }
-              : peer.startsWith("petrel-no-")
-                ? { BENCH_JOBS_OFF: peer.slice("petrel-no-".length).replaceAll("+", ",") }
-                : {},
+    peerEnv(peer),
     peer === "petrel-base" ? process.env.BENCH_BASE_NODE_ARGS : undefined,
   );
   const pid = c.proc.pid as number;
@@ -171,6 +159,27 @@ async function startTarget(peer: string): Promise<Target> {
       rmSync(c.dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What a peer name sets in its child's environment: `petrel-flush<ms>`, `petrel-tp<n>`,
+ * `petrel-no-<job>[+<job>]`, and a few fixed variants; anything else runs as configured.
+ */
+const PEER_ENV: [RegExp, (m: RegExpExecArray) => Record<string, string>][] = [
+  [/^bare-now$/, () => ({ BENCH_BARE_GREETING: "now" })],
+  [/^petrel-b1$/, () => ({ PETREL_DELIVERY_BATCH_RECIPIENTS: "1" })],
+  [/^petrel-nocredit$/, () => ({ PETREL_SMTP_QUOTA_CREDIT_BLOCK: "0" })],
+  [/^petrel-flush(\d+)$/, (m) => ({ PETREL_ANALYTICS_FLUSH_MS: m[1] as string })],
+  [/^petrel-tp(\d+)$/, (m) => ({ UV_THREADPOOL_SIZE: m[1] as string })],
+  [/^petrel-no-(.+)$/, (m) => ({ BENCH_JOBS_OFF: (m[1] as string).replaceAll("+", ",") })],
+];
+
+function peerEnv(peer: string): Record<string, string> {
+  for (const [pattern, env] of PEER_ENV) {
+    const m = pattern.exec(peer);
+    if (m) return env(m);
+  }
+  return {};
 }
 
 async function startChild(
