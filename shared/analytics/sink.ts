@@ -90,6 +90,9 @@ interface Pending {
   offsets: Map<number, number>;
 }
 
+/** The longest pause between two tries of a full batch's failed write. */
+const RETRY_MAX_MS = 5_000;
+
 const nothing = (): Pending => ({ rows: [], offsets: new Map() });
 
 /** `later` after `earlier`: rows in order, the later offset of each partition. */
@@ -129,6 +132,23 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
   let chain: Promise<void> = Promise.resolve();
   let sub: Subscription | undefined;
   let closed = false;
+  /** A rebalance is under way (between onRebalanceStart and onRebalanceEnd). */
+  let rebalancing = false;
+  /** End the pauses of handlers waiting to write a full batch again (see writeFull). */
+  const wakers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const w of wakers) w();
+  };
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
+    });
 
   const writeBatch = async (batch: Pending): Promise<void> => {
     // Within the batch, one row per event id (a producer retry may have published it twice).
@@ -185,6 +205,28 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     return run;
   };
 
+  /**
+   * Backpressure on a full batch: the handler waits until it is written. A failed write is not the
+   * record's failure: a handler that threw would stop its partition until a restart (found by
+   * tests/analytics/sink-retry.test.ts). The failure is reported (the flush chain) and the write
+   * tried again after a growing pause, until it goes through, the sink closes or a rebalance
+   * starts — which must not wait on ClickHouse: what was read stays pending and uncommitted, and
+   * onRevoke drops the revoked partitions' share for their next owner to read again.
+   */
+  const writeFull = async (): Promise<void> => {
+    for (
+      let ms = flushMs;
+      pending.rows.length >= maxBatch && !closed && !rebalancing;
+      ms = Math.min(ms * 2, RETRY_MAX_MS)
+    ) {
+      try {
+        await flush();
+      } catch {
+        await pause(ms);
+      }
+    }
+  };
+
   await o.bus.ensureTopics([STATUS_EVENTS_TOPIC_SPEC(o.partitions ?? (await partitionsOf(o.bus)))]);
   sub = await o.bus.subscribe({
     group: o.group ?? SINK_GROUP,
@@ -195,6 +237,13 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     // and committed (on Kafka, the member rejoins a rebalance only then).
     holdUntilCommitted: true,
     onError: (e, r) => o.onError?.(e, r),
+    onRebalanceStart: () => {
+      rebalancing = true;
+      wakeAll();
+    },
+    onRebalanceEnd: () => {
+      rebalancing = false;
+    },
     // Revoked partitions: write what was read from them before the new owner starts (the embedded
     // log awaits this; on Kafka nothing is left by then: see holdUntilCommitted). What could not be
     // written is dropped: it was not committed, so the new owner reads it again.
@@ -210,7 +259,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
         o.onError?.(new Error(`invalid status event: ${parsed.error.message}`), record);
       }
       pending.offsets.set(record.partition, record.offset + 1);
-      if (pending.rows.length >= maxBatch) await flush();
+      if (pending.rows.length >= maxBatch) await writeFull();
       else arm();
     },
   });
@@ -221,6 +270,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     async close() {
       if (closed) return;
       closed = true;
+      wakeAll();
       await flush().catch((e) => o.onError?.(e));
       await sub?.close();
       if (timer) clearTimeout(timer);

@@ -86,7 +86,14 @@ async function restartAndCount(busDir: string, database: string, expected: numbe
   const h = await openClickHouse({ dataDir, database });
   await migrate(h.client);
   const bus = await LogBus.open({ dir: busDir, maintenanceIntervalMs: 0 });
-  const sink = await startSink({ bus, client: h.client, maxBatch: 50, flushMs: 20 });
+  const sink = await startSink({
+    bus,
+    client: h.client,
+    maxBatch: 50,
+    flushMs: 20,
+    // Retried by the sink; shown so that a run that misses its counts says why.
+    onError: (e) => console.warn("sink error after the restart:", e),
+  });
   const q = async <T>(query: string) =>
     (await (await h.client.query({ query, format: "JSONEachRow" })).json()) as T[];
   try {
@@ -168,7 +175,7 @@ describe("event sink replay", () => {
     expect(c.out.filter((l) => l.startsWith("batch ")).length).toBeGreaterThanOrEqual(6);
 
     const got = await restartAndCount(busDir, "replay_random", events.length);
-    expect(got.rows).toBe(events.length);
+    expect(got.rows, `the child's last lines:\n${c.out.slice(-5).join("\n")}`).toBe(events.length);
     expect(got.unique).toBe(events.length);
     expect(got.finals).toEqual(expectedFinals(events));
     expect(got.daily).toEqual(expectedDaily(events));
