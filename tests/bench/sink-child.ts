@@ -18,7 +18,12 @@ import {
 const dir = process.env.SINK_DIR as string;
 const rate = Number(process.env.SINK_RATE);
 const seconds = Number(process.env.SINK_SECONDS);
-const h = await openClickHouse({ dataDir: join(dir, "data") });
+// BENCH_STORE: insert into a store loaded by bench:analytics (its BENCH_DIR, database `bench`)
+// instead of an empty one, to see what an insert costs beside a large history.
+const store = process.env.BENCH_STORE;
+const h = await openClickHouse(
+  store ? { dataDir: store, database: "bench" } : { dataDir: join(dir, "data") },
+);
 await migrate(h.client);
 const bus = await LogBus.open({ dir: join(dir, "bus") });
 const lags: number[] = [];
