@@ -38,7 +38,7 @@
  * transaction whatever their domains; Petrel groups a message's recipients per domain).
  * Run: `npm run bench:ingress`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -164,6 +164,7 @@ async function startTarget(peer: string): Promise<Target> {
 /**
  * What a peer name sets in its child's environment: `petrel-flush<ms>`, `petrel-tp<n>`,
  * `petrel-no-<job>[+<job>]`, and a few fixed variants; anything else runs as configured.
+ * `BENCH_NODE_BIN` is the child's node (`petrel-node24`), not a relay setting.
  */
 const PEER_ENV: [RegExp, (m: RegExpExecArray) => Record<string, string>][] = [
   [/^bare-now$/, () => ({ BENCH_BARE_GREETING: "now" })],
@@ -172,6 +173,11 @@ const PEER_ENV: [RegExp, (m: RegExpExecArray) => Record<string, string>][] = [
   [/^petrel-flush(\d+)$/, (m) => ({ PETREL_ANALYTICS_FLUSH_MS: m[1] as string })],
   [/^petrel-tp(\d+)$/, (m) => ({ UV_THREADPOOL_SIZE: m[1] as string })],
   [/^petrel-no-(.+)$/, (m) => ({ BENCH_JOBS_OFF: (m[1] as string).replaceAll("+", ",") })],
+  // The relay on Node 24 LTS (.ci/node24.sh installs it from the npm registry), beside the bench's own Node.
+  [
+    /^petrel-node24$/,
+    () => ({ BENCH_NODE_BIN: join(execFileSync(".ci/node24.sh", { encoding: "utf8" }).trim(), "node") }),
+  ],
 ];
 
 function peerEnv(peer: string): Record<string, string> {
@@ -198,7 +204,7 @@ async function startChild(
     (process.env.BENCH_TARGET === "relay"
       ? "tests/ingress/durability-child.ts"
       : "tests/bench/ingress-child.ts");
-  const proc = spawn(process.execPath, [...extra, "--import", "tsx", script], {
+  const proc = spawn(env.BENCH_NODE_BIN ?? process.execPath, [...extra, "--import", "tsx", script], {
     cwd: root,
     env: cleanEnv({
       PETREL_DATA_DIR: dir,
