@@ -12,7 +12,7 @@ import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { readCommittedOffsets } from "../../shared/bus/log/offsets.ts";
 import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
-import { STATUS_EVENTS_TOPIC, type StatusEvent } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventRecord } from "../../shared/model/event.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { deliveredEvents } from "./fixture.ts";
 
@@ -61,11 +61,7 @@ describe("event sink: a failed insert", () => {
         flushMs: 50,
         onError: (e) => errors.push(e),
       });
-      const publish = (list: StatusEvent[]) =>
-        bus.publish(
-          STATUS_EVENTS_TOPIC,
-          list.map((e) => ({ key: e.accountId, value: new TextEncoder().encode(JSON.stringify(e)) })),
-        );
+      const publish = (list: StatusEvent[]) => bus.publish(STATUS_EVENTS_TOPIC, list.map(statusEventRecord));
       const stored = async () => {
         const rs = await h.client.query({
           query: "SELECT uniqExact(event_id) AS n FROM events",
@@ -109,10 +105,7 @@ describe("event sink: a failed insert", () => {
       onError: (e) => errors.push(e),
     });
     try {
-      await bus.publish(
-        STATUS_EVENTS_TOPIC,
-        events(0, 40).map((e) => ({ key: e.accountId, value: new TextEncoder().encode(JSON.stringify(e)) })),
-      );
+      await bus.publish(STATUS_EVENTS_TOPIC, events(0, 40).map(statusEventRecord));
       // The handler waits on the full batch and tries again, with growing pauses.
       await waitFor(() => errors.length >= 3, { timeoutMs: 30_000, what: "three failed tries" });
       expect(sink.stats.inserted).toBe(0);
