@@ -3,7 +3,7 @@
  * (`../shared/bounce-corpus/replies.tsv`, 170 rows) and a literal table of seed 003's causes.
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   type BounceResult,
@@ -17,8 +17,9 @@ import {
 import { parseReply } from "../../shared/bounce/reply.ts";
 import { BOUNCE_KINDS, KINDS, PHASES, type Phase, RULES } from "../../shared/bounce/rules.ts";
 import { StatusReason } from "../../shared/model/status.ts";
+import { CORPUS_DIR } from "./corpus-dir.ts";
 
-const CORPUS = resolve(import.meta.dirname, "../../../shared/bounce-corpus/replies.tsv");
+const CORPUS = join(CORPUS_DIR, "replies.tsv");
 
 interface Row {
   id: string;

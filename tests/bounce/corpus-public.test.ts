@@ -8,10 +8,11 @@
  * which must be 0.
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type BounceResult, classifyReply, explain } from "../../shared/bounce/classify.ts";
 import { BOUNCE_KINDS, type BounceKind, KINDS, PHASES, type Phase } from "../../shared/bounce/rules.ts";
+import { CORPUS_DIR } from "./corpus-dir.ts";
 
 interface Row {
   id: string;
@@ -52,7 +53,7 @@ function read(path: string): Row[] {
 }
 
 const mine = read(resolve(import.meta.dirname, "corpus-public.tsv"));
-const shared = read(resolve(import.meta.dirname, "../../../shared/bounce-corpus/replies.tsv"));
+const shared = read(join(CORPUS_DIR, "replies.tsv"));
 
 interface Score {
   n: number;

@@ -4,7 +4,7 @@
  * recipient; forged Return-Paths are rejected.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -19,8 +19,9 @@ import {
   findVerp,
   MAX_LOCAL_PART,
 } from "../../shared/bounce/verp.ts";
+import { CORPUS_DIR } from "./corpus-dir.ts";
 
-const DSN_DIR = resolve(import.meta.dirname, "../../../shared/bounce-corpus/dsn");
+const DSN_DIR = join(CORPUS_DIR, "dsn");
 const KEY = "test-verp-key-1";
 const HOST = "bounces.sender.example";
 const HOSTS = new Set([HOST]);

@@ -6,12 +6,13 @@
  * failed recipient, each hard or soft.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import fc from "fast-check";
 import { parseBounce } from "../../../shared/bounce/dsn.ts";
+import { CORPUS_DIR } from "../../bounce/corpus-dir.ts";
 import type { FuzzTarget } from "../target.ts";
 
-const DSN_DIR = resolve(import.meta.dirname, "../../../../shared/bounce-corpus/dsn");
+const DSN_DIR = join(CORPUS_DIR, "dsn");
 
 function corpus(): Buffer[] {
   return readdirSync(DSN_DIR)
