@@ -21,7 +21,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const events = (from: number, n: number) => deliveredEvents("rt", from, n);
 
-/** `client` whose next `failures()` inserts fail (ClickHouse unreachable, say); the others go through. */
+/** `client` whose inserts fail while `failures()` says so (ClickHouse unreachable, say); the others go through. */
 function failing(client: ClickHouseClient, failures: () => boolean): ClickHouseClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
