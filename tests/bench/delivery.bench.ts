@@ -16,8 +16,7 @@
  * Petrel/Postfix ratio; medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000),
  * each after a discarded warm-up on the same instance (BENCH_WARMUP × the count, default 0.2;
  * 0 = measured cold, as before session 10).
- * `BENCH_PEERS=petrel-dkim,petrel-nodkim,postfix` picks rows; Petrel's node runs with `npm start`'s
- * flags (package.json), then BENCH_NODE_ARGS
+ * `BENCH_PEERS=petrel-dkim,petrel-nodkim,postfix` picks rows; BENCH_NODE_ARGS go to Petrel's node
  * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  * Workload (b)'s shape (issue 16): `BENCH_RECIPIENTS=5 BENCH_BYTES=102400` — each message to 5
  * recipients of `sink.test`; a message counts as delivered once all its recipients reached the
@@ -35,7 +34,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, ROOT } from "../cli/relay.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
-import { startNodeFlags } from "../helpers/start-flags.ts";
 import { HOST, RawClient } from "../ingress/harness.ts";
 import { openDkimMissing, postfixPeerMissing, startPostfixPeer, treeCpuSeconds } from "./ingress-postfix.ts";
 import { discardingServer, listenLoopback } from "./sink.ts";
@@ -135,8 +133,7 @@ async function startPetrel(
   root = ROOT,
 ): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-delivery-"));
-  // npm start's flags of that checkout first; BENCH_NODE_ARGS after them (a later V8 flag wins).
-  const extra = [...startNodeFlags(root), ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean)];
+  const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const proc: ChildProcess = spawn(
     process.execPath,
     [...extra, "--import", "tsx", "tests/bench/delivery-child.ts"],

@@ -36,8 +36,6 @@
  * CPU per message through delivery. Haraka does not take part (it holds mail). A message's
  * recipients are then all in one domain (Postfix's one relayhost would send them in one
  * transaction whatever their domains; Petrel groups a message's recipients per domain).
- * Petrel's children run with `npm start`'s Node flags (package.json, tests/helpers/start-flags.ts)
- * of their checkout, then `BENCH_NODE_ARGS` (`petrel-base`: `BENCH_BASE_NODE_ARGS` when set).
  * Run: `npm run bench:ingress`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -46,7 +44,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, ROOT } from "../cli/relay.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
-import { startNodeFlags } from "../helpers/start-flags.ts";
 import { HOST, RawClient } from "../ingress/harness.ts";
 import { harakaPeerMissing, startHarakaPeer } from "./ingress-haraka.ts";
 import { type PostfixPeer, postfixPeerMissing, startPostfixPeer } from "./ingress-postfix.ts";
@@ -199,11 +196,7 @@ async function startChild(
   nodeArgs?: string,
 ): Promise<Child> {
   const dir = mkdtempSync(join(tmpdir(), "petrel-bench-"));
-  // npm start's flags of that checkout first; BENCH_NODE_ARGS after them (a later V8 flag wins).
-  const extra = [
-    ...startNodeFlags(root),
-    ...(nodeArgs ?? process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-  ];
+  const extra = (nodeArgs ?? process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   // BENCH_TARGET=relay: the whole relay (delivery, analytics sink in the same process);
   // default: ingress alone (tests/bench/ingress-child.ts).
   const script =

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePorts } from "../helpers/ports.ts";
-import { startNodeFlags } from "../helpers/start-flags.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -57,15 +56,11 @@ export async function startNode(
     PETREL_BOUNCE_PORT: String(bounce),
     PETREL_HTTP_PORT: String(http),
   };
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...startNodeFlags(ROOT), "--import", "tsx", "main.ts"],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "main.ts"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const take = (d: Buffer) => {
     const s = d.toString();
