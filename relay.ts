@@ -399,7 +399,7 @@ export async function startRelay(config: Config, log: Logger, options: RelayOpti
       log: log.child({ component: "ingress" }),
       now: () => clock.now(),
       // S9 / D8: suppressed recipients are accepted at SMTP, logged Rejected, not delivered.
-      isSuppressed: (accountId, address) => suppressionCheck.isSuppressed(accountId, address),
+      suppressions: () => suppressionCheck.at(),
       metrics,
       refusals: recorders.ingress,
       closeTimeoutMs: config.shutdownGraceMs,

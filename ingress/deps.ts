@@ -31,6 +31,9 @@ export interface IngressDeps {
   storage?: Pick<DiskGuard, "ok" | "check">;
   /** X4: replies of class 4 and 5 by code (shared/metrics.ts). */
   refusals?: IngressRecorder;
-  /** S9 / D8: is this recipient on the account's suppression list? */
-  isSuppressed?(accountId: string, address: string): boolean | Promise<boolean>;
+  /**
+   * S9 / D8: the suppression lists as of the start of a transaction, asked at MAIL FROM; each RCPT
+   * checks its recipient through the answer (actors/account/suppression-check.ts).
+   */
+  suppressions?(): { isSuppressed(accountId: string, address: string): boolean | Promise<boolean> };
 }

@@ -173,6 +173,9 @@ export class SubmissionHandlers {
       c.refused = { tx, refusal, recipients: [] };
       throw refusal.error;
     }
+    // S9: the suppression read barrier of this transaction starts now, while the client reads the reply.
+    const suppressions = this.d.suppressions?.();
+    if (suppressions) tx.suppressions = suppressions;
     c.tx = tx;
   }
 
@@ -193,7 +196,7 @@ export class SubmissionHandlers {
     if (tooMany) return refuse(tooMany, mailbox.address);
     const isTest = isSandbox(mailbox.domain, this.d.limits.sandboxDomain);
     const suppressed =
-      !isTest && ((await this.d.isSuppressed?.(tx.principal.accountId, mailbox.address)) ?? false);
+      !isTest && ((await tx.suppressions?.isSuppressed(tx.principal.accountId, mailbox.address)) ?? false);
     if (!isTest && !suppressed) {
       const grant = await this.d.accounts.reserve(tx.principal.accountId, 1);
       if (grant.granted < 1) {

@@ -41,6 +41,8 @@ export interface Transaction {
   /** From the QuotaGrant: makes a late release a no-op after a rollover. */
   periodStart?: number;
   startedAt: number;
+  /** S9: the suppression lists as of MAIL FROM (one read barrier for the transaction's RCPTs). */
+  suppressions?: { isSuppressed(accountId: string, address: string): boolean | Promise<boolean> };
   /** What DATA's headers said, once read (even when the message is then refused): A1's Rejected rows keep it. */
   headers?: MessageHeaders;
 }

@@ -80,6 +80,35 @@ describe("suppression view (S9, issue 16)", () => {
     expect(asks).toBe(2);
   });
 
+  it("the checks of one transaction share the barrier taken at its start (at()), which covers what was acknowledged before it", async () => {
+    const { view, service, check } = await setup();
+    await check.isSuppressed("acc1", "x@example.net"); // publishes the (empty) list
+    await service.add("acc1", "e@example.net", "manual");
+    let barriers = 0;
+    const counted = new SuppressionCheck(
+      {
+        sync: () => {
+          barriers++;
+          return view.sync();
+        },
+        covers: (a: string) => view.covers(a),
+        has: (a: string, address: string) => view.has(a, address),
+      },
+      { has: () => Promise.reject(new Error("the view answers here")) },
+    );
+    const tx = counted.at();
+    expect(barriers).toBe(1);
+    const answers = await Promise.all(
+      ["e@example.net", "f@example.net", "E@example.net"].map((a) => tx.isSuppressed("acc1", a)),
+    );
+    expect(answers).toEqual([true, false, true]);
+    expect(await tx.isSuppressed("acc1", "g@example.net")).toBe(false);
+    expect(barriers).toBe(1);
+    // a check of its own takes a barrier of its own
+    expect(await counted.isSuppressed("acc1", "e@example.net")).toBe(true);
+    expect(barriers).toBe(2);
+  });
+
   it("a view started later reads every list from the topic", async () => {
     const { n, service, check } = await setup();
     await service.add("acc1", "b@example.net", "manual");
