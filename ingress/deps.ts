@@ -1,4 +1,5 @@
 /** What an SMTP session needs from the rest of the relay (ingress/server.ts passes it down). */
+import type { SuppressionLookup } from "../actors/account/suppression-check.ts";
 import type { ActorSystem } from "../actors/system.ts";
 import type { Bus } from "../shared/bus/types.ts";
 import type { ContentStore } from "../shared/content/store.ts";
@@ -35,5 +36,5 @@ export interface IngressDeps {
    * S9 / D8: the suppression lists as of the start of a transaction, asked at MAIL FROM; each RCPT
    * checks its recipient through the answer (actors/account/suppression-check.ts).
    */
-  suppressions?(): { isSuppressed(accountId: string, address: string): boolean | Promise<boolean> };
+  suppressions?(): SuppressionLookup;
 }

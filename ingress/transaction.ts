@@ -3,6 +3,7 @@
  * refused and reserved, so that refused-later recipients give their quota back (S8) and every
  * recipient ends as exactly one `Accepted` or `Rejected` event (A1).
  */
+import type { SuppressionLookup } from "../actors/account/suppression-check.ts";
 import type { StatusReason } from "../shared/model/status.ts";
 import type { Mailbox } from "./policy.ts";
 
@@ -42,7 +43,7 @@ export interface Transaction {
   periodStart?: number;
   startedAt: number;
   /** S9: the suppression lists as of MAIL FROM (one read barrier for the transaction's RCPTs). */
-  suppressions?: { isSuppressed(accountId: string, address: string): boolean | Promise<boolean> };
+  suppressions?: SuppressionLookup;
   /** What DATA's headers said, once read (even when the message is then refused): A1's Rejected rows keep it. */
   headers?: MessageHeaders;
 }

@@ -122,7 +122,7 @@ export async function startRelay(
     store,
     log: createLogger(process.env.PETREL_TEST_LOG ?? "silent"),
     now: () => node.clock.now(),
-    suppressions: () => ({ isSuppressed: (_a, address) => suppressed.has(address) }),
+    suppressions: () => ({ isSuppressed: async (_a, address) => suppressed.has(address) }),
     closeTimeoutMs: 300,
   });
   const relay: Relay = {
