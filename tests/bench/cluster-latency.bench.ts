@@ -13,6 +13,7 @@ import { startNode } from "../cluster/node.ts";
 import { startClusterServices } from "../cluster/services.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
 import { RawClient } from "../ingress/harness.ts";
+import { benchAccount } from "./cluster-account.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "400");
 const SANDBOX = "sandbox.petrel.test";
@@ -41,16 +42,7 @@ const node = await startNode("n1", {
   PETREL_SMTP_SESSIONS_PER_USER: "200",
   PETREL_SMTP_SESSIONS_PER_ACCOUNT: "200",
 });
-const admin = (path: string, body: unknown) =>
-  fetch(`${node.api}/v1/admin${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${services.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  }).then((r) => r.json() as Promise<Record<string, string>>);
-const acct = await admin("/accounts", { name: "Bench", plan: "business" });
-await admin(`/accounts/${acct.accountId}/domains`, { domain: "shop.example" });
-await admin(`/accounts/${acct.accountId}/domains/shop.example/verify`, { trust: true });
-const user = await admin(`/accounts/${acct.accountId}/smtp-users`, { name: "app" });
+const user = await benchAccount(node.api, services.adminToken);
 const BODY = `From: app@shop.example\r\nTo: r@bench0.example\r\nSubject: bench\r\n\r\n${`${"x".repeat(76)}\r\n`.repeat(64)}`;
 
 async function session() {

@@ -15,6 +15,7 @@ import { SMTPServer } from "smtp-server";
 import { type ClusterNode, startNode } from "../cluster/node.ts";
 import { startClusterServices } from "../cluster/services.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
+import { benchAccount } from "./cluster-account.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "2000");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
@@ -64,16 +65,7 @@ async function runOnce(nodes: number): Promise<{ accepted: number; delivered: nu
   const cluster: ClusterNode[] = [];
   try {
     for (let i = 0; i < nodes; i++) cluster.push(await startNode(`n${i + 1}`, shared));
-    const admin = (path: string, body: unknown) =>
-      fetch(`${cluster[0]!.api}/v1/admin${path}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${services.adminToken}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }).then((r) => r.json() as Promise<Record<string, string>>);
-    const acct = await admin("/accounts", { name: "Bench", plan: "business" });
-    await admin(`/accounts/${acct.accountId}/domains`, { domain: "shop.example" });
-    await admin(`/accounts/${acct.accountId}/domains/shop.example/verify`, { trust: true });
-    const user = await admin(`/accounts/${acct.accountId}/smtp-users`, { name: "app" });
+    const user = await benchAccount(cluster[0]!.api, services.adminToken);
     const pools = Array.from({ length: SESSIONS }, (_, i) =>
       nodemailer.createTransport({
         host: "127.0.0.1",
@@ -83,7 +75,7 @@ async function runOnce(nodes: number): Promise<{ accepted: number; delivered: nu
         maxConnections: 1,
         maxMessages: Number.POSITIVE_INFINITY,
         tls: { rejectUnauthorized: false },
-        auth: { user: user.username!, pass: user.password! },
+        auth: { user: user.username, pass: user.password },
       }),
     );
     const t0 = performance.now();
