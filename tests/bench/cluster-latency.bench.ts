@@ -8,27 +8,18 @@
  * `BENCH_MESSAGES` (default 400) messages a row after a discarded warm-up of 100.
  * Run: `npm run bench:cluster-latency`.
  */
-import { SMTPServer } from "smtp-server";
 import { startNode } from "../cluster/node.ts";
 import { startClusterServices } from "../cluster/services.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
 import { RawClient } from "../ingress/harness.ts";
 import { benchAccount } from "./cluster-account.ts";
+import { discardingServer, listenLoopback } from "./sink.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "400");
 const SANDBOX = "sandbox.petrel.test";
 
-const sink = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["AUTH", "STARTTLS"],
-  logger: false,
-  onData: (stream, _s, cb) => {
-    stream.resume();
-    stream.on("end", () => cb());
-  },
-});
-await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-const sinkPort = (sink.server.address() as { port: number }).port;
+const sink = discardingServer(() => {});
+const sinkPort = await listenLoopback(sink);
 const dns = await startDnsServer({
   zones: [testZone("bench0.example", ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])],
 });

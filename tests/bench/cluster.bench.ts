@@ -11,11 +11,11 @@
  * Run: `npm run bench:cluster`.
  */
 import nodemailer from "nodemailer";
-import { SMTPServer } from "smtp-server";
 import { type ClusterNode, startNode } from "../cluster/node.ts";
 import { startClusterServices } from "../cluster/services.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
 import { benchAccount } from "./cluster-account.ts";
+import { discardingServer, listenLoopback } from "./sink.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "2000");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
@@ -34,21 +34,11 @@ function median(xs: number[]): number {
 async function runOnce(nodes: number): Promise<{ accepted: number; delivered: number }> {
   let arrived = 0;
   let lastAt = 0;
-  const sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["AUTH", "STARTTLS"],
-    logger: false,
-    onData: (stream, _s, cb) => {
-      stream.resume();
-      stream.on("end", () => {
-        arrived++;
-        lastAt = performance.now();
-        cb();
-      });
-    },
+  const sink = discardingServer(() => {
+    arrived++;
+    lastAt = performance.now();
   });
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-  const sinkPort = (sink.server.address() as { port: number }).port;
+  const sinkPort = await listenLoopback(sink);
   const dns = await startDnsServer({
     zones: DOMAINS.map((d) => testZone(d, ["@ IN MX 10 mx", "mx IN A 127.0.0.1"])),
   });
