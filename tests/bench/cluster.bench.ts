@@ -4,21 +4,25 @@
  * bench's pipelined raw client) — submitted to a cluster on loopback (tests/cluster/services.ts:
  * Kafka, SeaweedFS as S3, the ClickHouse endpoint) whose nodes deliver through Knot DNS (MX of
  * `bench*.example` → 127.0.0.1) to a discarding smtp-server sink. With two nodes the sessions are
- * spread over both. Per row: accepted msg/s (all `250`s) and delivered msg/s (first submission →
- * last message at the sink); medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000),
+ * spread over both. Per row: accepted msg/s (all `250`s), delivered msg/s (first submission →
+ * last message at the sink) and the nodes' CPU seconds per 1,000 messages over the same window
+ * (the node processes only: Kafka, SeaweedFS and the client are not counted); medians of BENCH_RUNS (default 3) runs of BENCH_MESSAGES (default 2000),
  * each on a fresh cluster. Both rows share this machine's two cores with Kafka, SeaweedFS, the
  * ClickHouse stand-in and the client.
- * Run: `npm run bench:cluster`.
+ * Run: `npm run bench:cluster` (`BENCH_NODES=1` for the one-node row only).
  */
 import nodemailer from "nodemailer";
 import { type ClusterNode, startNode } from "../cluster/node.ts";
 import { startClusterServices } from "../cluster/services.ts";
 import { startDnsServer, testZone } from "../dns/server.ts";
 import { benchAccount } from "./cluster-account.ts";
+import { treeCpuSeconds } from "./ingress-postfix.ts";
 import { discardingServer, listenLoopback } from "./sink.ts";
 
 const N = Number(process.env.BENCH_MESSAGES ?? "2000");
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
+/** Cluster sizes to run, `BENCH_NODES=1` for one row. */
+const NODES = (process.env.BENCH_NODES ?? "1,2").split(",").map(Number);
 const SESSIONS = 20;
 const DOMAINS = Array.from({ length: 16 }, (_, i) => `bench${i}.example`);
 const BODY = "x"
@@ -31,7 +35,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-async function runOnce(nodes: number): Promise<{ accepted: number; delivered: number }> {
+interface Run {
+  accepted: number;
+  delivered: number;
+  /** The nodes' CPU seconds per 1,000 messages, first submission → last delivery. */
+  cpu: number;
+}
+
+async function runOnce(nodes: number): Promise<Run> {
   let arrived = 0;
   let lastAt = 0;
   const sink = discardingServer(() => {
@@ -68,6 +79,8 @@ async function runOnce(nodes: number): Promise<{ accepted: number; delivered: nu
         auth: { user: user.username, pass: user.password },
       }),
     );
+    const nodesCpu = () => cluster.reduce((sum, c) => sum + treeCpuSeconds(c.pid), 0);
+    const cpu0 = nodesCpu();
     const t0 = performance.now();
     let next = 0;
     let ok = 0;
@@ -89,7 +102,8 @@ async function runOnce(nodes: number): Promise<{ accepted: number; delivered: nu
     const deadline = Date.now() + 600_000;
     while (arrived < ok && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     if (arrived < ok) throw new Error(`only ${arrived} of ${ok} delivered`);
-    return { accepted: (ok / (acceptedAt - t0)) * 1000, delivered: (ok / (lastAt - t0)) * 1000 };
+    const cpu = ((nodesCpu() - cpu0) / ok) * 1000;
+    return { accepted: (ok / (acceptedAt - t0)) * 1000, delivered: (ok / (lastAt - t0)) * 1000, cpu };
   } finally {
     await Promise.all(cluster.map((c) => c.stop(10_000)));
     await services.stop();
@@ -99,20 +113,20 @@ async function runOnce(nodes: number): Promise<{ accepted: number; delivered: nu
 }
 
 const rows: string[] = [];
-for (const nodes of [1, 2]) {
-  const runs: { accepted: number; delivered: number }[] = [];
+for (const nodes of NODES) {
+  const runs: Run[] = [];
   for (let r = 0; r < RUNS; r++) {
     const x = await runOnce(nodes);
     process.stderr.write(
-      `[bench:cluster] ${nodes} node(s), run ${r + 1}: ${x.accepted.toFixed(0)} accepted/s, ${x.delivered.toFixed(0)} delivered/s\n`,
+      `[bench:cluster] ${nodes} node(s), run ${r + 1}: ${x.accepted.toFixed(0)} accepted/s, ${x.delivered.toFixed(0)} delivered/s, ${x.cpu.toFixed(2)} CPU-s / 1,000\n`,
     );
     runs.push(x);
   }
   rows.push(
-    `| ${nodes} | ${median(runs.map((x) => x.accepted)).toFixed(0)} | ${median(runs.map((x) => x.delivered)).toFixed(0)} |`,
+    `| ${nodes} | ${median(runs.map((x) => x.accepted)).toFixed(0)} | ${median(runs.map((x) => x.delivered)).toFixed(0)} | ${median(runs.map((x) => x.cpu)).toFixed(2)} | ${runs.map((x) => x.delivered.toFixed(0)).join(" / ")} |`,
   );
 }
 process.stdout.write(
-  `| nodes | accepted msg/s | delivered msg/s |\n| --: | --: | --: |\n${rows.join("\n")}\n`,
+  `| nodes | accepted msg/s | delivered msg/s | nodes' CPU-s / 1,000 msg | delivered msg/s of each run |\n| --: | --: | --: | --: | --- |\n${rows.join("\n")}\n`,
 );
 process.exit(0);
