@@ -134,6 +134,11 @@ export class LocalContentStore implements ContentStore {
     return createReadStream(path);
   }
 
+  /** Deletes queued together share the segment log's append and fsync (segments.ts). */
+  async deleteMany(refs: readonly string[]): Promise<void> {
+    await Promise.all(refs.map((ref) => this.delete(ref)));
+  }
+
   async delete(ref: string): Promise<void> {
     if (isSegmentRef(ref)) return this.segments.delete(ref);
     if (!REF.test(ref)) return;

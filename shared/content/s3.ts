@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
@@ -45,10 +46,15 @@ const PART_BYTES = 5 * 1024 * 1024;
 const QUEUE = 2;
 /** Ids usable in a key (ingress's message ids are Crockford base32). */
 const ID = /^[A-Za-z0-9-]{4,64}$/;
+/** Keys one DeleteObjects request may name (S3's limit). */
+const DELETE_BATCH = 1000;
 /** What a reference (an object key this store wrote) can look like; anything else is not found. */
 const KEY = /^(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9-]{4,64}\.[0-9a-f]{12}$/;
 
 export class S3ContentStore implements ContentStore {
+  /** The server answered DeleteObjects with NotImplemented: delete one key per request. */
+  private noBatchDelete = false;
+
   private constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
@@ -109,6 +115,42 @@ export class S3ContentStore implements ContentStore {
   async delete(ref: string): Promise<void> {
     if (!KEY.test(ref)) return;
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: ref }));
+  }
+
+  /**
+   * One DeleteObjects request per 1,000 keys (quiet: only failures come back). A key that is
+   * already gone is not a failure. A server without DeleteObjects (NotImplemented) gets one
+   * DeleteObject per key from then on.
+   */
+  async deleteMany(refs: readonly string[]): Promise<void> {
+    const keys = [...new Set(refs.filter((r) => KEY.test(r)))];
+    if (this.noBatchDelete) {
+      await Promise.all(keys.map((k) => this.delete(k)));
+      return;
+    }
+    for (let at = 0; at < keys.length; at += DELETE_BATCH) {
+      const batch = keys.slice(at, at + DELETE_BATCH);
+      let out: { Errors?: { Key?: string; Code?: string; Message?: string }[] };
+      try {
+        out = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+      } catch (e) {
+        if (!(e instanceof S3ServiceException && e.name === "NotImplemented")) throw e;
+        this.noBatchDelete = true;
+        await Promise.all(keys.slice(at).map((k) => this.delete(k)));
+        return;
+      }
+      const failed = (out.Errors ?? []).filter((x) => x.Code !== "NoSuchKey");
+      const first = failed[0];
+      if (first)
+        throw new Error(
+          `S3 did not delete ${failed.length} of ${batch.length} objects; the first, ${first.Key}: ${first.Code} ${first.Message ?? ""}`.trim(),
+        );
+    }
   }
 
   /**

@@ -26,6 +26,12 @@ export interface ContentStore {
    * status); missing or malformed refs are ignored.
    */
   delete(ref: string): Promise<void>;
+  /**
+   * `delete` of several references at once, for the janitor's batches: one DeleteObjects request
+   * per 1,000 keys in S3, one durable append of the segment log's deletions. Resolves once every
+   * one is gone; rejects when any could not be removed (trying again is harmless).
+   */
+  deleteMany(refs: readonly string[]): Promise<void>;
   /** Bytes the store holds now (for the stored-bytes metric): files on disk, or objects in S3. */
   storedBytes(): Promise<number>;
   /** Releases descriptors and connections; the store is not used after it. */

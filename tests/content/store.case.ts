@@ -160,6 +160,26 @@ export function contentContract(name: string, open: () => Promise<ContentFixture
       expect(await bytes(store, keep.ref)).toEqual(message(20));
     });
 
+    it("deleteMany removes each reference it names and nothing else; gone or unknown ones are harmless", async () => {
+      const keep = await store.put(Readable.from([message(30)]), { messageId: "01JMANYKEEP0001" });
+      const drop = await Promise.all(
+        [31, 32, 33, 34].map((n) =>
+          store.put(Readable.from([message(n)]), { messageId: `01JMANYDROP000${n}` }),
+        ),
+      );
+      await store.delete(drop[0]!.ref); // already gone when the batch comes
+      await store.deleteMany([
+        ...drop.map((d) => d.ref),
+        drop[1]!.ref,
+        "01JNEVERSTORED3",
+        "../../etc/passwd",
+      ]);
+      for (const d of drop) await expect(store.get(d.ref)).rejects.toBeInstanceOf(ContentNotFoundError);
+      expect(await bytes(store, keep.ref)).toEqual(message(30));
+      await store.deleteMany([]);
+      expect(await bytes(store, keep.ref)).toEqual(message(30));
+    });
+
     it("counts stored bytes: up by a put, down by its delete", async () => {
       const size = 3 * MiB + 17;
       const before = await store.storedBytes();
