@@ -234,6 +234,11 @@ export const configKeys = {
       .default("content"),
     "X2: key prefix of the content objects (<prefix>/<message id>.<random>); empty = the bucket's root.",
   ),
+  s3CacheMb: key(
+    "PETREL_S3_CACHE_MB",
+    z.coerce.number().int().min(0).max(65536).default(64),
+    "X2: MiB of recently stored messages a node keeps in memory, so that it delivers what it accepted without reading it back from S3; 0 = off.",
+  ),
   providerDomain: key(
     "PETREL_PROVIDER_DOMAIN",
     z.string().min(1).default("petrel.localhost"),

@@ -17,6 +17,7 @@ type ContentConfig = Pick<
   | "s3SecretAccessKey"
   | "s3ForcePathStyle"
   | "s3Prefix"
+  | "s3CacheMb"
 >;
 
 export async function openContentStore(config: ContentConfig, dataDir: string): Promise<ContentStore> {
@@ -29,5 +30,6 @@ export async function openContentStore(config: ContentConfig, dataDir: string): 
     secretAccessKey: config.s3SecretAccessKey,
     forcePathStyle: config.s3ForcePathStyle,
     prefix: config.s3Prefix,
+    cacheBytes: config.s3CacheMb * 1024 * 1024,
   });
 }

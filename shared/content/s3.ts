@@ -11,6 +11,9 @@
  *   (`If-None-Match: *`), so even a repeated key is refused by the server (412), not replaced.
  * - A reference is the object key itself, so it keeps naming its object if the prefix setting
  *   changes later; a missing object (404 NoSuchKey) is ContentNotFoundError.
+ * - With `cacheBytes`, what this node stored lately is read back from memory (recent.ts): a node
+ *   that delivers what it accepted makes one request per message (the PutObject) plus its share
+ *   of a batched DeleteObjects.
  */
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -24,6 +27,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { RecentContent } from "./recent.ts";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
 
 export interface S3Settings {
@@ -38,6 +42,11 @@ export interface S3Settings {
   forcePathStyle: boolean;
   /** Key prefix without slashes at the ends; "" = keys at the bucket's root. */
   prefix: string;
+  /**
+   * Bytes of recently stored messages kept in memory for this node's own deliveries
+   * (recent.ts); 0 or unset = every get is a GetObject.
+   */
+  cacheBytes?: number;
 }
 
 /** Size of a multipart part (S3's minimum, 5 MiB); a message up to this size is one PutObject. */
@@ -59,6 +68,8 @@ export class S3ContentStore implements ContentStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
+    /** Messages this node stored lately (see S3Settings.cacheBytes). */
+    private readonly recent?: RecentContent,
   ) {}
 
   static open(s: S3Settings): S3ContentStore {
@@ -71,7 +82,8 @@ export class S3ContentStore implements ContentStore {
           ? { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }
           : undefined,
     });
-    return new S3ContentStore(client, s.bucket, s.prefix);
+    const recent = s.cacheBytes ? new RecentContent(s.cacheBytes) : undefined;
+    return new S3ContentStore(client, s.bucket, s.prefix, recent);
   }
 
   async put(
@@ -81,8 +93,15 @@ export class S3ContentStore implements ContentStore {
     const id = hint?.messageId && ID.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
     const key = `${this.prefix ? `${this.prefix}/` : ""}${id}.${randomBytes(6).toString("hex")}`;
     let size = 0;
+    // The chunks, kept for `recent` while the message is small enough for it.
+    let kept: Buffer[] | undefined = this.recent ? [] : undefined;
+    const limit = this.recent?.entryLimit ?? 0;
     const counted = Readable.from(
-      countBytes(content, (n) => (size += n)),
+      countBytes(content, (chunk) => {
+        size += chunk.length;
+        if (kept && size <= limit) kept.push(chunk);
+        else kept = undefined;
+      }),
       { objectMode: false },
     );
     const upload = new Upload({
@@ -92,11 +111,14 @@ export class S3ContentStore implements ContentStore {
       queueSize: QUEUE,
     });
     await upload.done();
+    if (kept) this.recent?.add(key, Buffer.concat(kept, size));
     return { ref: key, size };
   }
 
   async get(ref: string): Promise<Readable> {
     if (!KEY.test(ref)) throw new ContentNotFoundError(ref);
+    const recent = this.recent?.get(ref);
+    if (recent) return Readable.from([recent]);
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: ref }));
       const body = out.Body;
@@ -114,6 +136,7 @@ export class S3ContentStore implements ContentStore {
   /** S3 answers a delete of a missing key with success too, as the interface wants. */
   async delete(ref: string): Promise<void> {
     if (!KEY.test(ref)) return;
+    this.recent?.delete(ref);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: ref }));
   }
 
@@ -124,6 +147,7 @@ export class S3ContentStore implements ContentStore {
    */
   async deleteMany(refs: readonly string[]): Promise<void> {
     const keys = [...new Set(refs.filter((r) => KEY.test(r)))];
+    for (const k of keys) this.recent?.delete(k);
     if (this.noBatchDelete) {
       await Promise.all(keys.map((k) => this.delete(k)));
       return;
@@ -179,17 +203,17 @@ export class S3ContentStore implements ContentStore {
   }
 }
 
-/** Passes `content` through as Buffers, reporting each chunk's length. */
+/** Passes `content` through as Buffers, showing each chunk to `see`. */
 async function* countBytes(
   content: Readable | AsyncIterable<Uint8Array>,
-  add: (n: number) => void,
+  see: (chunk: Buffer) => void,
 ): AsyncGenerator<Buffer> {
   for await (const chunk of content as AsyncIterable<Uint8Array | string>) {
     const buf =
       typeof chunk === "string"
         ? Buffer.from(chunk)
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    add(buf.length);
+    see(buf);
     yield buf;
   }
 }

@@ -16,7 +16,12 @@ describe("S3 settings (X2)", () => {
   it("leaves content local by default", () => {
     const c = loadConfig({});
     expect(c.s3Bucket).toBeUndefined();
-    expect(c).toMatchObject({ s3Region: "us-east-1", s3ForcePathStyle: false, s3Prefix: "content" });
+    expect(c).toMatchObject({
+      s3Region: "us-east-1",
+      s3ForcePathStyle: false,
+      s3Prefix: "content",
+      s3CacheMb: 64,
+    });
   });
 
   it("reads every PETREL_S3_ variable", () => {
@@ -28,8 +33,10 @@ describe("S3 settings (X2)", () => {
       PETREL_S3_SECRET_ACCESS_KEY: "s3cr3t",
       PETREL_S3_FORCE_PATH_STYLE: "true",
       PETREL_S3_PREFIX: "relay/eu/content",
+      PETREL_S3_CACHE_MB: "0",
     });
     expect(c).toMatchObject({
+      s3CacheMb: 0,
       s3Endpoint: "http://127.0.0.1:8333",
       s3Bucket: "petrel-mail",
       s3Region: "eu-west-3",
@@ -50,6 +57,8 @@ describe("S3 settings (X2)", () => {
     ["PETREL_S3_PREFIX", "/leading/slash"],
     ["PETREL_S3_PREFIX", "trailing/"],
     ["PETREL_S3_PREFIX", "a//b"],
+    ["PETREL_S3_CACHE_MB", "-1"],
+    ["PETREL_S3_CACHE_MB", "lots"],
   ])("refuses %s=%s, naming the key", (name, value) => {
     expect(errorOf({ [name]: value }).key).toBe(name);
   });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/load.ts";
 import { openContentStore } from "../../shared/content/open.ts";
 import { S3ContentStore } from "../../shared/content/s3.ts";
+import { ContentNotFoundError } from "../../shared/content/store.ts";
 import { requireSeaweed, type Seaweed, startSeaweed } from "../helpers/seaweedfs.ts";
 import { contentContract } from "./store.case.ts";
 
@@ -33,6 +34,45 @@ describe.runIf(run)("S3 content store on SeaweedFS", () => {
   contentContract("S3 (SeaweedFS)", async () => {
     const store = S3ContentStore.open((await seaweed()).settings);
     return { store, cleanup: () => store.close() };
+  });
+  contentContract("S3 (SeaweedFS) with the recent-content cache", async () => {
+    const store = S3ContentStore.open({ ...(await seaweed()).settings, cacheBytes: 8 * 1024 * 1024 });
+    return { store, cleanup: () => store.close() };
+  });
+
+  describe("the recent-content cache (PETREL_S3_CACHE_MB)", () => {
+    const read = async (store: S3ContentStore, ref: string) => {
+      const parts: Buffer[] = [];
+      for await (const c of await store.get(ref)) parts.push(Buffer.from(c as Uint8Array));
+      return Buffer.concat(parts);
+    };
+    it("reads back what this store wrote without the server; a delete drops it; a large message is not kept", async () => {
+      const s = (await seaweed()).settings;
+      const cached = S3ContentStore.open({ ...s, cacheBytes: 1024 * 1024 });
+      const plain = S3ContentStore.open(s);
+      try {
+        const small = Buffer.from(`Subject: kept\r\n\r\n${"k".repeat(4000)}\r\n`);
+        const large = Buffer.alloc(200 * 1024, 0x6c); // over an eighth of 1 MiB
+        const a = await cached.put(Readable.from([small.subarray(0, 10), small.subarray(10)]));
+        const b = await cached.put(Readable.from([large]));
+        // The objects are gone from the server (another node's janitor, say) ...
+        await plain.deleteMany([a.ref, b.ref]);
+        await expect(plain.get(a.ref)).rejects.toBeInstanceOf(ContentNotFoundError);
+        // ... the small one is still read from memory, the large one was never kept.
+        expect(await read(cached, a.ref)).toEqual(small);
+        await expect(cached.get(b.ref)).rejects.toBeInstanceOf(ContentNotFoundError);
+        // This store's own delete drops its copy.
+        await cached.delete(a.ref);
+        await expect(cached.get(a.ref)).rejects.toBeInstanceOf(ContentNotFoundError);
+        const c = await cached.put(Readable.from([small]));
+        await plain.delete(c.ref);
+        await cached.deleteMany([c.ref]);
+        await expect(cached.get(c.ref)).rejects.toBeInstanceOf(ContentNotFoundError);
+      } finally {
+        await cached.close();
+        await plain.close();
+      }
+    });
   });
 
   describe("S3 specifics", () => {
