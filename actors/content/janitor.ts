@@ -81,8 +81,12 @@ export async function startContentJanitor(o: {
       pending = empty();
       if (batch.offsets.size === 0) return;
       if (batch.refs.length > 0 && !(await remove(batch.refs))) return;
-      for (const [partition, offset] of batch.offsets)
-        await sub?.commit({ topic: CONTENT_DELETE_TOPIC, partition }, offset);
+      // Together: the log's offsets journal writes concurrent commits in one fdatasync.
+      await Promise.all(
+        [...batch.offsets].map(([partition, offset]) =>
+          sub?.commit({ topic: CONTENT_DELETE_TOPIC, partition }, offset),
+        ),
+      );
     });
     chain = run.catch((e) => o.log?.error({ err: e }, "content janitor: commit failed"));
     return chain;
