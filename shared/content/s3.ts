@@ -1,8 +1,8 @@
 /**
  * The S3 content store (X2, cluster mode): each message is one object `<prefix>/<id>.<random>` in
- * an S3-compatible bucket, written by @aws-sdk/lib-storage's Upload — one PutObject for a message
- * under PART_BYTES, a multipart upload above it, so memory stays bounded (about
- * (QUEUE + 1) × PART_BYTES per put) whatever the message size.
+ * an S3-compatible bucket — one PutObject for a message up to PART_BYTES, a multipart upload by
+ * @aws-sdk/lib-storage's Upload above it, so memory stays bounded (about (QUEUE + 1) × PART_BYTES
+ * per put) whatever the message size.
  *
  * - Durability (S11): `put` resolves only once S3 has answered the PutObject or the
  *   CompleteMultipartUpload; a source that fails mid-way aborts the multipart upload (lib-storage
@@ -23,6 +23,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
@@ -92,26 +93,54 @@ export class S3ContentStore implements ContentStore {
   ): Promise<StoredContent> {
     const id = hint?.messageId && ID.test(hint.messageId) ? hint.messageId : randomBytes(12).toString("hex");
     const key = `${this.prefix ? `${this.prefix}/` : ""}${id}.${randomBytes(6).toString("hex")}`;
+    // Up to PART_BYTES are read first. A message that ends within them is one PutObjectCommand:
+    // lib-storage's Upload makes the same single request but cost the node ~0.25 CPU-ms more per
+    // message (measured against SeaweedFS, 5 KiB). A longer one goes on as a multipart Upload.
+    const source = asBuffers(content)[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
     let size = 0;
-    // The chunks, kept for `recent` while the message is small enough for it.
-    let kept: Buffer[] | undefined = this.recent ? [] : undefined;
-    const limit = this.recent?.entryLimit ?? 0;
-    const counted = Readable.from(
-      countBytes(content, (chunk) => {
-        size += chunk.length;
-        if (kept && size <= limit) kept.push(chunk);
-        else kept = undefined;
-      }),
-      { objectMode: false },
+    for (;;) {
+      if (size >= PART_BYTES) return this.putLarge(key, head, size, source);
+      const next = await source.next();
+      if (next.done) break;
+      head.push(next.value);
+      size += next.value.length;
+    }
+    const body = Buffer.concat(head, size);
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, IfNoneMatch: "*" }),
     );
+    this.recent?.add(key, body);
+    return { ref: key, size };
+  }
+
+  /** The multipart path: the chunks already read, then the rest of `source`. */
+  private async putLarge(
+    key: string,
+    head: Buffer[],
+    headBytes: number,
+    source: AsyncIterator<Buffer>,
+  ): Promise<StoredContent> {
+    let size = headBytes;
+    async function* all(): AsyncGenerator<Buffer> {
+      yield* head;
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        size += next.value.length;
+        yield next.value;
+      }
+    }
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: counted, IfNoneMatch: "*" },
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: Readable.from(all(), { objectMode: false }),
+        IfNoneMatch: "*",
+      },
       partSize: PART_BYTES,
       queueSize: QUEUE,
     });
     await upload.done();
-    if (kept) this.recent?.add(key, Buffer.concat(kept, size));
     return { ref: key, size };
   }
 
@@ -203,17 +232,11 @@ export class S3ContentStore implements ContentStore {
   }
 }
 
-/** Passes `content` through as Buffers, showing each chunk to `see`. */
-async function* countBytes(
-  content: Readable | AsyncIterable<Uint8Array>,
-  see: (chunk: Buffer) => void,
-): AsyncGenerator<Buffer> {
+/** `content`'s chunks as Buffers (a string chunk is encoded, a Uint8Array viewed, not copied). */
+async function* asBuffers(content: Readable | AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
   for await (const chunk of content as AsyncIterable<Uint8Array | string>) {
-    const buf =
-      typeof chunk === "string"
-        ? Buffer.from(chunk)
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    see(buf);
-    yield buf;
+    yield typeof chunk === "string"
+      ? Buffer.from(chunk)
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
 }
