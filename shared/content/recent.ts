@@ -4,7 +4,8 @@
  * PutObject (AWS SDK request path), and the node that accepted a message often delivers it too.
  * Content is immutable, so a copy is never stale; a delete drops it. Bounded by total bytes and by
  * age (oldest written, first out); one message is kept only when it is at most an eighth of the
- * bound, so a few large ones cannot flush the many small.
+ * bound, so a few large ones cannot flush the many small (and the S3 store offers only those it
+ * wrote in one PutObject, up to 5 MiB).
  */
 export class RecentContent {
   /** ref → bytes, in the order they were stored */
