@@ -123,10 +123,14 @@ export class S3ContentStore implements ContentStore {
   ): Promise<StoredContent> {
     let size = headBytes;
     async function* all(): AsyncGenerator<Buffer> {
-      yield* head;
-      for (let next = await source.next(); !next.done; next = await source.next()) {
-        size += next.value.length;
-        yield next.value;
+      try {
+        yield* head;
+        for (let next = await source.next(); !next.done; next = await source.next()) {
+          size += next.value.length;
+          yield next.value;
+        }
+      } finally {
+        await source.return?.(); // an upload that failed early lets go of the source
       }
     }
     const upload = new Upload({

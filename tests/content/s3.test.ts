@@ -148,6 +148,22 @@ describe.runIf(run)("S3 content store on SeaweedFS", () => {
       await opened.close();
     });
 
+    it("a multipart upload the server refuses lets go of its source", async () => {
+      const s = (await seaweed()).settings;
+      const wrong = S3ContentStore.open({ ...s, secretAccessKey: "not-the-secret" });
+      let released = false;
+      async function* large() {
+        try {
+          for (let i = 0; i < 100; i++) yield Buffer.alloc(256 * 1024, i); // 25 MiB
+        } finally {
+          released = true;
+        }
+      }
+      await expect(wrong.put(large())).rejects.toThrow();
+      expect(released).toBe(true);
+      await wrong.close();
+    });
+
     it("a wrong secret is refused by the server (requests are signed)", async () => {
       const s = (await seaweed()).settings;
       const wrong = S3ContentStore.open({ ...s, secretAccessKey: "not-the-secret" });
