@@ -5,6 +5,9 @@
  * file of its own / one PutObject) and 12 MiB (a file / a three-part multipart upload); plus puts
  * of 5 KiB from 16 concurrent writers (group commit vs parallel PUTs). Each figure is the median
  * over RUNS runs of the run's median (p50) — and for the concurrent case messages per second.
+ * Then this process's CPU per operation on 5 KiB messages, 8 at a time (what a cluster node pays
+ * per message in the SDK's request path): put, get (S3: a GetObject; with PETREL_S3_CACHE_MB's
+ * cache a read from memory), delete, and deleteMany in batches of 100, per reference.
  *
  *   npm run bench:content
  *   BENCH_RUNS=5 npm run bench:content
@@ -87,6 +90,47 @@ async function concurrentRun(store: ContentStore): Promise<number> {
   return perSecond;
 }
 
+const CPU_OPS = 400;
+
+/** CPU µs of this process per call of `op`, CONCURRENT / 2 calls at a time. */
+async function cpuPerOp(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: CONCURRENT / 2 }, async () => {
+      for (let i = next++; i < n; i = next++) await op(i);
+    }),
+  );
+  const d = process.cpuUsage(t);
+  return (d.user + d.system) / n;
+}
+
+async function cpuRun(store: ContentStore): Promise<Record<string, number>> {
+  const body = chunks(5 * KiB);
+  const refs: string[] = [];
+  const put = await cpuPerOp(CPU_OPS, async () => {
+    refs.push((await store.put(Readable.from(body), { messageId: nextId() })).ref);
+  });
+  const get = await cpuPerOp(CPU_OPS, async (i) => drain(await store.get(refs[i] as string)));
+  const del = await cpuPerOp(CPU_OPS / 2, (i) => store.delete(refs[i] as string));
+  const rest = refs.slice(CPU_OPS / 2);
+  const many =
+    (await cpuPerOp(rest.length / 100, (i) => store.deleteMany(rest.slice(i * 100, i * 100 + 100)))) / 100;
+  return { put, get, delete: del, "deleteMany (100), per reference": many };
+}
+
+async function measureCpu(name: string, store: ContentStore): Promise<Map<string, string>> {
+  await cpuRun(store); // warm-up: the JIT and the SDK's paths
+  const runs: Record<string, number>[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await cpuRun(store));
+  const out = new Map<string, string>();
+  for (const k of Object.keys(runs[0] ?? {})) {
+    out.set(`5 KiB ${k}, CPU µs`, median(runs.map((x) => x[k] as number)).toFixed(0));
+  }
+  console.error(`  ${name} CPU: ${[...out].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  return out;
+}
+
 async function measure(name: string, store: ContentStore): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   await oneRun(store, 5 * KiB, 10); // warm-up: connections, descriptors
@@ -113,6 +157,7 @@ async function main() {
   const local = await LocalContentStore.open(dir);
   const seaweed = await startSeaweed();
   const s3 = S3ContentStore.open(seaweed.settings);
+  const s3cached = S3ContentStore.open({ ...seaweed.settings, cacheBytes: 64 * 1024 * 1024 });
   try {
     const a = await measure("local", local);
     const b = await measure("S3/SeaweedFS", s3);
@@ -122,7 +167,16 @@ async function main() {
       const w = b.get(k) as string;
       console.log(`| ${k} | ${v} | ${w} | ${(Number(w) / Number(v)).toFixed(2)} × |`);
     }
+    const ca = await measureCpu("local", local);
+    const cb = await measureCpu("S3/SeaweedFS", s3);
+    const cc = await measureCpu("S3/SeaweedFS, cache", s3cached);
+    console.log(
+      "\n| figure (median of runs, this process's CPU) | local | S3 (SeaweedFS) | S3 with PETREL_S3_CACHE_MB=64 |",
+    );
+    console.log("| --- | ---: | ---: | ---: |");
+    for (const [k, v] of ca) console.log(`| ${k} | ${v} | ${cb.get(k)} | ${cc.get(k)} |`);
   } finally {
+    await s3cached.close();
     await s3.close();
     await local.close();
     await seaweed.stop();
