@@ -90,7 +90,7 @@ async function concurrentRun(store: ContentStore): Promise<number> {
   return perSecond;
 }
 
-const CPU_OPS = 400;
+const CPU_OPS = 1000;
 
 /** CPU µs of this process per call of `op`, CONCURRENT / 2 calls at a time. */
 async function cpuPerOp(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
