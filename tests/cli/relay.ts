@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePorts } from "../helpers/ports.ts";
+import { freePorts, PortTakenError, withFreshPorts } from "../helpers/ports.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -31,10 +31,11 @@ export interface RunningRelay {
   stop(): Promise<number | null>;
 }
 
-export async function startRelayProcess(
-  extraEnv: Record<string, string> = {},
-  timeoutMs = 150_000,
-): Promise<RunningRelay> {
+export function startRelayProcess(extraEnv: Record<string, string> = {}, timeoutMs = 150_000) {
+  return withFreshPorts(() => startRelayOnce(extraEnv, timeoutMs));
+}
+
+async function startRelayOnce(extraEnv: Record<string, string>, timeoutMs: number): Promise<RunningRelay> {
   const dataDir = mkdtempSync(join(tmpdir(), "petrel-cli-"));
   const [httpPort, submissionPort, smtpsPort, bouncePort] = (await freePorts(4)) as [
     number,
@@ -75,7 +76,11 @@ export async function startRelayProcess(
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (done) throw new Error(`the relay exited before it was ready:\n${output.slice(-3000)}`);
+    if (done) {
+      rmSync(dataDir, { recursive: true, force: true });
+      const message = `the relay exited before it was ready:\n${output.slice(-3000)}`;
+      throw /EADDRINUSE/.test(output) ? new PortTakenError(message) : new Error(message);
+    }
     if (Date.now() > deadline) {
       kill("SIGKILL");
       await exited;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePorts } from "../helpers/ports.ts";
+import { freePorts, PortTakenError, withFreshPorts } from "../helpers/ports.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -37,10 +37,16 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-export async function startNode(
+type NodeOptions = { timeoutMs?: number; keepData?: boolean; dataDir?: string; onOutput?(s: string): void };
+
+export function startNode(id: string, shared: Record<string, string>, o: NodeOptions = {}) {
+  return withFreshPorts(() => startNodeOnce(id, shared, o));
+}
+
+async function startNodeOnce(
   id: string,
   shared: Record<string, string>,
-  o: { timeoutMs?: number; keepData?: boolean; dataDir?: string; onOutput?(s: string): void } = {},
+  o: NodeOptions,
 ): Promise<ClusterNode> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `petrel-node-${id}-`));
   const [smtp, smtps, bounce, http] = (await freePorts(4)) as [number, number, number, number];
@@ -82,7 +88,12 @@ export async function startNode(
   };
   const deadline = Date.now() + (o.timeoutMs ?? 180_000);
   for (;;) {
-    if (done) throw new Error(`node ${id} exited before it was ready:\n${output.slice(-4000)}`);
+    if (done) {
+      const message = `node ${id} exited before it was ready:\n${output.slice(-4000)}`;
+      if (!/EADDRINUSE/.test(output)) throw new Error(message);
+      if (!o.dataDir) cleanup(); // a given data dir is kept for the next try
+      throw new PortTakenError(message);
+    }
     if (Date.now() > deadline) {
       signal("SIGKILL");
       await exited;

@@ -33,3 +33,24 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   const [port] = await freePorts(1, host);
   return port as number;
 }
+
+/** A daemon exited at start because a port picked free was taken by then. */
+export class PortTakenError extends Error {
+  override readonly name = "PortTakenError";
+}
+
+/**
+ * A port picked free can be taken before the daemon binds it, a second or so later (another test
+ * process's outgoing connection gets it as its ephemeral port: a CI run's dashboard suite failed
+ * so, EADDRINUSE). `start` throws PortTakenError then, and runs again with fresh ports, three
+ * times at most.
+ */
+export async function withFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof PortTakenError)) throw e;
+    }
+  }
+}
