@@ -26,6 +26,8 @@ interface Batch {
   offsets: Map<number, number>;
 }
 
+const decoder = new TextDecoder();
+
 const empty = (): Batch => ({ refs: [], offsets: new Map() });
 
 export async function startContentJanitor(o: {
@@ -47,8 +49,7 @@ export async function startContentJanitor(o: {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
   let sub: Subscription | undefined;
-  let closed = false;
-  /** Ends a pause between attempts when the janitor closes. */
+  /** Aborted when the janitor closes: ends a pause between attempts. */
   const closing = new AbortController();
 
   /** false: closing, the batch is left uncommitted for the next reader to delete. */
@@ -58,7 +59,7 @@ export async function startContentJanitor(o: {
         await o.store.deleteMany(refs);
         return true;
       } catch (e) {
-        if (closed) return false;
+        if (closing.signal.aborted) return false;
         if (attempt >= 5) {
           o.log?.error(
             { err: e, refs: refs.length, first: refs[0] },
@@ -102,10 +103,10 @@ export async function startContentJanitor(o: {
     holdUntilCommitted: true,
     onRevoke: () => flush(),
     handler: async (r) => {
-      pending.refs.push(new TextDecoder().decode(r.value));
+      pending.refs.push(decoder.decode(r.value));
       pending.offsets.set(r.partition, r.offset + 1);
       if (pending.refs.length >= maxBatch) await flush();
-      else if (!timer && !closed) timer = setTimeout(() => void flush(), gatherMs);
+      else if (!timer && !closing.signal.aborted) timer = setTimeout(() => void flush(), gatherMs);
     },
     onError: (e) => o.log?.error({ err: e }, "content janitor error"),
   });
@@ -114,11 +115,9 @@ export async function startContentJanitor(o: {
     commit: (tp, offset) => inner.commit(tp, offset),
     assignment: () => inner.assignment(),
     async close() {
-      closed = true;
       closing.abort();
       await flush();
       await inner.close();
-      if (timer) clearTimeout(timer);
     },
   };
 }
