@@ -8,6 +8,7 @@ interface Signed {
   errors: string[];
   parses: number;
   fastCanon: boolean;
+  direct: boolean;
 }
 export default function sign(task: One): Promise<Signed>;
 export default function sign(task: { batch: One[] }): Promise<Signed[]>;

@@ -1,9 +1,10 @@
 // DKIM signing on a worker thread (actors/delivery/dkim.ts, DkimPool): mailauth's dkimSign on
-// the options the main thread prepared. Plain JavaScript on purpose: a worker thread loads it
-// without a TypeScript loader, under Node, vitest and Deno alike.
+// the options the main thread prepared, without its stream where the message allows
+// (dkim-direct.js). Plain JavaScript on purpose: a worker thread loads it without a TypeScript
+// loader, under Node, vitest and Deno alike.
 import crypto from "node:crypto";
-import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import { install } from "./dkim-canon.js";
+import { sign as dkimSign } from "./dkim-direct.js";
 
 // The body hash's per-byte loops replaced by native scans where the result is the same (dkim-canon.js).
 const fastCanon = install();
@@ -39,6 +40,8 @@ async function signOne({ message, options }) {
     parses,
     /** Whether the body hash runs on dkim-canon.js's fast paths (a test checks it does). */
     fastCanon,
+    /** Whether dkim-direct.js skipped mailauth's stream (a test checks it does). */
+    direct: result.direct,
   };
 }
 

@@ -2,9 +2,9 @@
  * DKIM signing (D3) with mailauth: relaxed/relaxed, the sending domain's active selector and
  * its key (RSA-2048 or ed25519), the signature prepended to the message.
  */
-import { dkimSign } from "mailauth/lib/dkim/sign.js";
 import { Piscina } from "piscina";
 import type { SendingDomain } from "../../shared/model/account/protocol.ts";
+import { sign as dkimSign } from "./dkim-direct.js";
 
 export const SIGNED_HEADERS = [
   "From",
@@ -62,10 +62,7 @@ export type DkimSignFn = (message: Buffer, domain: SendingDomain, now: Date) => 
 
 /** Signs on the calling thread. */
 export const signMessage: DkimSignFn = async (message, domain, now) => {
-  const result = await dkimSign(
-    message,
-    signOptions(domain, now) as unknown as Parameters<typeof dkimSign>[1],
-  );
+  const result = await dkimSign(message, signOptions(domain, now));
   return signatureOf(result.signatures, result.errors);
 };
 

@@ -83,6 +83,7 @@ describe("DKIM on worker threads", () => {
     const first = await sign({ message: message(1), options });
     expect(first.parses).toBeGreaterThan(0); // mailauth's parse went through the kept-keys map
     expect(first.fastCanon).toBe(true); // the body hash runs on dkim-canon.js
+    expect(first.direct).toBe(true); // without mailauth's stream (dkim-direct.js)
     for (let n = 2; n <= 5; n++) {
       const r = await sign({ message: message(n), options });
       expect(r.signatures).toMatch(/^DKIM-Signature: /);
