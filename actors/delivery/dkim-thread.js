@@ -4,7 +4,7 @@
 // loader, under Node, vitest and Deno alike.
 import crypto from "node:crypto";
 import { install } from "./dkim-canon.js";
-import { sign as dkimSign } from "./dkim-direct.js";
+import { sign as signDirect } from "./dkim-direct.js";
 
 // The body hash's per-byte loops replaced by native scans where the result is the same (dkim-canon.js).
 const fastCanon = install();
@@ -32,7 +32,10 @@ crypto.createPrivateKey = (options) => {
 };
 
 async function signOne({ message, options }) {
-  const result = await dkimSign(Buffer.from(message.buffer, message.byteOffset, message.byteLength), options);
+  const result = await signDirect(
+    Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+    options,
+  );
   return {
     signatures: result.signatures,
     errors: result.errors.map((e) => (e?.err instanceof Error ? e.err.message : JSON.stringify(e))),

@@ -4,7 +4,7 @@
  */
 import { Piscina } from "piscina";
 import type { SendingDomain } from "../../shared/model/account/protocol.ts";
-import { sign as dkimSign } from "./dkim-direct.js";
+import { sign as signDirect } from "./dkim-direct.js";
 
 export const SIGNED_HEADERS = [
   "From",
@@ -62,7 +62,7 @@ export type DkimSignFn = (message: Buffer, domain: SendingDomain, now: Date) => 
 
 /** Signs on the calling thread. */
 export const signMessage: DkimSignFn = async (message, domain, now) => {
-  const result = await dkimSign(message, signOptions(domain, now));
+  const result = await signDirect(message, signOptions(domain, now));
   return signatureOf(result.signatures, result.errors);
 };
 
