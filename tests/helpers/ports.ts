@@ -19,7 +19,7 @@ const LOW = 10_000;
 const given = new Set<number>();
 
 /** The first port of the kernel's ephemeral range (Linux), or undefined where it cannot be read. */
-function ephemeralLow(): number | undefined {
+function readEphemeralLow(): number | undefined {
   try {
     const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
     const n = Number(low);
@@ -28,6 +28,9 @@ function ephemeralLow(): number | undefined {
     return undefined;
   }
 }
+
+/** Read once: the range does not change while the tests run. */
+const ephemeralLow = readEphemeralLow();
 
 function listenOn(port: number, host: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
@@ -55,9 +58,8 @@ async function listenFresh(host: string, high: number | undefined): Promise<Serv
 
 export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
   const servers: Server[] = [];
-  const high = ephemeralLow();
   try {
-    for (let i = 0; i < n; i++) servers.push(await listenFresh(host, high));
+    for (let i = 0; i < n; i++) servers.push(await listenFresh(host, ephemeralLow));
     const ports = servers.map((s) => {
       const addr = s.address();
       if (typeof addr !== "object" || !addr) throw new Error("no port");
