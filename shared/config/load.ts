@@ -27,6 +27,12 @@ function readFile(path: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
+/** Settings that were renamed: a config still using the old name is told the new one. */
+const RENAMED: Readonly<Record<string, string>> = {
+  PETREL_S3_CACHE_MB: "PETREL_CONTENT_CACHE_MB (it now applies to the local store too)",
+  s3CacheMb: "contentCacheMb (it now applies to the local store too)",
+};
+
 /**
  * defaults ← file ← environment. The file uses the camelCase names (`submissionPort`), the
  * environment the PETREL_ names; both are checked against the same schema.
@@ -34,9 +40,13 @@ function readFile(path: string): Record<string, unknown> {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const file = env[FILE_VAR] ? readFile(env[FILE_VAR]) : {};
   for (const name of Object.keys(file)) {
+    const now = RENAMED[name];
+    if (now) throw new ConfigError(name, `renamed: use ${now}`);
     if (!(name in configKeys)) throw new ConfigError(name, `unknown key in ${env[FILE_VAR]}`);
   }
   for (const name of Object.keys(env)) {
+    const now = RENAMED[name];
+    if (now) throw new ConfigError(name, `renamed: use ${now}`);
     if (name.startsWith("PETREL_") && !knownEnv.has(name)) throw new ConfigError(name, "unknown setting");
   }
   const parsed: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);

@@ -234,10 +234,10 @@ export const configKeys = {
       .default("content"),
     "X2: key prefix of the content objects (<prefix>/<message id>.<random>); empty = the bucket's root.",
   ),
-  s3CacheMb: key(
-    "PETREL_S3_CACHE_MB",
+  contentCacheMb: key(
+    "PETREL_CONTENT_CACHE_MB",
     z.coerce.number().int().min(0).max(65536).default(64),
-    "X2: MiB of recently stored messages a node keeps in memory, so that it delivers what it accepted without reading it back from S3; 0 = off.",
+    "X1/X2: MiB of recently stored messages a node keeps in memory, so that it delivers what it accepted without reading it back (a GetObject in S3; in the local store only messages of 16 KiB or more); 0 = off.",
   ),
   providerDomain: key(
     "PETREL_PROVIDER_DOMAIN",

@@ -6,6 +6,8 @@
  * - a bigger one streams to its own file under `<dir>/<shard>/<id>-<random>` (never replacing
  *   another): into a temporary file, renamed into place, then the file and the directory fsync'd
  *   together.
+ * With `cacheBytes`, a segment entry of CACHE_MIN bytes or more is also kept in memory for a while
+ * (recent.ts), so that its delivery does not read it back.
  * Either way a resolved `put` survives a crash (S11), and a failed or aborted write leaves nothing
  * under any reference. Temporary files left by a crash are removed at open; a crash between the
  * rename and the fsyncs can leave a file no record names (never published).
@@ -18,6 +20,7 @@ import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fdClose, fdOpen, fdSync, fsyncDir, writeAll } from "../durable-fs.ts";
+import { RecentContent } from "./recent.ts";
 import { isSegmentRef, SegmentLog } from "./segments.ts";
 import { ContentNotFoundError, type ContentStore, type StoredContent } from "./store.ts";
 
@@ -32,10 +35,18 @@ export class LocalContentStore implements ContentStore {
   private constructor(
     readonly dir: string,
     private readonly segments: SegmentLog,
+    private readonly recent?: RecentContent,
   ) {}
 
-  /** `segmentBytes`: size at which a new segment starts (tests make it small). */
-  static async open(dir: string, o: { segmentBytes?: number } = {}): Promise<LocalContentStore> {
+  /**
+   * `segmentBytes`: size at which a new segment starts (tests make it small); `cacheBytes`: bytes
+   * of recently stored segment entries of CACHE_MIN bytes or more kept in memory for their
+   * deliveries (recent.ts), 0 = none.
+   */
+  static async open(
+    dir: string,
+    o: { segmentBytes?: number; cacheBytes?: number } = {},
+  ): Promise<LocalContentStore> {
     await mkdir(join(dir, "tmp"), { recursive: true });
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
@@ -43,7 +54,8 @@ export class LocalContentStore implements ContentStore {
     // rather than one mkdir + fsync at a time on the path of the first messages.
     await Promise.all(SHARDS.map((name) => mkdir(join(dir, name), { recursive: true })));
     await fsyncDir(dir);
-    const store = new LocalContentStore(dir, await SegmentLog.open(join(dir, "segments"), o));
+    const recent = o.cacheBytes ? new RecentContent(o.cacheBytes) : undefined;
+    const store = new LocalContentStore(dir, await SegmentLog.open(join(dir, "segments"), o), recent);
     for (const name of SHARDS) store.shards.set(name, Promise.resolve());
     for (const name of SHARDS)
       for (const f of await readdir(join(dir, name)))
@@ -68,7 +80,9 @@ export class LocalContentStore implements ContentStore {
           head.length === 1 && one
             ? Buffer.from(one.buffer, one.byteOffset, one.byteLength)
             : Buffer.concat(head);
-        return { ref: await this.segments.append(id, body), size: body.length };
+        const ref = await this.segments.append(id, body);
+        if (body.length >= CACHE_MIN) this.recent?.add(ref, body);
+        return { ref, size: body.length };
       }
       const buf = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
       head.push(buf);
@@ -123,7 +137,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async get(ref: string): Promise<Readable> {
-    if (isSegmentRef(ref)) return Readable.from([await this.segments.read(ref)]);
+    if (isSegmentRef(ref)) return Readable.from([this.recent?.get(ref) ?? (await this.segments.read(ref))]);
     if (!REF.test(ref)) throw new ContentNotFoundError(ref);
     const path = this.path(ref);
     try {
@@ -140,7 +154,10 @@ export class LocalContentStore implements ContentStore {
   }
 
   async delete(ref: string): Promise<void> {
-    if (isSegmentRef(ref)) return this.segments.delete(ref);
+    if (isSegmentRef(ref)) {
+      this.recent?.delete(ref);
+      return this.segments.delete(ref);
+    }
     if (!REF.test(ref)) return;
     const path = this.path(ref);
     const size = await stat(path).then(
@@ -194,6 +211,14 @@ export class LocalContentStore implements ContentStore {
 }
 
 const WRITE_BATCH = 256 * 1024;
+/**
+ * Smallest message the store keeps in memory for its delivery. Reading a 100 KiB message back
+ * allocated 100 KiB of buffers per message, and those allocations are what started V8's major
+ * collections on ingress (b) (BENCHMARKS.md, issue 16 session 17: majors 11–12 → 7 per run). A
+ * 5 KiB read costs little, while keeping thousands of small messages alive across young-generation
+ * collections made ingress (a) collect more (minor collections +5 %).
+ */
+const CACHE_MIN = 16 * 1024;
 /** Messages up to this size go to the segment log (held in memory once until their end). */
 export const SMALL_MAX = 1024 * 1024;
 /** Ids usable in a segment reference (ingress's message ids are Crockford base32). */

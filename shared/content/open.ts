@@ -1,6 +1,7 @@
 /**
  * Picks the content store from the configuration (X1/X2): S3 when `s3Bucket` is set, else the
- * local files under `<dataDir>/content`.
+ * local files under `<dataDir>/content`; either keeps `contentCacheMb` of what it stored lately in
+ * memory for the deliveries (recent.ts).
  */
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -17,11 +18,14 @@ type ContentConfig = Pick<
   | "s3SecretAccessKey"
   | "s3ForcePathStyle"
   | "s3Prefix"
-  | "s3CacheMb"
+  | "contentCacheMb"
 >;
 
 export async function openContentStore(config: ContentConfig, dataDir: string): Promise<ContentStore> {
-  if (!config.s3Bucket) return LocalContentStore.open(join(dataDir, "content"));
+  if (!config.s3Bucket)
+    return LocalContentStore.open(join(dataDir, "content"), {
+      cacheBytes: config.contentCacheMb * 1024 * 1024,
+    });
   return S3ContentStore.open({
     bucket: config.s3Bucket,
     endpoint: config.s3Endpoint,
@@ -30,6 +34,6 @@ export async function openContentStore(config: ContentConfig, dataDir: string): 
     secretAccessKey: config.s3SecretAccessKey,
     forcePathStyle: config.s3ForcePathStyle,
     prefix: config.s3Prefix,
-    cacheBytes: config.s3CacheMb * 1024 * 1024,
+    cacheBytes: config.contentCacheMb * 1024 * 1024,
   });
 }

@@ -6,7 +6,7 @@
  * of 5 KiB from 16 concurrent writers (group commit vs parallel PUTs). Each figure is the median
  * over RUNS runs of the run's median (p50) — and for the concurrent case messages per second.
  * Then this process's CPU per operation on 5 KiB messages, 8 at a time (what a cluster node pays
- * per message in the SDK's request path): put, get (S3: a GetObject; with PETREL_S3_CACHE_MB's
+ * per message in the SDK's request path): put, get (S3: a GetObject; with PETREL_CONTENT_CACHE_MB's
  * cache a read from memory), delete, and deleteMany in batches of 100, per reference.
  *
  *   npm run bench:content
@@ -171,7 +171,7 @@ async function main() {
     const cb = await measureCpu("S3/SeaweedFS", s3);
     const cc = await measureCpu("S3/SeaweedFS, cache", s3cached);
     console.log(
-      "\n| figure (median of runs, this process's CPU) | local | S3 (SeaweedFS) | S3 with PETREL_S3_CACHE_MB=64 |",
+      "\n| figure (median of runs, this process's CPU) | local | S3 (SeaweedFS) | S3 with PETREL_CONTENT_CACHE_MB=64 |",
     );
     console.log("| --- | ---: | ---: | ---: |");
     for (const [k, v] of ca) console.log(`| ${k} | ${v} | ${cb.get(k)} | ${cc.get(k)} |`);

@@ -20,7 +20,7 @@ describe("S3 settings (X2)", () => {
       s3Region: "us-east-1",
       s3ForcePathStyle: false,
       s3Prefix: "content",
-      s3CacheMb: 64,
+      contentCacheMb: 64,
     });
   });
 
@@ -33,10 +33,10 @@ describe("S3 settings (X2)", () => {
       PETREL_S3_SECRET_ACCESS_KEY: "s3cr3t",
       PETREL_S3_FORCE_PATH_STYLE: "true",
       PETREL_S3_PREFIX: "relay/eu/content",
-      PETREL_S3_CACHE_MB: "0",
+      PETREL_CONTENT_CACHE_MB: "0",
     });
     expect(c).toMatchObject({
-      s3CacheMb: 0,
+      contentCacheMb: 0,
       s3Endpoint: "http://127.0.0.1:8333",
       s3Bucket: "petrel-mail",
       s3Region: "eu-west-3",
@@ -57,10 +57,16 @@ describe("S3 settings (X2)", () => {
     ["PETREL_S3_PREFIX", "/leading/slash"],
     ["PETREL_S3_PREFIX", "trailing/"],
     ["PETREL_S3_PREFIX", "a//b"],
-    ["PETREL_S3_CACHE_MB", "-1"],
-    ["PETREL_S3_CACHE_MB", "lots"],
+    ["PETREL_CONTENT_CACHE_MB", "-1"],
+    ["PETREL_CONTENT_CACHE_MB", "lots"],
   ])("refuses %s=%s, naming the key", (name, value) => {
     expect(errorOf({ [name]: value }).key).toBe(name);
+  });
+
+  it("tells a config that still names the cache by its old name the new one", () => {
+    const e = errorOf({ PETREL_S3_CACHE_MB: "32" });
+    expect(e.key).toBe("PETREL_S3_CACHE_MB");
+    expect(e.message).toContain("PETREL_CONTENT_CACHE_MB");
   });
 
   it("names the missing half of a key pair", () => {

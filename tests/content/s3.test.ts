@@ -40,7 +40,7 @@ describe.runIf(run)("S3 content store on SeaweedFS", () => {
     return { store, cleanup: () => store.close() };
   });
 
-  describe("the recent-content cache (PETREL_S3_CACHE_MB)", () => {
+  describe("the recent-content cache (PETREL_CONTENT_CACHE_MB)", () => {
     const read = async (store: S3ContentStore, ref: string) => {
       const parts: Buffer[] = [];
       for await (const c of await store.get(ref)) parts.push(Buffer.from(c as Uint8Array));
