@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import { installDataFeedFastPath } from "./data-feed.ts";
 import type { IngressDeps } from "./deps.ts";
 import { adapt, Replies } from "./errors.ts";
 import { hardenConnection, type RawConnection } from "./harden.ts";
@@ -29,6 +30,9 @@ export interface Ingress {
 }
 
 export async function startIngress(o: IngressOptions): Promise<Ingress> {
+  // DATA without smtp-server's per-byte copy and loop where no dot starts a line (data-feed.ts)
+  if (!installDataFeedFastPath())
+    o.log.warn("smtp-server's DATA parser is not the one data-feed.ts knows; its fast path is off");
   const handlers = new SubmissionHandlers(o);
   const disposers = new Map<string, () => void>();
   const pending = new Set<Promise<void>>();
