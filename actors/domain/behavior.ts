@@ -89,24 +89,38 @@ export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
 type Ctx = ActorContext<DomainMsg>;
 
 /**
- * X5: tells the content ledger this recipient has its final status. The only recipient of its
- * message needs no count: its content is deleted from this turn, as the ledger would emit it at
- * once (one actor turn, an inbox record and a changelog record fewer per delivered message; a
- * replayed turn emits it again, and the janitor's delete is idempotent).
+ * X5: tells the content ledger that these recipients, ended in one turn, have their final status.
+ * When they are every recipient of their message — its only one, or all of a message whose
+ * recipients were all at this domain and ended together, as one transaction's outcomes do — the
+ * content is deleted from this turn, as the ledger would emit it at once: one actor turn, an
+ * inbox record and a changelog record fewer per recipient (ingress (b): 5 recipients of one
+ * domain, one transaction). A replayed turn emits it again; the janitor's delete is idempotent.
+ * Otherwise each goes to the ledger, which counts the message's recipients across domains and
+ * turns.
  */
-function finished(ctx: Ctx, r: RecipientRecord): void {
-  if (r.recipients === undefined) return;
-  if (r.recipients === 1) {
-    ctx.emit(CONTENT_DELETE_TOPIC, r.messageId, encodeDeletion(r.contentRef));
-    return;
+function finished(ctx: Ctx, ended: readonly RecipientRecord[]): void {
+  const byMessage = new Map<string, RecipientRecord[]>();
+  for (const r of ended) {
+    if (r.recipients === undefined) continue;
+    const same = byMessage.get(r.messageId);
+    if (same) same.push(r);
+    else byMessage.set(r.messageId, [r]);
   }
-  ctx.send(contentKey(r.messageId), {
-    t: "final",
-    messageId: r.messageId,
-    recipientId: r.recipientId,
-    contentRef: r.contentRef,
-    recipients: r.recipients,
-  } satisfies ContentMsg);
+  for (const [messageId, rs] of byMessage) {
+    const first = rs[0] as RecipientRecord;
+    if (new Set(rs.map((r) => r.recipientId)).size === first.recipients) {
+      ctx.emit(CONTENT_DELETE_TOPIC, messageId, encodeDeletion(first.contentRef));
+      continue;
+    }
+    for (const r of rs)
+      ctx.send(contentKey(messageId), {
+        t: "final",
+        messageId,
+        recipientId: r.recipientId,
+        contentRef: r.contentRef,
+        recipients: r.recipients as number,
+      } satisfies ContentMsg);
+  }
 }
 
 function publish(ctx: Ctx, e: Entry, f: Omit<EventFacts, "ts">): void {
@@ -255,7 +269,10 @@ function current(s: DomainState, out: Outcome): boolean {
 function onOutcome(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): DomainState {
   if (!current(s, out)) return s; // stale or duplicate
   countForCircuit(s, out.allMxFailed === true, ctx, o);
-  return settle(s, out, ctx, o);
+  const ended: RecipientRecord[] = [];
+  settle(s, out, ctx, o, ended);
+  finished(ctx, ended);
+  return s;
 }
 
 /** One transaction's outcomes: one attempt for the circuit, then each recipient on its own. */
@@ -268,7 +285,9 @@ function onOutcomes(s: DomainState, outs: Outcome[], ctx: Ctx, o: DomainOptions)
     ctx,
     o,
   );
-  for (const out of live) settle(s, out, ctx, o);
+  const ended: RecipientRecord[] = [];
+  for (const out of live) settle(s, out, ctx, o, ended);
+  finished(ctx, ended);
   return s;
 }
 
@@ -282,8 +301,11 @@ function countForCircuit(s: DomainState, allMxFailed: boolean, ctx: Ctx, o: Doma
   }
 }
 
-/** A recipient's outcome: Delivered, Deferred (retry timer), or a final bounce. */
-function settle(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): DomainState {
+/**
+ * A recipient's outcome: Delivered, Deferred (retry timer), or a final bounce. A recipient whose
+ * status is now final is added to `ended` (for `finished`, once the turn's outcomes are settled).
+ */
+function settle(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions, ended: RecipientRecord[]): void {
   const id = out.recipientId;
   const e: Entry = { ...(s.entries.get(id) as Entry), lease: undefined };
   ctx.cancelTimer(`lease:${id}`);
@@ -297,10 +319,10 @@ function settle(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Domai
   };
   if (out.result === "delivered") {
     publish(ctx, e, { ...facts, status: "Delivered", reason: "none" });
-    finished(ctx, e.record);
+    ended.push(e.record);
     drop(s, id);
     remember(s, id, { record: compact(e.record), deliveredAt: ctx.now, attempt, mxHost: out.mxHost }, ctx, o);
-    return s;
+    return;
   }
   if (out.result === "defer") {
     const nextAt = ctx.now + delayForAttempt(attempt, o.backoff, jitterUnit(id, attempt));
@@ -315,18 +337,17 @@ function settle(s: DomainState, out: Outcome, ctx: Ctx, o: DomainOptions): Domai
         lastMx: out.mxHost,
       });
       ctx.setTimer(`retry:${id}`, nextAt, { t: "due", recipientId: id });
-      return s;
+      return;
     }
     // D6: past the maximum retry period the deferral is a soft bounce, with the last reply kept.
     publish(ctx, e, { ...facts, status: "SoftBounce", reason: "retry_period_expired" });
-    finished(ctx, e.record);
+    ended.push(e.record);
     drop(s, id);
-    return s;
+    return;
   }
   finalBounce(ctx, e.record, out.result, facts);
-  finished(ctx, e.record);
+  ended.push(e.record);
   drop(s, id);
-  return s;
 }
 
 function finalBounce(
@@ -533,7 +554,7 @@ export function createDomainBehavior(options: Partial<DomainOptions> = {}): Beha
               mxHost: e.lastMx ?? "",
               attempt: e.attempts,
             });
-            finished(ctx, e.record);
+            finished(ctx, [e.record]);
             drop(s, msg.recipientId);
             return pump(s, ctx, o);
           }

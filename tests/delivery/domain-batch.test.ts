@@ -3,7 +3,8 @@
  * recording context stands in for the runtime. A message's records wait for each other (at most
  * `gatherMs`), then take one slot and one attempt; each recipient settles on its own outcome
  * (Delivered, Deferred with its own timer, HardBounce), a transaction counts once for the circuit,
- * and a delayed bounce to the message's Return-Path finds the recipient by its address.
+ * and a delayed bounce to the message's Return-Path finds the recipient by its address; a message
+ * whose recipients all end together here has its content deleted from that turn (X5).
  */
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../../actors/behavior.ts";
@@ -26,6 +27,8 @@ function setup(opts = {}) {
   const attempts: AttemptRequest[] = [];
   const events: StatusEvent[] = [];
   const sends: { key: string; msg: unknown }[] = [];
+  /** `content.delete` records (X5): the content references, as emitted. */
+  const deletions: string[] = [];
   const timers = new Map<string, { at: number; msg: DomainMsg }>();
   let now = T0;
   let s: DomainState = b.initial("d.test");
@@ -41,6 +44,7 @@ function setup(opts = {}) {
     send: (key, msg) => sends.push({ key, msg }),
     emit: (topic, _key, value) => {
       if (topic === "delivery.attempts") attempts.push(dec(value));
+      else if (topic === "content.delete") deletions.push(new TextDecoder().decode(value));
       else events.push(dec(value));
     },
   });
@@ -58,7 +62,18 @@ function setup(opts = {}) {
     now = at;
   };
   const statuses = (id: string) => events.filter((e) => e.recipientId === id).map((e) => e.status);
-  return { attempts, events, sends, timers, send, advance, statuses, state: () => s, now: () => now };
+  return {
+    attempts,
+    events,
+    sends,
+    deletions,
+    timers,
+    send,
+    advance,
+    statuses,
+    state: () => s,
+    now: () => now,
+  };
 }
 
 /** Recipient `seq` of message `m` (which has `of` records in all). */
@@ -138,6 +153,62 @@ describe("domain actor: delivery per message", () => {
     expect(retry.record.recipientId).toBe(d.recipientId);
     expect(retry.records).toBeUndefined();
     expect(retry.attempt).toBe(2);
+  });
+
+  it("X5: a message whose every recipient ends in one transaction here deletes its content from that turn, without the ledger", () => {
+    const t = setup();
+    const recs = [0, 1, 2, 3, 4].map((i) => record("m6", i, 5));
+    for (const r of recs) t.send({ t: "recipient", record: r });
+    const req = t.attempts[0] as AttemptRequest;
+    // a delivery and a hard bounce are both final
+    t.send({
+      t: "outcomes",
+      outcomes: recs.map((r, i) =>
+        outcomeOf(
+          req,
+          r,
+          i === 2 ? { result: "hard", reason: "unknown_user", remoteReply: "550 5.1.1" } : {},
+        ),
+      ),
+    });
+    expect(t.deletions).toEqual(["c-m6"]);
+    expect(t.sends.filter((x) => x.key.startsWith("content:"))).toEqual([]);
+  });
+
+  it("X5: while a recipient of the message is still open, or at another domain, the ended ones go to the ledger", () => {
+    const t = setup();
+    const recs = [0, 1, 2].map((i) => record("m7", i, 3));
+    for (const r of recs) t.send({ t: "recipient", record: r });
+    const req = t.attempts[0] as AttemptRequest;
+    t.send({
+      t: "outcomes",
+      outcomes: recs.map((r, i) =>
+        outcomeOf(
+          req,
+          r,
+          i === 1 ? { result: "defer", reason: "remote_temporary", remoteReply: "451 4.3.0" } : {},
+        ),
+      ),
+    });
+    const finals = () =>
+      t.sends
+        .filter((x) => x.key.startsWith("content:"))
+        .map((x) => (x.msg as { recipientId: string }).recipientId);
+    expect(finals()).toEqual(["m7.0", "m7.2"]);
+    t.advance(T0 + 1_000);
+    const retry = t.attempts[1] as AttemptRequest;
+    t.send({ t: "outcome", outcome: outcomeOf(retry, recs[1] as RecipientRecord) });
+    expect(finals()).toEqual(["m7.0", "m7.2", "m7.1"]); // the ledger counts the third and deletes
+    expect(t.deletions).toEqual([]);
+    // Two of a message's three records here, the third at another domain: the ledger counts.
+    const u = setup();
+    const two = [0, 2].map((i) => record("m8", i, 3));
+    for (const r of two) u.send({ t: "recipient", record: r });
+    u.advance(T0 + 20);
+    const req8 = u.attempts[0] as AttemptRequest;
+    u.send({ t: "outcomes", outcomes: two.map((r) => outcomeOf(req8, r)) });
+    expect(u.deletions).toEqual([]);
+    expect(u.sends.filter((x) => x.key.startsWith("content:"))).toHaveLength(2);
   });
 
   it("a message whose other records go to other domains waits `gatherMs`, then goes with what is here", () => {
