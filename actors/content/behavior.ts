@@ -6,8 +6,9 @@
  * at the last one, emits the reference on `content.delete`, which the relay's content janitor job
  * deletes from the store (actors do no I/O). Keyed by a bucket of the message id
  * (`content:<bucket>`, actors/keys.ts), its rows in a keyed table: O(1) per recipient.
- * A message with one recipient does not come here: its domain actor emits the deletion itself in
- * the turn that makes it final (actors/domain/behavior.ts `finished`), as this ledger would at once.
+ * A message whose every recipient ends in one turn of its domain actor (its only recipient, or all
+ * of them in one transaction) does not come here: that actor emits the deletion itself
+ * (actors/domain/behavior.ts `finished`), as this ledger would at once.
  */
 import type { ActorContext, Behavior } from "../behavior.ts";
 import { CONTENT_ACTOR_TYPE } from "../keys.ts";
