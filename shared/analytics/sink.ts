@@ -27,7 +27,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Bus, BusRecord, Subscription } from "../bus/types.ts";
 import type { SinkRecorder } from "../metrics.ts";
 import { decodeStatusEvent, STATUS_EVENTS_TOPIC, STATUS_EVENTS_TOPIC_SPEC } from "../model/event.ts";
-import { type EventRow, eventRow } from "./rows.ts";
+import { EVENT_COLUMNS, type EventRow, eventRow, eventValues } from "./rows.ts";
 
 export const SINK_GROUP = "analytics-sink";
 
@@ -163,8 +163,9 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
       // the views' parts; `events` is read with FINAL and the derived tables ignore duplicates.
       await o.client.insert({
         table: "events",
-        values: fresh,
-        format: "JSONEachRow",
+        values: fresh.map(eventValues),
+        columns: [...EVENT_COLUMNS],
+        format: "JSONCompactEachRow",
         clickhouse_settings: { insert_deduplicate: 0 },
       });
     }
