@@ -5,12 +5,11 @@
  *
  * Why: in data mode smtp-server copies every incoming chunk into a new buffer (`Buffer.concat` of
  * the 4 bytes it held back and the chunk) and then looks at every byte in JavaScript for a dot
- * after a line feed (an escape dot, or the end of DATA). Measured in one process (a 100 KiB
- * message in 16 KiB chunks, `.tmp`-style loop of 3,000 messages): 233 µs of CPU per message
- * through smtp-server, 101 µs with this path — and 100 KiB fewer bytes of buffers allocated per
- * message, which is what starts V8's major collections on ingress (b) (BENCHMARKS.md, issue 16
- * session 16). smtp-server is the well-kept server and has no option for this; an upstream
- * candidate.
+ * after a line feed (an escape dot, or the end of DATA). `npm run bench:data-feed` (a 100 KiB
+ * message in 16 KiB chunks): ~233 µs of CPU per message through smtp-server, ~101 µs with this
+ * path — and 100 KiB fewer bytes of buffers allocated per message, which is what starts V8's major
+ * collections on ingress (b) (BENCHMARKS.md, issue 16 sessions 16 and 17). smtp-server is the
+ * well-kept server and has no option for this; an upstream candidate.
  *
  * The fast path takes a chunk only when smtp-server's loop would find nothing in it: not at the
  * start of DATA, the chunk at least MIN_FAST bytes long, the data stream writable, and no `\n.`
