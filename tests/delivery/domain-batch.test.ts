@@ -106,6 +106,18 @@ const outcomeOf = (req: AttemptRequest, r: RecipientRecord, o: Partial<Outcome> 
   ...o,
 });
 
+/** A message's records arrive, then one transaction's outcomes: each delivered but recipient `odd`'s, which is `o`. */
+function oneTransaction(
+  t: ReturnType<typeof setup>,
+  recs: RecipientRecord[],
+  odd: number,
+  o: Partial<Outcome>,
+) {
+  for (const r of recs) t.send({ t: "recipient", record: r });
+  const req = t.attempts[0] as AttemptRequest;
+  t.send({ t: "outcomes", outcomes: recs.map((r, i) => outcomeOf(req, r, i === odd ? o : {})) });
+}
+
 describe("domain actor: delivery per message", () => {
   it("a message's five records wait for each other, then go in one attempt on one slot", () => {
     const t = setup();
@@ -158,19 +170,8 @@ describe("domain actor: delivery per message", () => {
   it("X5: a message whose every recipient ends in one transaction here deletes its content from that turn, without the ledger", () => {
     const t = setup();
     const recs = [0, 1, 2, 3, 4].map((i) => record("m6", i, 5));
-    for (const r of recs) t.send({ t: "recipient", record: r });
-    const req = t.attempts[0] as AttemptRequest;
     // a delivery and a hard bounce are both final
-    t.send({
-      t: "outcomes",
-      outcomes: recs.map((r, i) =>
-        outcomeOf(
-          req,
-          r,
-          i === 2 ? { result: "hard", reason: "unknown_user", remoteReply: "550 5.1.1" } : {},
-        ),
-      ),
-    });
+    oneTransaction(t, recs, 2, { result: "hard", reason: "unknown_user", remoteReply: "550 5.1.1" });
     expect(t.deletions).toEqual(["c-m6"]);
     expect(t.sends.filter((x) => x.key.startsWith("content:"))).toEqual([]);
   });
@@ -178,18 +179,7 @@ describe("domain actor: delivery per message", () => {
   it("X5: while a recipient of the message is still open, or at another domain, the ended ones go to the ledger", () => {
     const t = setup();
     const recs = [0, 1, 2].map((i) => record("m7", i, 3));
-    for (const r of recs) t.send({ t: "recipient", record: r });
-    const req = t.attempts[0] as AttemptRequest;
-    t.send({
-      t: "outcomes",
-      outcomes: recs.map((r, i) =>
-        outcomeOf(
-          req,
-          r,
-          i === 1 ? { result: "defer", reason: "remote_temporary", remoteReply: "451 4.3.0" } : {},
-        ),
-      ),
-    });
+    oneTransaction(t, recs, 1, { result: "defer", reason: "remote_temporary", remoteReply: "451 4.3.0" });
     const finals = () =>
       t.sends
         .filter((x) => x.key.startsWith("content:"))
