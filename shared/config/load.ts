@@ -33,6 +33,11 @@ const RENAMED: Readonly<Record<string, string>> = {
   s3CacheMb: "contentCacheMb (it now applies to the local store too)",
 };
 
+function refuseRenamed(name: string): void {
+  const now = RENAMED[name];
+  if (now) throw new ConfigError(name, `renamed: use ${now}`);
+}
+
 /**
  * defaults ← file ← environment. The file uses the camelCase names (`submissionPort`), the
  * environment the PETREL_ names; both are checked against the same schema.
@@ -40,13 +45,11 @@ const RENAMED: Readonly<Record<string, string>> = {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const file = env[FILE_VAR] ? readFile(env[FILE_VAR]) : {};
   for (const name of Object.keys(file)) {
-    const now = RENAMED[name];
-    if (now) throw new ConfigError(name, `renamed: use ${now}`);
+    refuseRenamed(name);
     if (!(name in configKeys)) throw new ConfigError(name, `unknown key in ${env[FILE_VAR]}`);
   }
   for (const name of Object.keys(env)) {
-    const now = RENAMED[name];
-    if (now) throw new ConfigError(name, `renamed: use ${now}`);
+    refuseRenamed(name);
     if (name.startsWith("PETREL_") && !knownEnv.has(name)) throw new ConfigError(name, "unknown setting");
   }
   const parsed: Config = parseKeys(configKeys, env, file, env[FILE_VAR]);

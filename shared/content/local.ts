@@ -54,7 +54,7 @@ export class LocalContentStore implements ContentStore {
     // rather than one mkdir + fsync at a time on the path of the first messages.
     await Promise.all(SHARDS.map((name) => mkdir(join(dir, name), { recursive: true })));
     await fsyncDir(dir);
-    const recent = o.cacheBytes ? new RecentContent(o.cacheBytes) : undefined;
+    const recent = o.cacheBytes ? new RecentContent(o.cacheBytes, { minBytes: CACHE_MIN }) : undefined;
     const store = new LocalContentStore(dir, await SegmentLog.open(join(dir, "segments"), o), recent);
     for (const name of SHARDS) store.shards.set(name, Promise.resolve());
     for (const name of SHARDS)
@@ -81,7 +81,7 @@ export class LocalContentStore implements ContentStore {
             ? Buffer.from(one.buffer, one.byteOffset, one.byteLength)
             : Buffer.concat(head);
         const ref = await this.segments.append(id, body);
-        if (body.length >= CACHE_MIN) this.recent?.add(ref, body);
+        this.recent?.add(ref, body);
         return { ref, size: body.length };
       }
       const buf = typeof r.value === "string" ? Buffer.from(r.value) : r.value;

@@ -5,18 +5,30 @@
  * Content is immutable, so a copy is never stale; a delete drops it. Bounded by total bytes and by
  * age (oldest written, first out); one message is kept only when it is at most an eighth of the
  * bound, so a few large ones cannot flush the many small (and the S3 store offers only those it
- * wrote in one PutObject, up to 5 MiB).
+ * wrote in one PutObject, up to 5 MiB), and, where a floor is set, at least `minBytes`.
  */
 export class RecentContent {
   /** ref → bytes, in the order they were stored */
   private readonly entries = new Map<string, { bytes: Buffer; at: number }>();
   private total = 0;
 
+  private readonly maxAgeMs: number;
+  private readonly minBytes: number;
+  private readonly now: () => number;
+
+  /**
+   * `maxBytes`: the bound of the bytes held; `maxAgeMs`: how long an entry is served (default 10
+   * min); `minBytes`: smallest message kept (default 0: any), for a store whose own read of a small
+   * message costs less than keeping thousands of them alive (the local store).
+   */
   constructor(
     private readonly maxBytes: number,
-    private readonly maxAgeMs = 10 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    o: { maxAgeMs?: number; minBytes?: number; now?: () => number } = {},
+  ) {
+    this.maxAgeMs = o.maxAgeMs ?? 10 * 60_000;
+    this.minBytes = o.minBytes ?? 0;
+    this.now = o.now ?? Date.now;
+  }
 
   /** Largest message kept. */
   get entryLimit(): number {
@@ -29,7 +41,7 @@ export class RecentContent {
   }
 
   add(ref: string, bytes: Buffer): void {
-    if (bytes.length > this.entryLimit) return;
+    if (bytes.length > this.entryLimit || bytes.length < this.minBytes) return;
     this.delete(ref);
     this.entries.set(ref, { bytes, at: this.now() });
     this.total += bytes.length;

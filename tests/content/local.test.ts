@@ -13,9 +13,10 @@ import { LocalContentStore } from "../../shared/content/local.ts";
 import { openContentStore } from "../../shared/content/open.ts";
 import { contentContract } from "./store.case.ts";
 
-contentContract("local files", async () => {
+/** A store in a fresh directory, removed at cleanup. */
+async function fresh(o: { cacheBytes?: number } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "petrel-content-"));
-  const store = await LocalContentStore.open(dir);
+  const store = await LocalContentStore.open(dir, o);
   return {
     store,
     cleanup: async () => {
@@ -23,19 +24,10 @@ contentContract("local files", async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
 
-contentContract("local files, recent messages kept in memory", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "petrel-content-"));
-  const store = await LocalContentStore.open(dir, { cacheBytes: 8 * 1024 * 1024 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+contentContract("local files", () => fresh());
+contentContract("local files, recent messages kept in memory", () => fresh({ cacheBytes: 8 * 1024 * 1024 }));
 
 it("delivers a message of 16 KiB or more from memory, a smaller one from disk, and forgets a deleted one", async () => {
   const dir = await mkdtemp(join(tmpdir(), "petrel-content-"));

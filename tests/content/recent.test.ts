@@ -1,7 +1,7 @@
 /**
  * The recent-content cache of the S3 store (shared/content/recent.ts), as a pure unit with an
  * injected clock: bounded by bytes (oldest out first) and by age, one entry at most an eighth of
- * the bound, a delete drops an entry. Fails if the cache grows past its bound or serves old bytes.
+ * the bound and at least its floor, a delete drops an entry. Fails if the cache grows past its bound or serves old bytes.
  */
 import { describe, expect, it } from "vitest";
 import { RecentContent } from "../../shared/content/recent.ts";
@@ -28,9 +28,18 @@ describe("RecentContent", () => {
     expect(c.bytes).toBe(100);
   });
 
+  it("does not keep a message under its floor, when it has one", () => {
+    const c = new RecentContent(800, { minBytes: 50 });
+    c.add("small", bytes(49));
+    c.add("enough", bytes(50));
+    expect(c.get("small")).toBeUndefined();
+    expect(c.get("enough")).toBeDefined();
+    expect(c.bytes).toBe(50);
+  });
+
   it("forgets entries past their age", () => {
     let now = 0;
-    const c = new RecentContent(1000, 60_000, () => now);
+    const c = new RecentContent(1000, { maxAgeMs: 60_000, now: () => now });
     c.add("old", bytes(10));
     now = 30_000;
     c.add("young", bytes(10));
