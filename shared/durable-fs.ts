@@ -96,6 +96,20 @@ export async function writeAll(fd: number, bufs: readonly Uint8Array[], position
     );
 }
 
+/**
+ * `writeAll` on this thread: for writes that need no disk wait (no O_DSYNC, into the page cache),
+ * where the thread-pool hand-off would cost more than the copy.
+ */
+export function writeAllSync(fd: number, bufs: readonly Uint8Array[], position: number): void {
+  if (bufs.length === 0) return;
+  const total = bufs.reduce((n, b) => n + b.length, 0);
+  const bytesWritten = fs.writevSync(fd, bufs as NodeJS.ArrayBufferView[], position);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(bufs).subarray(bytesWritten);
+  for (let off = 0; off < rest.length; )
+    off += fs.writeSync(fd, rest, off, rest.length - off, position + bytesWritten + off);
+}
+
 /** fsyncs a directory so that entries created, renamed or removed in it are durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fd = await fdOpen(dir, "r");

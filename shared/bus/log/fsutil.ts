@@ -1,7 +1,14 @@
 /** Small durable-file helpers shared by the log's metadata, offsets and segments. */
 import { unlink } from "node:fs/promises";
 
-export { atomicWriteFile, DSYNC_OPEN, fsyncDir, writeAll, writeFlags } from "../../durable-fs.ts";
+export {
+  atomicWriteFile,
+  DSYNC_OPEN,
+  fsyncDir,
+  writeAll,
+  writeAllSync,
+  writeFlags,
+} from "../../durable-fs.ts";
 
 export async function unlinkIfExists(path: string): Promise<void> {
   try {

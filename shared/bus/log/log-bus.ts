@@ -6,8 +6,10 @@
  *   offsets.json, offsets.log               committed offsets of every group: snapshot + journal (offsets.ts)
  *   topics/<topic>/meta.json                { name, partitions, compacted }, written atomically
  *   topics/<topic>/<partition>/<base>.log   segment files (format.ts, segment.ts)
+ *   wal/<sequence>.wal                      the write-ahead file (wal.ts); none after a clean shutdown
  *
- * A publish resolves after the fsync covering its records (group commit, partition-log.ts);
+ * A publish resolves once its records are durable: written to their segment and to the write-ahead
+ * file, whose one O_DSYNC write per round serves every partition (group commit, partition-log.ts);
  * consumer groups are coordinated in process (group.ts). Maintenance runs periodically and after
  * commits: retention deletes closed segments every group that committed on the topic has
  * consumed (never on compacted topics, whose history is replayed), compaction rewrites closed
@@ -34,6 +36,8 @@ import { type LogBusLogger, stderrLogger } from "./logger.ts";
 import { type MaintainedTopic, Maintenance } from "./maintenance.ts";
 import { OffsetStore } from "./offsets.ts";
 import { PartitionLog, type RecoveryNote } from "./partition-log.ts";
+import { CorruptSegmentError } from "./segment.ts";
+import { dropFiles, readWalEntries, WriteAheadLog } from "./wal.ts";
 
 export interface LogBusOptions {
   dir: string;
@@ -46,6 +50,8 @@ export interface LogBusOptions {
   logger?: LogBusLogger;
   /** Period of the retention/compaction sweep; 0 disables the timer. Default 60 s. */
   maintenanceIntervalMs?: number;
+  /** The write-ahead file is checkpointed (and a new one started) past this size. Default 64 MiB. */
+  walBytes?: number;
 }
 
 interface TopicState extends MaintainedTopic {
@@ -67,6 +73,7 @@ export class LogBus implements Bus {
   private state: "new" | "open" | "closing" | "closed" = "new";
   private topicChain: Promise<unknown> = Promise.resolve();
   private maintenance!: Maintenance;
+  private wal: WriteAheadLog | undefined;
 
   constructor(options: LogBusOptions) {
     this.opts = {
@@ -76,6 +83,7 @@ export class LogBus implements Bus {
       fsync: options.fsync ?? true,
       logger: options.logger ?? stderrLogger,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 60_000,
+      walBytes: options.walBytes ?? 64 * 1024 * 1024,
     };
   }
 
@@ -99,11 +107,18 @@ export class LogBus implements Bus {
       this.offsets = await OffsetStore.open(this.opts.dir, this.opts.fsync);
       this.maintenance = new Maintenance(this.topics, this.offsets, this.opts.logger);
       this.offsets.onDurable = (topics) => this.maintenance.committed(topics);
+      const leftovers = this.opts.fsync ? await WriteAheadLog.leftovers(this.opts.dir) : [];
+      if (this.opts.fsync) {
+        const { dir, walBytes: fileBytes, logger } = this.opts;
+        this.wal = await WriteAheadLog.start({ dir, fileBytes, logger }, leftovers);
+      }
       for (const entry of await readdir(this.topicsDir, { withFileTypes: true })) {
         if (entry.isDirectory()) await this.loadTopic(entry.name);
       }
+      await this.replayWal(leftovers);
     } catch (e) {
       for (const t of this.topics.values()) for (const l of t.logs) await l.close().catch(() => {});
+      await this.wal?.close(false).catch(() => {});
       await this.unlock();
       throw e;
     }
@@ -136,7 +151,56 @@ export class LogBus implements Bus {
   private openPartition(topic: string, partition: number, notes: RecoveryNote[] = []): Promise<PartitionLog> {
     const { segmentBytes, fsync, clock, logger } = this.opts;
     const dir = join(this.topicsDir, topic, String(partition));
-    return PartitionLog.open({ dir, topic, partition, segmentBytes, fsync, clock, logger }, notes);
+    const { wal } = this;
+    return PartitionLog.open({ dir, topic, partition, segmentBytes, fsync, clock, logger, wal }, notes);
+  }
+
+  /**
+   * After a crash: appends again every record of the write-ahead files that its partition lacks (a
+   * segment write the disk never got, as after a power loss; after a killed process the segments
+   * normally hold everything), through the new write-ahead file, then deletes the old files. A record
+   * that would leave a gap in its partition means lost data: the log refuses to open.
+   */
+  private async replayWal(files: string[]): Promise<void> {
+    if (files.length === 0) return;
+    const restored = new Map<PartitionLog, number>();
+    const appends: Promise<unknown>[] = [];
+    for (const file of files) {
+      const { entries, torn } = await readWalEntries(file);
+      if (torn)
+        this.opts.logger.warn({ file, reason: torn }, "write-ahead file ends in an interrupted write");
+      for (const e of entries) {
+        const log = this.topics.get(e.topic)?.logs[e.partition];
+        if (!log) {
+          this.opts.logger.warn(
+            { topic: e.topic, partition: e.partition, file },
+            "write-ahead records of an unknown partition skipped",
+          );
+          continue;
+        }
+        const from = e.offsets.findIndex((o) => o >= log.nextOffset);
+        if (from < 0) continue;
+        if (e.offsets[from] !== log.nextOffset)
+          throw new CorruptSegmentError(
+            `${e.topic}/${e.partition}: its log ends at offset ${log.nextOffset} but the write-ahead file ${file} continues at ${e.offsets[from]}`,
+          );
+        appends.push(log.restore(e.frames.slice(from), e.offsets.slice(from)));
+        restored.set(log, (restored.get(log) ?? 0) + e.offsets.length - from);
+      }
+    }
+    await Promise.all(appends);
+    for (const [log, n] of restored) {
+      const note = {
+        topic: log.topic,
+        partition: log.partition,
+        segment: log.active.path,
+        droppedBytes: 0,
+        reason: `restored ${n} records from the write-ahead file`,
+      };
+      this.recovery.push(note);
+      this.opts.logger.warn({ ...note }, "log recovery restored records its segment had lost");
+    }
+    await dropFiles(files);
   }
 
   /** Publishing and reading stay possible while close() waits for in-flight handlers. */
@@ -177,6 +241,11 @@ export class LogBus implements Bus {
     });
     this.topicChain = run.catch(() => {});
     return run;
+  }
+
+  /** The write-ahead file's counters (undefined without fsync): writes, entries, checkpoints. */
+  get writeAheadStats(): Readonly<WriteAheadLog["stats"]> | undefined {
+    return this.wal?.stats;
   }
 
   async partitionCount(topic: string): Promise<number> {
@@ -295,6 +364,10 @@ export class LogBus implements Bus {
       .close()
       .catch((e) => this.opts.logger.error({ err: String(e) }, "offsets flush failed"));
     for (const t of this.topics.values()) await Promise.all(t.logs.map((l) => l.close()));
+    const synced = [...this.topics.values()].every((t) => t.logs.every((l) => l.closedSynced));
+    await this.wal
+      ?.close(synced)
+      .catch((e) => this.opts.logger.error({ err: String(e) }, "write-ahead close failed"));
     await this.unlock?.();
   }
 }

@@ -6,17 +6,23 @@
  * positional write, calls fdatasync once, and only then resolves every append of the batch and
  * advances the durable end that readers stop at. Appends made while an fsync is running form the
  * next batch, so N concurrent publishers cost about one fsync per round, not N.
+ *
+ * With a write-ahead file (wal.ts, the default when the log fsyncs under Node) the batch goes to the
+ * segment without waiting for the disk and is made durable by the write-ahead file, whose one write
+ * per round serves every partition that flushed in it; a segment is fdatasync'ed when it closes and
+ * at the write-ahead file's checkpoints.
  */
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { BusRecord, OutRecord } from "../types.ts";
 import { encodeFrame, segmentFileName } from "./format.ts";
-import { DSYNC_OPEN, fsyncDir, writeAll, writeFlags } from "./fsutil.ts";
+import { DSYNC_OPEN, fsyncDir, writeAll, writeAllSync, writeFlags } from "./fsutil.ts";
 import type { LogBusLogger } from "./logger.ts";
 import { Notifier } from "./notifier.ts";
 import { type RecoveryNote, recoverSegments } from "./recovery.ts";
 import { Segment } from "./segment.ts";
 import { TailCache } from "./tail.ts";
+import type { WalPartition, WriteAheadLog } from "./wal.ts";
 
 export type { RecoveryNote };
 
@@ -30,6 +36,8 @@ export interface PartitionLogOptions {
   logger: LogBusLogger;
   /** Bytes of the newest durable records kept in memory for readers (tail.ts); 0 = none. */
   tailBytes?: number;
+  /** Makes appends durable (with `fsync`): segment writes then wait for no disk. */
+  wal?: WriteAheadLog;
 }
 
 /** Buffers in one writev at most (IOV_MAX is 1,024 on Linux). */
@@ -45,7 +53,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-export class PartitionLog {
+export class PartitionLog implements WalPartition {
   /** Ordered by base offset; the last one is active. Replaced, never mutated (readers hold copies). */
   segments: Segment[] = [];
   /** Next offset to assign. */
@@ -57,8 +65,14 @@ export class PartitionLog {
   private writeHandle!: FileHandle;
   /** The active segment is open O_DSYNC: a write is durable when it returns, no fdatasync after. */
   private get dsync(): boolean {
-    return this.options.fsync && DSYNC_OPEN;
+    return this.options.fsync && DSYNC_OPEN && !this.options.wal;
   }
+  /** Durability comes from the write-ahead file. */
+  private get wal(): WriteAheadLog | undefined {
+    return this.options.fsync ? this.options.wal : undefined;
+  }
+  /** close() made every segment write durable (or the log does not fsync). */
+  private synced = false;
   private writePos = 0;
   private writtenNext = 0;
   private unsyncedIndex: [number, number][] = [];
@@ -113,9 +127,26 @@ export class PartitionLog {
     const base = this.nextOffset;
     const frames = records.map((r, i) => encodeFrame(base + i, timestamp, r.key, r.headers, r.value));
     const offsets = records.map((_, i) => base + i);
-    this.nextOffset += records.length;
+    return this.enqueue(frames, offsets);
+  }
+
+  /**
+   * Appends frames recovered from the write-ahead file, byte for byte (their offsets and timestamps
+   * kept); they must continue the partition exactly.
+   */
+  restore(frames: Buffer[], offsets: number[]): Promise<number[]> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (offsets.some((o, i) => o !== this.nextOffset + i))
+      throw new Error(
+        `partition ${this.topic}/${this.partition}: write-ahead records from offset ${offsets[0]} do not continue its end ${this.nextOffset}`,
+      );
+    return this.enqueue(frames, offsets);
+  }
+
+  private enqueue(frames: Buffer[], offsets: number[]): Promise<number[]> {
+    this.nextOffset += frames.length;
     this.stats.appends++;
-    this.stats.records += records.length;
+    this.stats.records += frames.length;
     return new Promise((resolve, reject) => {
       this.queue.push({ frames, offsets, resolve, reject });
       if (!this.flushing) this.drained = this.flushLoop();
@@ -182,7 +213,15 @@ export class PartitionLog {
     if (chunk.length === 0) return;
     const bufs = chunk.length > MAX_IOV ? [Buffer.concat(chunk)] : chunk;
     const bytes = bufs.reduce((n, b) => n + b.length, 0);
-    await writeAll(this.writeHandle.fd, bufs, this.writePos);
+    const wal = this.wal;
+    if (wal) {
+      // To the page cache, on this thread: no hand-off to wait for; the write-ahead file's one
+      // write of the round makes it durable.
+      writeAllSync(this.writeHandle.fd, bufs, this.writePos);
+      await wal.append(this, chunk);
+    } else {
+      await writeAll(this.writeHandle.fd, bufs, this.writePos);
+    }
     this.writePos += bytes;
     this.writtenNext = next;
   }
@@ -191,7 +230,7 @@ export class PartitionLog {
   private async syncAndPublish(): Promise<void> {
     if (this.options.fsync && this.writePos > this.active.size) {
       // O_DSYNC descriptors (durable-fs.ts DSYNC_OPEN): each write was durable when it returned.
-      if (!this.dsync) await this.writeHandle.datasync();
+      if (!this.dsync && !this.wal) await this.writeHandle.datasync();
       this.stats.fsyncs++;
     }
     const seg = this.active;
@@ -208,6 +247,8 @@ export class PartitionLog {
   /** Closes the active segment (after making it durable) and starts a new one at `baseOffset`. */
   private async roll(baseOffset: number): Promise<void> {
     await this.syncAndPublish();
+    // Closed segments are trusted by recovery and by the write-ahead file's checkpoints.
+    if (this.wal) await this.writeHandle.datasync();
     const path = join(this.options.dir, segmentFileName(baseOffset));
     const fh = await open(path, writeFlags({ create: true, dsync: this.dsync }));
     try {
@@ -278,6 +319,25 @@ export class PartitionLog {
       "log write failed",
     );
     for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+  }
+
+  /**
+   * The write-ahead file's checkpoint: fdatasyncs what was written to the active segment. A segment
+   * closed (rolled) meanwhile was synced then; a closed partition synced on close.
+   */
+  async syncWritten(): Promise<void> {
+    const fh = this.writeHandle;
+    try {
+      await fh.datasync();
+    } catch (e) {
+      if (fh !== this.writeHandle || this.closed) return;
+      throw e;
+    }
+  }
+
+  /** close() synced every segment write (what the write-ahead file held is no longer needed). */
+  get closedSynced(): boolean {
+    return this.synced;
   }
 
   /** Resolves once an offset >= `offset` is durable, or on abort or close. No polling. */
@@ -358,7 +418,14 @@ export class PartitionLog {
     this.closed = true;
     await this.drained;
     await this.exclusive(async () => {});
-    if (this.options.fsync && !this.failed) await this.writeHandle.datasync().catch(() => {});
+    if (!this.options.fsync) this.synced = true;
+    else if (!this.failed)
+      await this.writeHandle.datasync().then(
+        () => {
+          this.synced = true;
+        },
+        () => {},
+      );
     this.notifier.wake();
     for (const s of this.segments) await s.close();
   }

@@ -31,6 +31,8 @@ export interface RecoveryTarget {
   partition: number;
   fsync: boolean;
   logger: LogBusLogger;
+  /** Appends are made durable by the log's write-ahead file (wal.ts), not by the segment itself. */
+  wal?: unknown;
 }
 
 /** Returns the partition's segments in offset order; the last (active) one is open read-write. */
@@ -56,13 +58,14 @@ export async function recoverSegments(t: RecoveryTarget, notes: RecoveryNote[]):
     const path = join(dir, segmentFileName(base));
     const { size } = await stat(path);
     if (i === bases.length - 1) {
-      // The active segment: appended to, O_DSYNC when the log fsyncs (partition-log.ts).
+      // The active segment: appended to, O_DSYNC when the log fsyncs without a write-ahead file
+      // (partition-log.ts).
       segments.push(
         new Segment(
           base,
           path,
           size,
-          await open(path, writeFlags({ create: false, dsync: t.fsync && DSYNC_OPEN })),
+          await open(path, writeFlags({ create: false, dsync: t.fsync && DSYNC_OPEN && !t.wal })),
         ),
       );
     } else if (size === 0) {
