@@ -31,6 +31,7 @@ import {
   fdFtruncate,
   fdOpen,
   fdReadFull,
+  fdReadFullSync,
   fdSize,
   fdSync,
   fsyncDir,
@@ -93,6 +94,11 @@ export class SegmentLog {
   private readonly validEnd = new Map<number, number>();
   /** The active segment was made by this process (so its end is known when it is rolled). */
   private ownActive = false;
+  /**
+   * The last segments this process wrote (the active one and the one before): their bytes are in
+   * the page cache, so reading them back (delivery, delete checks) is a copy on this thread.
+   */
+  private readonly hot = new Set<number>();
   private delQueue: PendingDelete[] = [];
   /** Segments to look at for removal (a segment just rolled may already be all deleted). */
   private readonly dropChecks = new Set<number>();
@@ -163,7 +169,7 @@ export class SegmentLog {
     const fd = r.fd;
     try {
       const buf = Buffer.allocUnsafe(headerLen + length);
-      const n = await fdReadFull(fd, buf, offset);
+      const n = this.hot.has(segNo) ? fdReadFullSync(fd, buf, offset) : await fdReadFull(fd, buf, offset);
       if (
         n !== buf.length ||
         !buf.subarray(0, 4).equals(MAGIC) ||
@@ -301,7 +307,10 @@ export class SegmentLog {
       return false;
     }
     try {
-      return (await fdReadFull(r.fd, header, offset)) === header.length && headerMatches(header, id, length);
+      const n = this.hot.has(segNo)
+        ? fdReadFullSync(r.fd, header, offset)
+        : await fdReadFull(r.fd, header, offset);
+      return n === header.length && headerMatches(header, id, length);
     } finally {
       this.release(r);
     }
@@ -422,6 +431,8 @@ export class SegmentLog {
     this.fd = await fdOpen(this.path(this.seg), writeFlags({ create: true, dsync: DSYNC_OPEN }));
     this.segBytes.set(this.seg, 0);
     this.ownActive = true;
+    this.hot.add(this.seg);
+    if (this.hot.size > 2) this.hot.delete(this.hot.values().next().value as number);
     await fsyncDir(this.dir);
     if (prevOwn && this.deadBytes.has(prev)) {
       // every entry of the segment just closed may be deleted already
