@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LogBus, type LogBusOptions } from "../../shared/bus/log/log-bus.ts";
 import type { LogBusLogger } from "../../shared/bus/log/logger.ts";
+import { readCommittedOffsets } from "../../shared/bus/log/offsets.ts";
 import type { BusRecord } from "../../shared/bus/types.ts";
 
 const warnings: Record<string, unknown>[] = [];
@@ -111,8 +112,17 @@ describe("the embedded log's write-ahead file", () => {
     await bus.ensureTopics(TOPICS);
     const acked = await publishMany(bus, 200);
     const before = await readAll(bus);
-    // Every active segment cut: to nothing, to half (mid-frame), or kept whole.
+    // Committed offsets go through the same file (the journal is written without waiting too).
+    const sub = await bus.subscribe({
+      group: "g",
+      topics: ["inbox"],
+      autoCommit: false,
+      handler: async () => {},
+    });
+    for (let p = 0; p < 3; p++) await sub.commit({ topic: "inbox", partition: p }, 7 + p);
+    // Every active segment cut: to nothing, to half (mid-frame), or kept whole; the journal to nothing.
     const copy = powerLossCopy(live, (size, i) => [0, Math.floor(size / 2), size][i % 3]!);
+    truncateSync(join(copy, "offsets.log"), 0);
     const after = await openBus(copy);
     const found = await readAll(after);
     expectAll(found, acked);
@@ -132,6 +142,7 @@ describe("the embedded log's write-ahead file", () => {
     );
     await after.close();
     expect(walFiles(copy)).toEqual([]);
+    expect(readCommittedOffsets(copy).g?.inbox).toEqual({ 0: 7, 1: 8, 2: 9 });
   });
 
   it("ignores a torn write at the end of the file: the acknowledged records before it are restored", async () => {

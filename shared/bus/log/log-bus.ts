@@ -34,10 +34,10 @@ import { GroupCoordinator } from "./group.ts";
 import { lockDir } from "./lock.ts";
 import { type LogBusLogger, stderrLogger } from "./logger.ts";
 import { type MaintainedTopic, Maintenance } from "./maintenance.ts";
-import { OffsetStore } from "./offsets.ts";
+import { load as loadOffsets, OffsetStore, type Offsets } from "./offsets.ts";
 import { PartitionLog, type RecoveryNote } from "./partition-log.ts";
 import { CorruptSegmentError } from "./segment.ts";
-import { dropFiles, readWalEntries, WriteAheadLog } from "./wal.ts";
+import { dropFiles, OFFSETS_ENTRY, readWalEntries, WriteAheadLog } from "./wal.ts";
 
 export interface LogBusOptions {
   dir: string;
@@ -104,14 +104,14 @@ export class LogBus implements Bus {
     if (this.opts.fsync) await fsyncDir(this.opts.dir);
     this.unlock = await lockDir(this.opts.dir);
     try {
-      this.offsets = await OffsetStore.open(this.opts.dir, this.opts.fsync);
-      this.maintenance = new Maintenance(this.topics, this.offsets, this.opts.logger);
-      this.offsets.onDurable = (topics) => this.maintenance.committed(topics);
       const leftovers = this.opts.fsync ? await WriteAheadLog.leftovers(this.opts.dir) : [];
       if (this.opts.fsync) {
         const { dir, walBytes: fileBytes, logger } = this.opts;
         this.wal = await WriteAheadLog.start({ dir, fileBytes, logger }, leftovers);
       }
+      this.offsets = await OffsetStore.open(this.opts.dir, this.opts.fsync, { wal: this.wal });
+      this.maintenance = new Maintenance(this.topics, this.offsets, this.opts.logger);
+      this.offsets.onDurable = (topics) => this.maintenance.committed(topics);
       for (const entry of await readdir(this.topicsDir, { withFileTypes: true })) {
         if (entry.isDirectory()) await this.loadTopic(entry.name);
       }
@@ -165,11 +165,17 @@ export class LogBus implements Bus {
     if (files.length === 0) return;
     const restored = new Map<PartitionLog, number>();
     const appends: Promise<unknown>[] = [];
+    // Committed offsets: the last of each key among the files' journal lines (newer than the journal's).
+    const commits: Offsets = new Map();
     for (const file of files) {
       const { entries, torn } = await readWalEntries(file);
       if (torn)
         this.opts.logger.warn({ file, reason: torn }, "write-ahead file ends in an interrupted write");
       for (const e of entries) {
+        if (e.topic === OFFSETS_ENTRY) {
+          loadOffsets(commits, undefined, e.frames[0]);
+          continue;
+        }
         const log = this.topics.get(e.topic)?.logs[e.partition];
         if (!log) {
           this.opts.logger.warn(
@@ -188,6 +194,7 @@ export class LogBus implements Bus {
         restored.set(log, (restored.get(log) ?? 0) + e.offsets.length - from);
       }
     }
+    appends.push(this.offsets.restore(commits));
     await Promise.all(appends);
     for (const [log, n] of restored) {
       const note = {
@@ -360,11 +367,16 @@ export class LogBus implements Bus {
     await this.maintenance.stop();
     await Promise.all([...this.groups.values()].map((g) => g.shutdown()));
     this.state = "closed";
-    await this.offsets
-      .close()
-      .catch((e) => this.opts.logger.error({ err: String(e) }, "offsets flush failed"));
+    const offsetsSynced = await this.offsets.close().then(
+      () => true,
+      (e) => {
+        this.opts.logger.error({ err: String(e) }, "offsets flush failed");
+        return false;
+      },
+    );
     for (const t of this.topics.values()) await Promise.all(t.logs.map((l) => l.close()));
-    const synced = [...this.topics.values()].every((t) => t.logs.every((l) => l.closedSynced));
+    const synced =
+      offsetsSynced && [...this.topics.values()].every((t) => t.logs.every((l) => l.closedSynced));
     await this.wal
       ?.close(synced)
       .catch((e) => this.opts.logger.error({ err: String(e) }, "write-ahead close failed"));

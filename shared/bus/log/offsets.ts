@@ -13,6 +13,9 @@
  * journal in order up to the first line that does not check (a torn append), which is cut off.
  * Concurrent commits are coalesced: each write covers every change made before it started, and a
  * commit resolves once a write that covers it has completed (group commit, like the log's).
+ * With the log's write-ahead file (wal.ts) the journal is written without waiting for the disk and
+ * the same line goes into the write-ahead file's next write, shared with the partitions' appends; the
+ * journal is fdatasync'ed at the file's checkpoints and on close.
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -26,9 +29,11 @@ import {
   fdOpen,
   fdSync,
   writeAll,
+  writeAllSync,
   writeFlags,
 } from "../../durable-fs.ts";
 import { atomicWriteFile, fsyncDir, isNotFound, unlinkIfExists } from "./fsutil.ts";
+import { OFFSETS_ENTRY, type WalPartition, type WriteAheadLog } from "./wal.ts";
 
 export interface OffsetEntry {
   topic: string;
@@ -36,7 +41,7 @@ export interface OffsetEntry {
   offset: number;
 }
 
-type Offsets = Map<string, Map<string, Map<number, number>>>;
+export type Offsets = Map<string, Map<string, Map<number, number>>>;
 type Change = [group: string, topic: string, partition: number, offset: number];
 
 /** The journal is folded into a new snapshot once it grows past this. */
@@ -69,7 +74,7 @@ function journalLine(changes: Change[]): Buffer {
  * Folds the snapshot text and the journal bytes into `offsets`; returns how many journal bytes
  * are whole, checked lines (the rest is a torn append).
  */
-function load(offsets: Offsets, snapshot: string | undefined, journal: Buffer | undefined): number {
+export function load(offsets: Offsets, snapshot: string | undefined, journal: Buffer | undefined): number {
   if (snapshot !== undefined) {
     const data = JSON.parse(snapshot) as Record<string, Record<string, Record<string, number>>>;
     for (const [group, topics] of Object.entries(data))
@@ -124,7 +129,10 @@ export function readCommittedOffsets(dir: string): Record<string, Record<string,
   return out;
 }
 
-export class OffsetStore {
+export class OffsetStore implements WalPartition {
+  /** How the write-ahead file names this journal's entries. */
+  readonly topic = OFFSETS_ENTRY;
+  readonly partition = 0;
   private readonly offsets: Offsets = new Map();
   private version = 0;
   private writtenVersion = 0;
@@ -146,14 +154,20 @@ export class OffsetStore {
     dir: string,
     private readonly fsync: boolean,
     private readonly journalMax: number,
+    private readonly wal: WriteAheadLog | undefined,
   ) {
     this.path = join(dir, "offsets.json");
     this.journalPath = join(dir, "offsets.log");
   }
 
   /** `journalMax`: journal bytes past which a snapshot is written (tests make it small). */
-  static async open(dir: string, fsync: boolean, o: { journalMax?: number } = {}): Promise<OffsetStore> {
-    const store = new OffsetStore(dir, fsync, o.journalMax ?? JOURNAL_MAX);
+  /** `wal`: the log's write-ahead file, which then makes the journal's appends durable (with `fsync`). */
+  static async open(
+    dir: string,
+    fsync: boolean,
+    o: { journalMax?: number; wal?: WriteAheadLog } = {},
+  ): Promise<OffsetStore> {
+    const store = new OffsetStore(dir, fsync, o.journalMax ?? JOURNAL_MAX, fsync ? o.wal : undefined);
     await unlinkIfExists(`${store.path}.tmp`);
     const snapshot = await readFile(store.path, "utf8").catch((e) => {
       if (isNotFound(e)) return undefined;
@@ -169,7 +183,7 @@ export class OffsetStore {
     // O_DSYNC when the log fsyncs (durable-fs.ts DSYNC_OPEN): an append is durable when it returns.
     store.journal = await fdOpen(
       store.journalPath,
-      writeFlags({ create: journal === undefined, dsync: fsync && DSYNC_OPEN }),
+      writeFlags({ create: journal === undefined, dsync: fsync && DSYNC_OPEN && !store.wal }),
       0o644,
     );
     if (journal === undefined && fsync) await fsyncDir(dir);
@@ -235,8 +249,13 @@ export class OffsetStore {
   private async write(changes: Change[]): Promise<void> {
     const line = journalLine(changes);
     // At the journal's known end: a failed append's partial bytes are overwritten by the next.
-    await writeAll(this.journal, [line], this.journalBytes);
-    if (this.fsync && !DSYNC_OPEN) await fdDatasync(this.journal);
+    if (this.wal) {
+      writeAllSync(this.journal, [line], this.journalBytes);
+      await this.wal.append(this, [line]);
+    } else {
+      await writeAll(this.journal, [line], this.journalBytes);
+      if (this.fsync && !DSYNC_OPEN) await fdDatasync(this.journal);
+    }
     this.journalBytes += line.length;
     if (this.journalBytes < this.journalMax) return;
     await atomicWriteFile(this.path, this.serialize(), this.fsync);
@@ -282,10 +301,33 @@ export class OffsetStore {
     });
   }
 
-  /** Flushes, then closes the journal. */
+  /**
+   * After a crash, the commits the write-ahead file held (the last offset of each group, topic and
+   * partition among them): set and journalled again, durable when this resolves.
+   */
+  restore(commits: Offsets): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (const [group, topics] of commits) {
+      const entries: OffsetEntry[] = [];
+      for (const [topic, parts] of topics)
+        for (const [partition, offset] of parts) entries.push({ topic, partition, offset });
+      all.push(this.commit(group, entries));
+    }
+    return Promise.all(all).then(() => undefined);
+  }
+
+  /** The write-ahead file's checkpoint: the journal's appends made durable. */
+  async syncWritten(): Promise<void> {
+    if (this.journal >= 0) await fdDatasync(this.journal);
+  }
+
+  /** Flushes, then closes the journal (fdatasync'ed first when the write-ahead file covered it). */
   async close(): Promise<void> {
     await this.flush();
-    if (this.journal >= 0) await fdClose(this.journal);
+    if (this.journal >= 0) {
+      if (this.wal) await fdDatasync(this.journal);
+      await fdClose(this.journal);
+    }
     this.journal = -1;
   }
 }

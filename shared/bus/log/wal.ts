@@ -16,6 +16,9 @@
  *   header:  u16 topicLength, topic (UTF-8), u32 partition
  *   frames:  the partition's record frames, exactly as in its segment (format.ts, each with its own CRC)
  *
+ * or, under the topic name `""` (no topic has it), a line of the committed offsets' journal
+ * (offsets.ts, which checks its own CRC).
+ *
  * Checkpoints: once the active file passes `fileBytes` a new one is started; every segment written
  * while the old one was active is then fdatasync'ed, and the old file deleted. Segments closed in the
  * meantime were fdatasync'ed when they closed (partition-log.ts `roll`). So the files on disk always
@@ -34,6 +37,9 @@ import { checkFrame } from "./format.ts";
 import { DSYNC_OPEN, fsyncDir, writeAll, writeFlags } from "./fsutil.ts";
 import type { LogBusLogger } from "./logger.ts";
 
+/** The entry "topic" of the committed offsets' journal lines (an empty name, which no topic has). */
+export const OFFSETS_ENTRY = "";
+
 /** What the write-ahead file needs of a partition: its name, and making its segment writes durable. */
 export interface WalPartition {
   readonly topic: string;
@@ -45,7 +51,7 @@ export interface WalPartition {
 export interface WalEntry {
   topic: string;
   partition: number;
-  /** Whole, checked record frames, in offset order. */
+  /** Whole, checked record frames, in offset order; for OFFSETS_ENTRY one journal line. */
   frames: Buffer[];
   offsets: number[];
 }
@@ -276,13 +282,15 @@ export async function readWalEntries(path: string): Promise<{ entries: WalEntry[
     const partition = buf.readUInt32LE(headerEnd - 4);
     const frames: Buffer[] = [];
     const offsets: number[] = [];
-    for (let p = headerEnd; p < end; ) {
-      const check = checkFrame(buf, p, end);
-      if (!check.ok) return { entries, torn: `frame ${check.reason}` };
-      frames.push(buf.subarray(p, p + check.size));
-      offsets.push(check.offset);
-      p += check.size;
-    }
+    if (topic === OFFSETS_ENTRY) frames.push(buf.subarray(headerEnd, end));
+    else
+      for (let p = headerEnd; p < end; ) {
+        const check = checkFrame(buf, p, end);
+        if (!check.ok) return { entries, torn: `frame ${check.reason}` };
+        frames.push(buf.subarray(p, p + check.size));
+        offsets.push(check.offset);
+        p += check.size;
+      }
     entries.push({ topic, partition, frames, offsets });
     pos = end;
   }
