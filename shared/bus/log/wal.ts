@@ -30,7 +30,7 @@
  * never acknowledged — ends that file. A clean shutdown syncs every segment and leaves no file.
  */
 import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { fdClose, fdDatasync, fdFtruncate, fdOpen } from "../../durable-fs.ts";
 import { checkFrame } from "./format.ts";
@@ -69,6 +69,7 @@ const MAX_IOV = 1024;
 const ENTRY_PREFIX = 8;
 
 interface Pending {
+  log: WalPartition;
   bufs: Buffer[];
   bytes: number;
   resolve(): void;
@@ -97,7 +98,7 @@ export class WriteAheadLog {
   private fd = -1;
   private seq = 0;
   private pos = 0;
-  /** Partitions that appended to the active file: the next checkpoint syncs them. */
+  /** Partitions with entries in the active file: its checkpoint syncs them. */
   private written = new Set<WalPartition>();
   private queue: Pending[] = [];
   private flushing = false;
@@ -127,19 +128,25 @@ export class WriteAheadLog {
   static async start(options: WriteAheadLogOptions, previous: string[]): Promise<WriteAheadLog> {
     const wal = new WriteAheadLog(options);
     const last = previous[previous.length - 1];
-    const lastSeq = last ? parseWalFileName(last.slice(last.lastIndexOf("/") + 1)) : undefined;
+    const lastSeq = last ? parseWalFileName(basename(last)) : undefined;
     await wal.openFile((lastSeq ?? 0) + 1);
     return wal;
   }
 
+  /** Creates file `seq` (its directory entry durable) and makes it the one appended to. */
   private async openFile(seq: number): Promise<void> {
-    this.fd = await fdOpen(
-      join(this.walDir, walFileName(seq)),
-      writeFlags({ create: true, dsync: DSYNC_OPEN }),
-    );
+    const path = join(this.walDir, walFileName(seq));
+    const fd = await fdOpen(path, writeFlags({ create: true, dsync: DSYNC_OPEN }));
+    try {
+      await fsyncDir(this.walDir);
+    } catch (e) {
+      await fdClose(fd).catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw e;
+    }
+    this.fd = fd;
     this.seq = seq;
     this.pos = 0;
-    await fsyncDir(this.walDir);
   }
 
   /** Resolves once `frames` (already written to `log`'s segment) are durable here. */
@@ -148,9 +155,14 @@ export class WriteAheadLog {
     let framesBytes = 0;
     for (const f of frames) framesBytes += f.length;
     const header = entryHeader(log.topic, log.partition, framesBytes);
-    this.written.add(log);
     return new Promise((resolve, reject) => {
-      this.queue.push({ bufs: [header, ...frames], bytes: header.length + framesBytes, resolve, reject });
+      this.queue.push({
+        log,
+        bufs: [header, ...frames],
+        bytes: header.length + framesBytes,
+        resolve,
+        reject,
+      });
       if (!this.flushing) this.drained = this.flushLoop();
     });
   }
@@ -184,6 +196,8 @@ export class WriteAheadLog {
     for (const p of batch) {
       for (const b of p.bufs) bufs.push(b);
       bytes += p.bytes;
+      // In the file this write goes to (a rotation happens only between writes).
+      this.written.add(p.log);
     }
     await writeAll(this.fd, bufs.length > MAX_IOV ? [Buffer.concat(bufs, bytes)] : bufs, this.pos);
     if (!DSYNC_OPEN) await fdDatasync(this.fd);
@@ -258,7 +272,7 @@ export class WriteAheadLog {
 export async function dropFiles(paths: string[]): Promise<void> {
   if (paths.length === 0) return;
   for (const p of paths) await unlink(p);
-  await fsyncDir(paths[0]!.slice(0, paths[0]!.lastIndexOf("/")));
+  await fsyncDir(dirname(paths[0]!));
 }
 
 /**
