@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { BusRecord, OutRecord } from "../types.ts";
 import { encodeFrame, segmentFileName } from "./format.ts";
 import { DSYNC_OPEN, fsyncDir, writeAll, writeAllSync, writeFlags } from "./fsutil.ts";
+import { GroupCommit } from "./group-commit.ts";
 import type { LogBusLogger } from "./logger.ts";
 import { Notifier } from "./notifier.ts";
 import { type RecoveryNote, recoverSegments } from "./recovery.ts";
@@ -80,9 +81,16 @@ export class PartitionLog implements WalPartition {
   private unsyncedFrames: Buffer[] = [];
   /** The newest durable records, read by consumers that keep up (tail.ts). */
   private readonly tail: TailCache;
-  private queue: Pending[] = [];
-  private flushing = false;
-  private drained: Promise<void> = Promise.resolve();
+  private readonly commits = new GroupCommit<Pending>({
+    write: (batch) => {
+      this.stats.batches++;
+      return this.writeBatch(batch);
+    },
+    written: (batch) => {
+      for (const p of batch) p.resolve(p.offsets);
+    },
+    failed: (e, batch) => this.rollBack(e, batch),
+  });
   private failed: Error | undefined;
   private closed = false;
   private readonly notifier = new Notifier();
@@ -147,33 +155,7 @@ export class PartitionLog implements WalPartition {
     this.nextOffset += frames.length;
     this.stats.appends++;
     this.stats.records += frames.length;
-    return new Promise((resolve, reject) => {
-      this.queue.push({ frames, offsets, resolve, reject });
-      if (!this.flushing) this.drained = this.flushLoop();
-    });
-  }
-
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        // Let appends made in this same turn of the event loop (typically every publisher that
-        // the previous fsync just released) join the batch before it is taken.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          this.stats.batches++;
-          await this.writeBatch(batch);
-        } catch (e) {
-          if (!(await this.rollBack(e, batch))) return;
-          continue;
-        }
-        for (const p of batch) p.resolve(p.offsets);
-      }
-    } finally {
-      this.flushing = false;
-    }
+    return new Promise((resolve, reject) => this.commits.push({ frames, offsets, resolve, reject }));
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -276,7 +258,7 @@ export class PartitionLog implements WalPartition {
    * failed until the log is reopened (recovery then drops the torn tail). Returns whether it may go on.
    */
   private async rollBack(error: unknown, batch: Pending[]): Promise<boolean> {
-    const refused = [...batch, ...this.queue.splice(0)];
+    const refused = [...batch, ...this.commits.takeQueued()];
     const cause = new Error(`partition ${this.topic}/${this.partition}: write failed, batch refused`, {
       cause: error,
     });
@@ -318,7 +300,7 @@ export class PartitionLog implements WalPartition {
       { topic: this.topic, partition: this.partition, err: String(error) },
       "log write failed",
     );
-    for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+    for (const p of [...batch, ...this.commits.takeQueued()]) p.reject(this.failed);
   }
 
   /**
@@ -416,7 +398,7 @@ export class PartitionLog implements WalPartition {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.drained;
+    await this.commits.drained;
     await this.exclusive(async () => {});
     if (!this.options.fsync) this.synced = true;
     else if (!this.failed)

@@ -35,6 +35,7 @@ import { crc32 } from "node:zlib";
 import { fdClose, fdDatasync, fdFtruncate, fdOpen } from "../../durable-fs.ts";
 import { checkFrame } from "./format.ts";
 import { DSYNC_OPEN, fsyncDir, writeAll, writeFlags } from "./fsutil.ts";
+import { GroupCommit } from "./group-commit.ts";
 import type { LogBusLogger } from "./logger.ts";
 
 /** The entry "topic" of the committed offsets' journal lines (an empty name, which no topic has). */
@@ -100,9 +101,17 @@ export class WriteAheadLog {
   private pos = 0;
   /** Partitions with entries in the active file: its checkpoint syncs them. */
   private written = new Set<WalPartition>();
-  private queue: Pending[] = [];
-  private flushing = false;
-  private drained: Promise<void> = Promise.resolve();
+  private readonly commits = new GroupCommit<Pending>({
+    write: (batch) => this.write(batch),
+    written: async (batch) => {
+      for (const p of batch) p.resolve();
+      if (this.pos >= this.options.fileBytes) await this.rotate();
+    },
+    failed: async (e, batch) => {
+      await this.refuse(e, batch);
+      return true;
+    },
+  });
   private checkpointing: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
   private readonly walDir: string;
@@ -156,37 +165,15 @@ export class WriteAheadLog {
     for (const f of frames) framesBytes += f.length;
     const header = entryHeader(log.topic, log.partition, framesBytes);
     return new Promise((resolve, reject) => {
-      this.queue.push({
+      // Every partition whose flush runs in this turn of the event loop joins the write.
+      this.commits.push({
         log,
         bufs: [header, ...frames],
         bytes: header.length + framesBytes,
         resolve,
         reject,
       });
-      if (!this.flushing) this.drained = this.flushLoop();
     });
-  }
-
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        // Every partition whose flush runs in this turn of the event loop joins the write.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          await this.write(batch);
-        } catch (e) {
-          await this.refuse(e, batch);
-          continue;
-        }
-        for (const p of batch) p.resolve();
-        if (this.pos >= this.options.fileBytes) await this.rotate();
-      }
-    } finally {
-      this.flushing = false;
-    }
   }
 
   private async write(batch: Pending[]): Promise<void> {
@@ -260,7 +247,7 @@ export class WriteAheadLog {
    * nothing the segments do not. Otherwise they stay for the next open to replay.
    */
   async close(segmentsSynced: boolean): Promise<void> {
-    await this.drained;
+    await this.commits.drained;
     await this.checkpointing;
     await fdClose(this.fd).catch(() => undefined);
     if (this.failed || !segmentsSynced) return;
