@@ -169,7 +169,7 @@ export class SegmentLog {
     const fd = r.fd;
     try {
       const buf = Buffer.allocUnsafe(headerLen + length);
-      const n = this.hot.has(segNo) ? fdReadFullSync(fd, buf, offset) : await fdReadFull(fd, buf, offset);
+      const n = await this.readAt(segNo, fd, buf, offset);
       if (
         n !== buf.length ||
         !buf.subarray(0, 4).equals(MAGIC) ||
@@ -182,6 +182,11 @@ export class SegmentLog {
     } finally {
       this.release(r);
     }
+  }
+
+  /** Reads `buf.length` bytes of segment `seg` at `offset`: on this thread when the segment is hot. */
+  private readAt(seg: number, fd: number, buf: Buffer, offset: number): number | Promise<number> {
+    return this.hot.has(seg) ? fdReadFullSync(fd, buf, offset) : fdReadFull(fd, buf, offset);
   }
 
   /** Read descriptors stay open (up to READ_FDS segments): delivery reads every message once. */
@@ -307,9 +312,7 @@ export class SegmentLog {
       return false;
     }
     try {
-      const n = this.hot.has(segNo)
-        ? fdReadFullSync(r.fd, header, offset)
-        : await fdReadFull(r.fd, header, offset);
+      const n = await this.readAt(segNo, r.fd, header, offset);
       return n === header.length && headerMatches(header, id, length);
     } finally {
       this.release(r);
