@@ -183,11 +183,21 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
     if (!timer && !closed) timer = setTimeout(() => void flush().catch(() => {}), stats.windowMs);
   };
 
-  const flush = (): Promise<void> => {
+  /**
+   * Writes what waits once the writes before it are done. `full`: only if a full batch still waits
+   * by then. Handlers of several partitions can find the batch full in one turn; the first write
+   * takes all of it, and the others must not write the few rows that came in meanwhile (an insert
+   * costs about the same whatever its size; they wait for the window instead).
+   */
+  const flush = (full = false): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const run = chain.then(async () => {
       if (pending.offsets.size === 0) return;
+      if (full && pending.rows.length < maxBatch) {
+        arm();
+        return;
+      }
       const batch = pending;
       pending = nothing();
       try {
@@ -221,7 +231,7 @@ export async function startSink(o: SinkOptions): Promise<EventSink> {
       ms = Math.min(ms * 2, RETRY_MAX_MS)
     ) {
       try {
-        await flush();
+        await flush(true);
       } catch {
         await pause(ms);
       }

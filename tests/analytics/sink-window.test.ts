@@ -101,4 +101,60 @@ describe("event sink: gather window", () => {
       await h.close();
     }
   }, 60_000);
+
+  it("writes a full batch once when several partitions find it full, not again for the rows that came meanwhile", async () => {
+    const h = await openClickHouse({ dataDir: join(root, "data"), database: "sink_full" });
+    await migrate(h.client);
+    const bus = await LogBus.open({ dir: join(root, "bus-full"), maintenanceIntervalMs: 0 });
+    await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: 4 }]);
+    const sizes: number[] = [];
+    const sink = await startSink({
+      bus,
+      client: h.client,
+      maxBatch: 100,
+      // No window flush during the test: only full batches are written until the end.
+      flushMs: 60_000,
+      hooks: {
+        beforeInsert: async (rows) => {
+          sizes.push(rows);
+          // A slow insert: every partition's handler meets the full batch while it runs.
+          await new Promise((r) => setTimeout(r, 150));
+        },
+      },
+    });
+    try {
+      const all = events(0, 440);
+      // 110 events on each of the 4 partitions, published together.
+      await Promise.all(
+        [0, 1, 2, 3].map((partition) =>
+          bus.publish(
+            STATUS_EVENTS_TOPIC,
+            all
+              .filter((_, i) => i % 4 === partition)
+              .map((e) => ({
+                key: e.accountId,
+                partition,
+                value: new TextEncoder().encode(JSON.stringify(e)),
+              })),
+          ),
+        ),
+      );
+      await waitFor(() => sink.stats.inserted >= 400, { what: "four full batches" });
+      // Every insert before the final flush was a full batch: none for the few rows that came in
+      // while another partition's handler was writing.
+      expect(sizes.length).toBeGreaterThanOrEqual(4);
+      for (const n of sizes) expect(n).toBeGreaterThanOrEqual(100);
+      await sink.flush();
+      expect(sink.stats.inserted).toBe(440);
+      const rs = await h.client.query({
+        query: "SELECT uniqExact(event_id) AS n FROM events",
+        format: "JSONEachRow",
+      });
+      expect(Number(((await rs.json()) as { n: string }[])[0]!.n)).toBe(440);
+    } finally {
+      await sink.close();
+      await bus.close();
+      await h.close();
+    }
+  }, 60_000);
 });
