@@ -68,6 +68,8 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
       // A connection's slot lapses with the domain's slot lease it was opened under.
       leaseMs: domainOptionsFromConfig(config).leaseMs,
     },
+    // The node's attempts in flight: 200 transmitting, and the prefetched ones waiting for them.
+    maxInFlight: 200 * (1 + config.deliveryPrefetch),
     now: () => d.clock.now(),
     log: log.child({ component: "delivery" }),
     ...(d.metrics ? { metrics: d.metrics } : {}),

@@ -42,8 +42,15 @@ import {
 } from "./protocol.ts";
 
 export interface DomainOptions {
-  /** Concurrent attempts (and connections) per recipient domain (D5). */
+  /** Connections per recipient domain (D5): the delivery workers' pool never opens more. */
   concurrency: number;
+  /**
+   * Attempts per connection handed out ahead: up to `concurrency × (1 + prefetch)` are in flight,
+   * the ones beyond `concurrency` read, signed and waiting in the worker's pool for the next
+   * connection to come free. Without them a connection idles between two transactions for the
+   * outcome's round trip through this actor (a durable turn) and the next attempt's.
+   */
+  prefetch: number;
   maxRetryMs: number;
   backoff: BackoffPolicy;
   /** How long a worker may hold a slot before it is taken back. */
@@ -70,6 +77,7 @@ export interface DomainOptions {
 export const DEFAULT_DOMAIN_OPTIONS: DomainOptions = {
   // D5, D6: from the one config's defaults.
   concurrency: CONFIG_DEFAULTS.deliveryConcurrency,
+  prefetch: CONFIG_DEFAULTS.deliveryPrefetch,
   maxRetryMs: CONFIG_DEFAULTS.deliveryMaxRetryHours * 3_600_000,
   backoff: DEFAULT_BACKOFF,
   leaseMs: 10 * 60_000,
@@ -227,19 +235,23 @@ function enqueue(s: DomainState, id: string, e: Entry): void {
 }
 
 /**
- * Fills free slots from the front of the ready queue. One slot, one lease and one attempt take a
+ * Fills free slots from the front of the ready queue (`concurrency × (1 + prefetch)` of them once
+ * the domain answers; the workers' pool keeps the connections at `concurrency`). One slot, one lease and one attempt take a
  * recipient with its message's other ready recipients (`batchOf`); each keeps its own row,
  * attempt count and lease timer, so its outcome, retry and bounce stay its own (D1, D9).
  */
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;
+  // Ahead of the connections only while the domain answers: a new domain, or one whose MX hosts
+  // just all failed, gets no more attempts than connections (the circuit counts them).
+  const total = o.concurrency * (s.circuit.warm ? 1 + o.prefetch : 1);
   for (const id of s.index.ready.keys()) {
     const e = s.entries.get(id) as Entry;
     if (s.index.gathering.has(e.record.messageId)) continue;
     const attempts = e.attempts + 1;
     const lease = `${id}#${attempts}`;
     // No expire here: a lapsed lease is taken back by its `leaseExpired` timer, which re-queues.
-    if (!decide(s.index.inflight, id, { total: o.concurrency }).ok) break;
+    if (!decide(s.index.inflight, id, { total }).ok) break;
     const slot = grant({ id: lease, holder: id, ttlMs: o.leaseMs }, ctx.now);
     s.index.inflight.set(slot.id, slot);
     const members = batchOf(s, id, e, o);
@@ -294,7 +306,7 @@ function onOutcomes(s: DomainState, outs: Outcome[], ctx: Ctx, o: DomainOptions)
 function countForCircuit(s: DomainState, allMxFailed: boolean, ctx: Ctx, o: DomainOptions): void {
   s.circuit = allMxFailed
     ? { failures: s.circuit.failures + 1, ...(s.circuit.openUntil ? { openUntil: s.circuit.openUntil } : {}) }
-    : { failures: 0 };
+    : { failures: 0, warm: true };
   if (s.circuit.failures >= o.circuitThreshold && s.circuit.openUntil === undefined) {
     s.circuit.openUntil = ctx.now + o.circuitOpenMs;
     ctx.setTimer("circuit", s.circuit.openUntil, { t: "circuitClose" });

@@ -8,9 +8,11 @@ export function domainOptionsFromConfig(config: Config): Partial<DomainOptions> 
   return {
     partitions: config.partitions,
     concurrency: config.deliveryConcurrency,
+    prefetch: config.deliveryPrefetch,
     maxRetryMs: config.deliveryMaxRetryHours * 3_600_000,
-    // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts).
-    leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000),
+    // A slot lease outlives the longest attempt (greeting + MAIL/RCPT + DATA timeouts), after the
+    // longest wait of a prefetched one for its connection (as many attempts ahead of it).
+    leaseMs: Math.max(10 * 60_000, config.deliveryTimeoutSeconds * 4_000 * (1 + config.deliveryPrefetch)),
     backoff: backoffFromConfig(config),
     circuitOpenMs: config.deliveryCircuitOpenSeconds * 1000,
     batchRecipients: config.deliveryBatchRecipients,

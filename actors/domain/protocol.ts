@@ -144,7 +144,11 @@ export interface DomainIndex {
 
 export interface DomainState {
   domain: string;
-  circuit: { failures: number; openUntil?: number };
+  /**
+   * `failures`: attempts in a row that reached no MX host; `warm`: the last counted attempt
+   * reached one (only then are attempts prefetched: a dead or new domain gets `concurrency`).
+   */
+  circuit: { failures: number; openUntil?: number; warm?: true };
   /** Queue counter (`Entry.queuedAt`). */
   seq: number;
   /** Recipients not finished with, by recipient id (changed in place, persisted row by row). */

@@ -128,6 +128,11 @@ export const configKeys = {
     z.coerce.number().int().min(1).max(1000).default(10),
     "D5: simultaneous deliveries (and connections) per recipient domain.",
   ),
+  deliveryPrefetch: key(
+    "PETREL_DELIVERY_PREFETCH",
+    z.coerce.number().int().min(0).max(16).default(2),
+    "D5: attempts per connection of a recipient domain handed to the delivery workers ahead, read and signed, each taking the next connection that comes free (0 = none); connections stay at PETREL_DELIVERY_CONCURRENCY.",
+  ),
   dkimThreads: key(
     "PETREL_DKIM_THREADS",
     z.coerce.number().int().min(0).max(64).default(1),

@@ -71,7 +71,8 @@ function deepFreeze<T>(o: T): T {
 }
 
 function setup(opts = {}) {
-  const b = createDomainBehavior({ concurrency: 2, leaseMs: 60_000, ...opts });
+  // No prefetch unless a test asks for it: in flight = concurrency, as the slot tests count.
+  const b = createDomainBehavior({ concurrency: 2, prefetch: 0, leaseMs: 60_000, ...opts });
   const rec = new Rec();
   let s: DomainState = b.initial("d.test");
   // The transition must not change the head it was given (deep-frozen before each call); only
@@ -115,6 +116,30 @@ describe("domain actor transition", () => {
     expect(rec.events.filter((e) => e.status === "Pending")).toHaveLength(5);
     outcome(rec.attempts[0] as AttemptRequest, {});
     expect(rec.attempts.map((a) => a.record.recipientId)).toEqual(["m0.0", "m1.0", "m2.0"]);
+  });
+
+  it("with a prefetch, hands out `concurrency × (1 + prefetch)` attempts once the domain answers, `concurrency` while it does not (D5)", () => {
+    const { rec, send, outcome, state } = setup({ prefetch: 2 });
+    for (let i = 0; i < 9; i++) send({ t: "recipient", record: record(i) });
+    const ids = () => rec.attempts.map((a) => a.record.recipientId);
+    // A domain not heard from yet: no more attempts than connections.
+    expect(ids()).toEqual(["m0.0", "m1.0"]);
+    // It answered: 2 connections and 2 attempts ahead for each, six in flight, the rest in order.
+    outcome(rec.attempts[0] as AttemptRequest, {});
+    expect(ids()).toEqual(["m0.0", "m1.0", "m2.0", "m3.0", "m4.0", "m5.0", "m6.0"]);
+    expect(view(state(), T0)).toMatchObject({ ready: 2, inflight: 6 });
+    // Each still asks the workers for the domain's connection limit, not the attempts in flight.
+    expect(new Set(rec.attempts.map((a) => a.concurrency))).toEqual(new Set([2]));
+    // Every MX failed: no more ahead of the connections while it does not answer.
+    const unreachable = { result: "defer", reason: "connection_failed", allMxFailed: true } as const;
+    outcome(rec.attempts[1] as AttemptRequest, unreachable);
+    outcome(rec.attempts[2] as AttemptRequest, unreachable);
+    expect(ids()).toHaveLength(7);
+    expect(view(state(), T0)).toMatchObject({ ready: 2, inflight: 4 });
+    // It answers again: ahead again.
+    outcome(rec.attempts[3] as AttemptRequest, {});
+    expect(ids()).toEqual(["m0.0", "m1.0", "m2.0", "m3.0", "m4.0", "m5.0", "m6.0", "m7.0", "m8.0"]);
+    expect(view(state(), T0)).toMatchObject({ ready: 0, inflight: 5 });
   });
 
   it("serves a backlog first in, first out, a retried recipient at the back", () => {

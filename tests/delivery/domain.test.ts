@@ -94,6 +94,9 @@ describe.skipIf(!available)("domain actor + workers against an smtp-server peer"
   it(`never holds more than ${LIMIT} connections to a domain, and reuses them (D2, D5)`, async () => {
     const records = [];
     for (let i = 0; i < 8; i++) records.push(await node.submit(`user${i}@conc.test`));
+    // The actor hands out attempts ahead (prefetch, default 2 per connection): more in flight
+    // than connections, while the server below still never sees more than the limit.
+    await viewOnce("conc.test", (v) => v.inflight > LIMIT);
     for (const r of records) await node.waitStatus(r.recipientId, "Delivered");
     expect(seen.messages).toBe(8);
     expect(seen.max).toBeLessThanOrEqual(LIMIT);
