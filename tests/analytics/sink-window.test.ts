@@ -144,7 +144,14 @@ describe("event sink: gather window", () => {
       // while another partition's handler was writing.
       expect(sizes.length).toBeGreaterThanOrEqual(4);
       for (const n of sizes) expect(n).toBeGreaterThanOrEqual(100);
-      await sink.flush();
+      // The rest (fewer than a batch, maybe not all handed to the sink yet) by explicit flushes.
+      await waitFor(
+        async () => {
+          await sink.flush();
+          return sink.stats.inserted >= 440;
+        },
+        { what: "the last 40 events" },
+      );
       expect(sink.stats.inserted).toBe(440);
       const rs = await h.client.query({
         query: "SELECT uniqExact(event_id) AS n FROM events",
