@@ -236,9 +236,10 @@ function enqueue(s: DomainState, id: string, e: Entry): void {
 
 /**
  * Fills free slots from the front of the ready queue (`concurrency × (1 + prefetch)` of them once
- * the domain answers; the workers' pool keeps the connections at `concurrency`). One slot, one lease and one attempt take a
- * recipient with its message's other ready recipients (`batchOf`); each keeps its own row,
- * attempt count and lease timer, so its outcome, retry and bounce stay its own (D1, D9).
+ * the domain answers; the workers' pool keeps the connections at `concurrency`). One slot, one
+ * lease and one attempt take a recipient with its message's other ready recipients (`batchOf`);
+ * each keeps its own row, attempt count and lease timer, so its outcome, retry and bounce stay its
+ * own (D1, D9).
  */
 function pump(s: DomainState, ctx: Ctx, o: DomainOptions): DomainState {
   if (s.circuit.openUntil !== undefined && s.circuit.openUntil > ctx.now) return s;

@@ -4,6 +4,7 @@
  * retry schedule, the circuit and delayed bounces, case by case; and the state's round trip
  * through its changelog form (head + table rows) and a rolled-back transition.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../../actors/behavior.ts";
 import { materialize } from "../../actors/changelog.ts";
@@ -140,6 +141,51 @@ describe("domain actor transition", () => {
     outcome(rec.attempts[3] as AttemptRequest, {});
     expect(ids()).toEqual(["m0.0", "m1.0", "m2.0", "m3.0", "m4.0", "m5.0", "m6.0", "m7.0", "m8.0"]);
     expect(view(state(), T0)).toMatchObject({ ready: 0, inflight: 5 });
+  });
+
+  it("never has more than `concurrency × (1 + prefetch)` in flight, nor hands out more than `concurrency` while the domain does not answer (property)", () => {
+    type Op = { t: "rcpt" } | { t: "out"; pick: number; kind: "ok" | "dead" | "temp" };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.constant({ t: "rcpt" as const }),
+      fc.record({
+        t: fc.constant("out" as const),
+        pick: fc.nat(),
+        kind: fc.constantFrom("ok" as const, "dead" as const, "temp" as const),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(op, { maxLength: 80 }),
+        (concurrency, prefetch, ops) => {
+          // Circuit out of the way: this is about slots; the circuit has its own tests.
+          const { rec, send, outcome, state } = setup({ concurrency, prefetch, circuitThreshold: 1_000 });
+          const answered = new Set<string>();
+          let n = 0;
+          let warm = false;
+          for (const o of ops) {
+            const before = rec.attempts.length;
+            if (o.t === "rcpt") send({ t: "recipient", record: record(n++) });
+            else {
+              const open = rec.attempts.filter((a) => !answered.has(a.lease));
+              const a = open[o.pick % Math.max(1, open.length)];
+              if (!a) continue;
+              answered.add(a.lease);
+              if (o.kind === "ok") outcome(a, {});
+              else if (o.kind === "temp") outcome(a, { result: "defer", reason: "remote_temporary" });
+              else outcome(a, { result: "defer", reason: "connection_failed", allMxFailed: true });
+              warm = o.kind !== "dead";
+            }
+            const inflight = view(state(), T0).inflight;
+            expect(inflight).toBeLessThanOrEqual(concurrency * (1 + prefetch));
+            // Attempts handed out in a step where the domain had not answered keep it at `concurrency`.
+            if (!warm && rec.attempts.length > before) expect(inflight).toBeLessThanOrEqual(concurrency);
+            for (const a of rec.attempts.slice(before)) expect(a.concurrency).toBe(concurrency);
+          }
+        },
+      ),
+    );
   });
 
   it("serves a backlog first in, first out, a retried recipient at the back", () => {
