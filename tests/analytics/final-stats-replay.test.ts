@@ -16,6 +16,7 @@ import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventId } from "../../shared/model/event.ts";
 import type { RecipientStatus } from "../../shared/model/status.ts";
 import { model, stored } from "./final-model.ts";
+import { storedEventIds } from "./fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "petrel-final-replay-"));
 const dataDir = join(root, "data");
@@ -100,12 +101,7 @@ describe("stats_final when the sink is killed between an insert and its commit",
     try {
       // Bounded wait for the drain (the counts below are checked exactly, not the time).
       for (let i = 0; i < 600; i++) {
-        const rs = await h.client.query({
-          query: "SELECT uniqExact(event_id) AS n FROM events",
-          format: "JSONEachRow",
-        });
-        const [c] = (await rs.json()) as { n: string }[];
-        if (Number(c!.n) >= events.length) break;
+        if ((await storedEventIds(h.client)) >= events.length) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       await sink.flush();

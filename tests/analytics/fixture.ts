@@ -123,6 +123,15 @@ export async function liftTtl(client: ClickHouseClient): Promise<void> {
   }
 }
 
+/** How many distinct events `events` holds (what every sink suite checks landed once). */
+export async function storedEventIds(client: ClickHouseClient): Promise<number> {
+  const rs = await client.query({
+    query: "SELECT uniqExact(event_id) AS n FROM events",
+    format: "JSONEachRow",
+  });
+  return Number(((await rs.json()) as { n: string }[])[0]!.n);
+}
+
 export async function insertEvents(client: ClickHouseClient, events: StatusEvent[]): Promise<void> {
   await client.insert({ table: "events", values: events.map(eventRow), format: "JSONEachRow" });
 }

@@ -14,7 +14,7 @@ import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
 import { STATUS_EVENTS_TOPIC, type StatusEvent, statusEventRecord } from "../../shared/model/event.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { deliveredEvents } from "./fixture.ts";
+import { deliveredEvents, storedEventIds } from "./fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "petrel-sink-retry-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -62,13 +62,7 @@ describe("event sink: a failed insert", () => {
         onError: (e) => errors.push(e),
       });
       const publish = (list: StatusEvent[]) => bus.publish(STATUS_EVENTS_TOPIC, list.map(statusEventRecord));
-      const stored = async () => {
-        const rs = await h.client.query({
-          query: "SELECT uniqExact(event_id) AS n FROM events",
-          format: "JSONEachRow",
-        });
-        return Number(((await rs.json()) as { n: string }[])[0]!.n);
-      };
+      const stored = () => storedEventIds(h.client);
       try {
         await publish(events(0, 40));
         await waitFor(() => errors.length > 0, { what: "the failed insert" });

@@ -12,14 +12,23 @@ import { nextWindow, startSink } from "../../shared/analytics/sink.ts";
 import { LogBus } from "../../shared/bus/log/log-bus.ts";
 import { openClickHouse } from "../../shared/clickhouse/client.ts";
 import { migrate } from "../../shared/clickhouse/migrations.ts";
-import { STATUS_EVENTS_TOPIC } from "../../shared/model/event.ts";
+import { STATUS_EVENTS_TOPIC, statusEventRecord } from "../../shared/model/event.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { deliveredEvents } from "./fixture.ts";
+import { deliveredEvents, storedEventIds } from "./fixture.ts";
 
 const root = mkdtempSync(join(tmpdir(), "petrel-sink-window-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const events = (from: number, n: number) => deliveredEvents("sw", from, n);
+
+/** A migrated chDB database and an embedded log with `partitions` status-event partitions. */
+async function openStore(name: string, partitions: number) {
+  const h = await openClickHouse({ dataDir: join(root, "data"), database: name });
+  await migrate(h.client);
+  const bus = await LogBus.open({ dir: join(root, `bus-${name}`), maintenanceIntervalMs: 0 });
+  await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions }]);
+  return { h, bus };
+}
 
 describe("event sink: gather window", () => {
   const o = { flushMs: 40, flushMaxMs: 160, heavyBatch: 20 };
@@ -50,10 +59,7 @@ describe("event sink: gather window", () => {
   });
 
   it("gathers longer under a heavy stream and comes back when it lightens, losing no event", async () => {
-    const h = await openClickHouse({ dataDir: join(root, "data"), database: "sink_window" });
-    await migrate(h.client);
-    const bus = await LogBus.open({ dir: join(root, "bus"), maintenanceIntervalMs: 0 });
-    await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: 2 }]);
+    const { h, bus } = await openStore("sink_window", 2);
     const insertedAt: number[] = [];
     const sink = await startSink({
       bus,
@@ -68,13 +74,7 @@ describe("event sink: gather window", () => {
       const window = sink.stats.windowMs;
       const batches = sink.stats.batches;
       const start = performance.now();
-      await bus.publish(
-        STATUS_EVENTS_TOPIC,
-        events(next, n).map((e) => ({
-          key: e.accountId,
-          value: new TextEncoder().encode(JSON.stringify(e)),
-        })),
-      );
+      await bus.publish(STATUS_EVENTS_TOPIC, events(next, n).map(statusEventRecord));
       next += n;
       await waitFor(() => sink.stats.batches > batches, { what: `the insert of ${n} events` });
       return { window, waited: (insertedAt[insertedAt.length - 1] as number) - start };
@@ -90,11 +90,7 @@ describe("event sink: gather window", () => {
       expect(seen).toEqual([40, 80, 160, 160, 160, 80, 40]);
       expect(sink.stats.windowMs).toBe(40);
       expect(sink.stats.inserted).toBe(next);
-      const rs = await h.client.query({
-        query: "SELECT uniqExact(event_id) AS n FROM events",
-        format: "JSONEachRow",
-      });
-      expect(Number(((await rs.json()) as { n: string }[])[0]!.n)).toBe(next);
+      expect(await storedEventIds(h.client)).toBe(next);
     } finally {
       await sink.close();
       await bus.close();
@@ -103,10 +99,7 @@ describe("event sink: gather window", () => {
   }, 60_000);
 
   it("writes a full batch once when several partitions find it full, not again for the rows that came meanwhile", async () => {
-    const h = await openClickHouse({ dataDir: join(root, "data"), database: "sink_full" });
-    await migrate(h.client);
-    const bus = await LogBus.open({ dir: join(root, "bus-full"), maintenanceIntervalMs: 0 });
-    await bus.ensureTopics([{ name: STATUS_EVENTS_TOPIC, partitions: 4 }]);
+    const { h, bus } = await openStore("sink_full", 4);
     const sizes: number[] = [];
     const sink = await startSink({
       bus,
@@ -129,13 +122,7 @@ describe("event sink: gather window", () => {
         [0, 1, 2, 3].map((partition) =>
           bus.publish(
             STATUS_EVENTS_TOPIC,
-            all
-              .filter((_, i) => i % 4 === partition)
-              .map((e) => ({
-                key: e.accountId,
-                partition,
-                value: new TextEncoder().encode(JSON.stringify(e)),
-              })),
+            all.filter((_, i) => i % 4 === partition).map((e) => ({ ...statusEventRecord(e), partition })),
           ),
         ),
       );
@@ -153,11 +140,7 @@ describe("event sink: gather window", () => {
         { what: "the last 40 events" },
       );
       expect(sink.stats.inserted).toBe(440);
-      const rs = await h.client.query({
-        query: "SELECT uniqExact(event_id) AS n FROM events",
-        format: "JSONEachRow",
-      });
-      expect(Number(((await rs.json()) as { n: string }[])[0]!.n)).toBe(440);
+      expect(await storedEventIds(h.client)).toBe(440);
     } finally {
       await sink.close();
       await bus.close();
