@@ -3,7 +3,8 @@
  * reply, and the snapshot written to the changelog after every transition. JSON: readable with
  * any Kafka tool, and small next to the content it describes.
  */
-const enc = new TextEncoder();
+import { utf8 } from "../shared/utf8.ts";
+
 const dec = new TextDecoder();
 
 export interface AskAddress {
@@ -63,7 +64,7 @@ export interface Delta {
 export const DELTA_SEPARATOR = "\u0000";
 
 export function encodeJson(value: unknown): Uint8Array {
-  return enc.encode(JSON.stringify(value));
+  return utf8(JSON.stringify(value));
 }
 
 export function decodeJson<T>(bytes: Uint8Array): T {

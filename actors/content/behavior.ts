@@ -10,6 +10,7 @@
  * of them in one transaction) does not come here: that actor emits the deletion itself
  * (actors/domain/behavior.ts `finished`), as this ledger would at once.
  */
+import { utf8 } from "../../shared/utf8.ts";
 import type { ActorContext, Behavior } from "../behavior.ts";
 import { CONTENT_ACTOR_TYPE } from "../keys.ts";
 import { Table } from "../table.ts";
@@ -40,7 +41,7 @@ export interface ContentState {
 
 /** Value of a `content.delete` record: the content reference, UTF-8. */
 export function encodeDeletion(ref: string): Uint8Array {
-  return new TextEncoder().encode(ref);
+  return utf8(ref);
 }
 
 function onFinal(

@@ -10,6 +10,7 @@ import type { BounceDecision } from "../../shared/model/event.ts";
 import type { Lease } from "../../shared/model/lease.ts";
 import type { RecipientRecord } from "../../shared/model/recipient.ts";
 import type { StatusReason } from "../../shared/model/status.ts";
+import { utf8 } from "../../shared/utf8.ts";
 import type { Table } from "../table.ts";
 
 export const DELIVERY_ATTEMPTS_TOPIC = "delivery.attempts";
@@ -35,12 +36,11 @@ export interface AttemptRequest {
   concurrency: number;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The attempt request on `delivery.attempts`: JSON in UTF-8, one encoder and one decoder. */
 export function encodeAttemptRequest(req: AttemptRequest): Uint8Array {
-  return encoder.encode(JSON.stringify(req));
+  return utf8(JSON.stringify(req));
 }
 export function decodeAttemptRequest(value: Uint8Array): AttemptRequest {
   return JSON.parse(decoder.decode(value)) as AttemptRequest;

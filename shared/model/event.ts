@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { REASON_CLASSES } from "../bounce/rules.ts";
 import type { OutRecord, TopicSpec } from "../bus/types.ts";
+import { utf8 } from "../utf8.ts";
 import { RecipientStatus, StatusReason } from "./status.ts";
 
 export const STATUS_EVENTS_TOPIC = "events.status";
@@ -120,12 +121,11 @@ export function statusEvent(r: EventSubject, f: EventFacts): StatusEvent {
   };
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The one encoding on the bus: JSON in UTF-8, keyed by account id. */
 export function statusEventRecord(e: StatusEvent): OutRecord {
-  return { key: e.accountId, value: encoder.encode(JSON.stringify(e)) };
+  return { key: e.accountId, value: utf8(JSON.stringify(e)) };
 }
 
 /** The one decoding: bytes that are not JSON, or not a status event, fail with a message. */
