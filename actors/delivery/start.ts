@@ -70,6 +70,8 @@ export async function startDeliveryWorkers(d: DeliveryDeps): Promise<{ close(): 
     },
     // The node's attempts in flight: 200 transmitting, and the prefetched ones waiting for them.
     maxInFlight: 200 * (1 + config.deliveryPrefetch),
+    // …and the message bytes they hold: large messages wait rather than fill the memory.
+    maxHeldBytes: config.deliveryMaxHeldBytes,
     now: () => d.clock.now(),
     log: log.child({ component: "delivery" }),
     ...(d.metrics ? { metrics: d.metrics } : {}),

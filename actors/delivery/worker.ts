@@ -2,7 +2,9 @@
  * Delivery workers (D1, D2): read the domain actors' attempt requests from
  * `delivery.attempts`, do the I/O (or simulate it for sandbox recipients, S14) and tell the
  * domain actor the outcome. A handler returns as soon as the attempt is started, so one
- * partition's domains are worked on concurrently; `maxInFlight` bounds the node's attempts.
+ * partition's domains are worked on concurrently; `maxInFlight` bounds the node's attempts, and
+ * `maxHeldBytes` the message bytes they hold (each attempt reads its message whole, and a
+ * prefetched one keeps it, signed, while it waits for a connection).
  * An attempt lost with this process is not lost for the recipient: its slot lease expires in
  * the domain actor, which queues it again.
  */
@@ -47,11 +49,19 @@ export interface WorkerOptions {
   port: number;
   pool: PoolOptions;
   maxInFlight?: number;
+  /**
+   * Message bytes (the records' `size`) that attempts in flight may hold at once; an attempt that
+   * would go past it waits for others to finish, and one alone always runs. Default 256 MiB.
+   */
+  maxHeldBytes?: number;
   now?: () => number;
   log?: Logger;
   /** X4: each attempt's outcome and DKIM failure (shared/metrics.ts). */
   metrics?: DeliveryRecorder;
 }
+
+/** Default bound of the message bytes held by a node's attempts in flight. */
+export const DEFAULT_MAX_HELD_BYTES = 256 * 1024 * 1024;
 
 /** How long a revoked partition's attempts in flight are waited for before letting it go. */
 const REVOKE_WAIT_MS = 20_000;
@@ -63,6 +73,8 @@ export class DeliveryWorkers {
   private readonly mx: MxResolver;
   private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
   private readonly signatures?: SignatureCache;
+  /** Message bytes held by the attempts in flight now, and the most ever held (tests, metrics). */
+  readonly heldBytes = { now: 0, peak: 0 };
 
   constructor(private readonly o: WorkerOptions) {
     this.pool = new ConnectionPool(o.pool);
@@ -87,7 +99,15 @@ export class DeliveryWorkers {
       autoCommit: false,
       handler: async (r) => {
         const req = decodeAttemptRequest(r.value);
-        while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
+        // A sandbox recipient's attempt reads no content.
+        const size = req.record.isTest ? 0 : req.record.size;
+        const maxHeld = this.o.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+        while (
+          this.inflight.size >= (this.o.maxInFlight ?? 200) ||
+          (this.inflight.size > 0 && this.heldBytes.now + size > maxHeld)
+        )
+          await Promise.race(this.inflight);
+        this.hold(size);
         const prog = progress.get(r.partition) ?? new InboxProgress(Number.MAX_SAFE_INTEGER);
         progress.set(r.partition, prog);
         const part = running.get(r.partition) ?? new Set<Promise<void>>();
@@ -95,6 +115,7 @@ export class DeliveryWorkers {
         const tracker = prog;
         tracker.add(r.offset);
         const p = this.run(req).finally(() => {
+          this.hold(-size);
           this.inflight.delete(p);
           part.delete(p);
           const next = tracker.complete(r.offset);
@@ -163,6 +184,11 @@ export class DeliveryWorkers {
         "delivery attempt failed internally",
       );
     }
+  }
+
+  private hold(bytes: number): void {
+    this.heldBytes.now += bytes;
+    this.heldBytes.peak = Math.max(this.heldBytes.peak, this.heldBytes.now);
   }
 
   private tell(key: string, msg: DomainMsg): Promise<void> {

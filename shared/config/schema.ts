@@ -133,6 +133,15 @@ export const configKeys = {
     z.coerce.number().int().min(0).max(16).default(2),
     "D5: attempts per connection of a recipient domain handed to the delivery workers ahead, read and signed, each taking the next connection that comes free (0 = none); connections stay at PETREL_DELIVERY_CONCURRENCY.",
   ),
+  deliveryMaxHeldBytes: key(
+    "PETREL_DELIVERY_MAX_HELD_BYTES",
+    z.coerce
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(256 * 1024 * 1024),
+    "D5: message bytes this node's delivery attempts in flight may hold in memory at once (each reads its message whole; a prefetched one keeps it while it waits for a connection); an attempt that would go past it waits, one alone always runs.",
+  ),
   dkimThreads: key(
     "PETREL_DKIM_THREADS",
     z.coerce.number().int().min(0).max(64).default(1),

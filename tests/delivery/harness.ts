@@ -71,6 +71,8 @@ export interface DeliveryNode {
   /** One message to several recipients: its records (seq 0…n-1, `recipients` n) in one publish, as ingress does. */
   submitMessage(to: string[]): Promise<RecipientRecord[]>;
   eventsFor(rid: string): StatusEvent[];
+  /** The workers' message bytes held by attempts in flight: now and the most ever. */
+  heldBytes: { now: number; peak: number };
   waitStatus(rid: string, status: StatusEvent["status"], n?: number): Promise<StatusEvent>;
   stop(): Promise<void>;
 }
@@ -86,6 +88,10 @@ export interface NodeOptions {
   idleMs?: number;
   /** Called as each status event arrives (benchmarks time them). */
   onEvent?(e: StatusEvent): void;
+  /** Bytes of each submitted message's body (padded with text lines); default a short line. */
+  bodyBytes?: number;
+  /** The workers' bound on message bytes held by attempts in flight (PETREL_DELIVERY_MAX_HELD_BYTES). */
+  maxHeldBytes?: number;
   /** Sign with DKIM (default true; false only for the DKIM-off benchmark). */
   dkim?: boolean;
   /** The sending-domain lookup (default: `domain` by its name). */
@@ -93,6 +99,11 @@ export interface NodeOptions {
 }
 
 let messageSeq = 0;
+
+/** Text lines of about `bytes` bytes in all (76 characters and CRLF each). */
+function padding(bytes: number): string[] {
+  return Array.from({ length: Math.ceil(bytes / 78) }, (_, i) => `${i}`.padEnd(76, "x"));
+}
 
 export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
   const clock = o.clock ?? new ManualClock(Date.UTC(2026, 0, 15, 12));
@@ -126,6 +137,7 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     signer: dkim.sign,
     verpKey: VERP_KEY,
     port: o.smtpPort,
+    ...(o.maxHeldBytes ? { maxHeldBytes: o.maxHeldBytes } : {}),
     pool: {
       name: "petrel.test",
       connectionTimeoutMs: 5_000,
@@ -154,6 +166,7 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
     events,
     bouncePort,
     eventsFor,
+    heldBytes: workers.heldBytes,
     async submit(to, seq = 0, opts = {}) {
       const [record] = await submitRecords([to], seq, opts.isTest ?? false);
       return record as RecipientRecord;
@@ -186,6 +199,7 @@ export async function startDelivery(o: NodeOptions): Promise<DeliveryNode> {
       "Content-Type: text/plain; charset=utf-8",
       "",
       "Hello from Petrel's delivery test.",
+      ...padding(o.bodyBytes ?? 0),
       "",
     ].join("\r\n");
     const stored = await content.put(Readable.from([Buffer.from(body)]), { messageId });
