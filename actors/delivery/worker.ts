@@ -3,8 +3,7 @@
  * `delivery.attempts`, do the I/O (or simulate it for sandbox recipients, S14) and tell the
  * domain actor the outcome. A handler returns as soon as the attempt is started, so one
  * partition's domains are worked on concurrently; `maxInFlight` bounds the node's attempts, and
- * `maxHeldBytes` the message bytes they hold (each attempt reads its message whole, and a
- * prefetched one keeps it, signed, while it waits for a connection).
+ * `maxHeldBytes` the message bytes they hold (held-bytes.ts).
  * An attempt lost with this process is not lost for the recipient: its slot lease expires in
  * the domain actor, which queues it again.
  */
@@ -28,6 +27,7 @@ import { domainKey } from "../keys.ts";
 import type { ActorSystem } from "../system.ts";
 import { type AttemptDeps, attemptAll } from "./attempt.ts";
 import { type DkimSignFn, SignatureCache } from "./dkim.ts";
+import { HeldBytes } from "./held-bytes.ts";
 import { addressesOf, MxResolver } from "./mx.ts";
 import { ConnectionPool, type PoolOptions } from "./pool.ts";
 import { simulate } from "./sandbox.ts";
@@ -50,8 +50,9 @@ export interface WorkerOptions {
   pool: PoolOptions;
   maxInFlight?: number;
   /**
-   * Message bytes (the records' `size`) that attempts in flight may hold at once; an attempt that
-   * would go past it waits for others to finish, and one alone always runs. Default 256 MiB.
+   * Message bytes (the records' `size`) that attempts in flight may hold at once, a quarter of it
+   * per recipient domain (held-bytes.ts); an attempt that would go past it waits before it reads
+   * its message. Default 256 MiB.
    */
   maxHeldBytes?: number;
   now?: () => number;
@@ -73,12 +74,12 @@ export class DeliveryWorkers {
   private readonly mx: MxResolver;
   private readonly addrCache = new Map<string, { ips: string[]; until: number }>();
   private readonly signatures?: SignatureCache;
-  /** Message bytes held by the attempts in flight now, and the most ever held (tests, metrics). */
-  readonly heldBytes = { now: 0, peak: 0 };
+  private readonly held: HeldBytes;
 
   constructor(private readonly o: WorkerOptions) {
     this.pool = new ConnectionPool(o.pool);
     this.mx = new MxResolver(o.resolver, o.now);
+    this.held = new HeldBytes(o.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
     if (o.reuseSignatures) this.signatures = new SignatureCache();
   }
 
@@ -99,15 +100,7 @@ export class DeliveryWorkers {
       autoCommit: false,
       handler: async (r) => {
         const req = decodeAttemptRequest(r.value);
-        // A sandbox recipient's attempt reads no content.
-        const size = req.record.isTest ? 0 : req.record.size;
-        const maxHeld = this.o.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
-        while (
-          this.inflight.size >= (this.o.maxInFlight ?? 200) ||
-          (this.inflight.size > 0 && this.heldBytes.now + size > maxHeld)
-        )
-          await Promise.race(this.inflight);
-        this.hold(size);
+        while (this.inflight.size >= (this.o.maxInFlight ?? 200)) await Promise.race(this.inflight);
         const prog = progress.get(r.partition) ?? new InboxProgress(Number.MAX_SAFE_INTEGER);
         progress.set(r.partition, prog);
         const part = running.get(r.partition) ?? new Set<Promise<void>>();
@@ -115,7 +108,6 @@ export class DeliveryWorkers {
         const tracker = prog;
         tracker.add(r.offset);
         const p = this.run(req).finally(() => {
-          this.hold(-size);
           this.inflight.delete(p);
           part.delete(p);
           const next = tracker.complete(r.offset);
@@ -163,7 +155,15 @@ export class DeliveryWorkers {
         ...(this.o.metrics ? { onDkimFailure: this.o.metrics.dkimFailure } : {}),
         ...(this.signatures ? { signatures: this.signatures } : {}),
       };
-      const outcomes = await attemptAll(req, deps);
+      // The message is read whole, signed and sent: its bytes are held for that long.
+      const bytes = req.record.size;
+      await this.held.acquire(req.domain, bytes);
+      let outcomes: Outcome[];
+      try {
+        outcomes = await attemptAll(req, deps);
+      } finally {
+        this.held.release(req.domain, bytes);
+      }
       this.o.metrics?.transaction(req.domain);
       for (const outcome of outcomes) {
         this.o.metrics?.attempt(req.domain, req.attempt, outcome.result, outcome.reason);
@@ -186,9 +186,9 @@ export class DeliveryWorkers {
     }
   }
 
-  private hold(bytes: number): void {
-    this.heldBytes.now += bytes;
-    this.heldBytes.peak = Math.max(this.heldBytes.peak, this.heldBytes.now);
+  /** Message bytes held by the attempts in flight now, and the most ever held (tests, metrics). */
+  get heldBytes(): { now: number; peak: number } {
+    return this.held.stats;
   }
 
   private tell(key: string, msg: DomainMsg): Promise<void> {

@@ -140,7 +140,7 @@ export const configKeys = {
       .int()
       .min(1024 * 1024)
       .default(256 * 1024 * 1024),
-    "D5: message bytes this node's delivery attempts in flight may hold in memory at once (each reads its message whole; a prefetched one keeps it while it waits for a connection); an attempt that would go past it waits, one alone always runs.",
+    "D5: message bytes this node's delivery attempts in flight may hold in memory at once, a quarter of it per recipient domain (each reads its message whole; a prefetched one keeps it while it waits for a connection); an attempt that would go past it waits before reading its message, one alone always runs.",
   ),
   dkimThreads: key(
     "PETREL_DKIM_THREADS",

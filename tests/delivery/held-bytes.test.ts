@@ -1,11 +1,14 @@
 /**
- * The delivery workers' bound on message bytes held in memory (PETREL_DELIVERY_MAX_HELD_BYTES): each
- * attempt reads its message whole, and a prefetched one keeps it while it waits for a connection,
- * so without a bound a node's attempts in flight (600 by default) could hold 600 large messages.
- * Real smtp-server peer on loopback, real DNS (Knot), real bus and actors: with a bound of 2.5
- * messages the workers never hold more than two at once and the peer never receives more than two
- * at a time, every message is delivered all the same; with the default bound the same load holds
- * more (so the first case proves something).
+ * The delivery workers' bound on message bytes held in memory (PETREL_DELIVERY_MAX_HELD_BYTES, a
+ * quarter of it per recipient domain; actors/delivery/held-bytes.ts): each attempt reads its
+ * message whole, and a prefetched one keeps it while it waits for a connection, so without a bound
+ * a node's attempts in flight (600 by default) could hold 600 large messages. Real smtp-server
+ * peer on loopback, real DNS (Knot), real bus and actors:
+ * with a domain's share at 2.5 messages, the workers never hold more than two of its messages and
+ * the peer never receives more than two at a time, every message delivered all the same; with the
+ * default bound the same load holds more (so the first case proves something). The rules between
+ * domains (a domain at its share does not hold up another; arrival order for the total) are
+ * proven on the gate itself: tests/delivery/held-bytes-gate.test.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -92,11 +95,11 @@ describe.skipIf(!available)("delivery workers: message bytes held in flight", ()
     }
   }
 
-  it("never holds more message bytes than the bound, and delivers every message", async () => {
-    const r = await deliver((size) => Math.floor(2.5 * size));
+  it("never holds more of a domain's message bytes than its share, and delivers every message", async () => {
+    const r = await deliver((size) => 10 * size);
     expect(r.size).toBeGreaterThan(BODY_BYTES);
-    expect(r.held.peak).toBeLessThanOrEqual(r.bound as number);
-    expect(r.held.peak).toBeGreaterThanOrEqual(2 * r.size);
+    expect(r.held.peak).toBeLessThanOrEqual(2.5 * r.size);
+    expect(r.held.peak).toBeGreaterThanOrEqual(2 * r.size - 64);
     expect(r.held.now).toBe(0);
     expect(r.peer.messages).toBeGreaterThanOrEqual(MESSAGES);
     expect(r.peer.max).toBeLessThanOrEqual(2);
