@@ -20,7 +20,7 @@ interface Waiter {
 }
 
 export class HeldBytes {
-  /** Bytes held now, in all and the most ever (tests, metrics). */
+  /** Bytes held now, in all, and the most ever (the tests read it). */
   readonly stats = { now: 0, peak: 0 };
   /** Bytes and attempts held, per recipient domain that holds any. */
   private readonly byDomain = new Map<string, { bytes: number; attempts: number }>();

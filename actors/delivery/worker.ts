@@ -186,7 +186,7 @@ export class DeliveryWorkers {
     }
   }
 
-  /** Message bytes held by the attempts in flight now, and the most ever held (tests, metrics). */
+  /** Message bytes held by the attempts in flight now, and the most ever held (the tests read it). */
   get heldBytes(): { now: number; peak: number } {
     return this.held.stats;
   }
